@@ -1,0 +1,232 @@
+//! `Event<T>`: the one-shot, move-only sending half of every wait.
+//!
+//! An event points at its *receiver* (its target):
+//!
+//! | target | made by | trigger | drop untriggered | `is_live` |
+//! |---|---|---|---|---|
+//! | a slot of a rendezvous | [`Rendezvous::event`], `mkevent!(place)` | value queued, waiter woken | slot freed, counted as done | slot not cancelled |
+//! | a tamed call's join counter | `mkevent!()` | counter decremented | counter decremented | always |
+//! | a callback | [`Event::from_fn`] | callback runs at once | callback dropped | always |
+//!
+//! Invariants: an `Event` owns its target reference exactly once (`target` is `Some` until the
+//! event is consumed by `trigger` or `Drop`), so every slot is consumed exactly once; a slot is
+//! never reused while the event that owns it exists, which is why no generation counter is
+//! needed.
+//!
+//! [`Rendezvous::event`]: crate::Rendezvous::event
+
+use std::fmt;
+use std::rc::Rc;
+
+/// Something to run when a pending event's receiver is cancelled or goes away.
+///
+/// Internal hooks (timers, fd interests) are a plain function pointer with two words of
+/// context, so registering them allocates nothing; user hooks are boxed.
+pub(crate) enum Hook {
+    /// A closure from [`Event::on_cancel`].
+    User(Box<dyn FnOnce()>),
+    /// A runtime-internal hook: `f(a, b)`.
+    Internal(fn(usize, u64), usize, u64),
+}
+
+impl Hook {
+    pub(crate) fn run(self) {
+        match self {
+            Hook::User(f) => f(),
+            Hook::Internal(f, a, b) => f(a, b),
+        }
+    }
+}
+
+/// The receiving end of an event that lives in a slot (a rendezvous, or an internal bridge).
+///
+/// Implementations must not call back into user code while holding an internal borrow: hooks,
+/// values and waiters are released first and run afterwards.
+pub(crate) trait Sink<T> {
+    /// Deliver `value` to `slot`; the slot is consumed.
+    fn trigger(&self, slot: u32, value: T);
+    /// The event of `slot` was dropped untriggered; the slot is consumed.
+    fn abandon(&self, slot: u32);
+    /// Whether the receiver of `slot` still wants a value.
+    fn is_live(&self, slot: u32) -> bool;
+    /// Run `hook` if `slot` is cancelled (at once if it already is).
+    fn on_cancel(&self, slot: u32, hook: Hook);
+}
+
+/// The receiving end of a `mkevent!()` event: a tamed call's join counter.
+pub(crate) trait Join {
+    /// One more event counts toward the current `twait!{}` block.
+    fn join_add(&self);
+    /// One event of the current `twait!{}` block is done (triggered or dropped).
+    fn join_done(self: Rc<Self>);
+}
+
+pub(crate) enum Target<T> {
+    Slot { sink: Rc<dyn Sink<T>>, slot: u32 },
+    Join(Rc<dyn Join>),
+    Func(Box<dyn FnOnce(T)>),
+}
+
+/// A one-shot event: the sending half of a wait.
+///
+/// Whoever holds an `Event` may fire it once with [`trigger`](Event::trigger), handing a value
+/// of type `T` to the code waiting on it. Events are move-only (not `Clone`, not `Send`): one
+/// owner, one trigger. They are made by `mkevent!` inside `twait!`, by
+/// [`Rendezvous::event`](crate::Rendezvous::event), or from a callback with
+/// [`Event::from_fn`].
+///
+/// # Guarantees
+/// - Triggering never runs the waiter inline: a waiter whose wait became complete is put on the
+///   loop's run queue and resumes after the current code returns to the loop.
+/// - Dropping an untriggered event *abandons* it: the waiter counts it as done, with no value.
+/// - If the receiver is gone or cancelled, `trigger` drops the value and does nothing else.
+///
+/// # Example
+/// ```
+/// # use tame_rt as tame;
+/// use tame::{Event, Rendezvous};
+///
+/// let r: Rendezvous<&str, u32> = Rendezvous::new();
+/// let e: Event<u32> = r.event("answer");
+/// assert!(e.is_live());
+/// e.trigger(42);
+/// assert_eq!(r.try_join(), Some(("answer", 42)));
+/// ```
+#[must_use = "an event that is dropped untriggered is abandoned at once"]
+pub struct Event<T = ()> {
+    target: Option<Target<T>>,
+}
+
+impl<T> Event<T> {
+    pub(crate) fn new(target: Target<T>) -> Self {
+        Event {
+            target: Some(target),
+        }
+    }
+
+    /// Delivers `value` to the receiver, consuming the event.
+    ///
+    /// If the receiver was cancelled or dropped, the value is dropped. The waiter, if this
+    /// completes its wait, is queued to run on the next turn of the loop, never inline.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// let r = tame::Rendezvous::<u8, String>::new();
+    /// r.event(1).trigger("one".to_string());
+    /// assert_eq!(r.try_join(), Some((1, "one".to_string())));
+    /// ```
+    pub fn trigger(mut self, value: T) {
+        match self.target.take() {
+            Some(Target::Slot { sink, slot }) => sink.trigger(slot, value),
+            Some(Target::Join(j)) => {
+                drop(value);
+                j.join_done();
+            }
+            Some(Target::Func(f)) => f(value),
+            None => {}
+        }
+    }
+
+    /// Whether the receiver still wants the value: `false` once its rendezvous was cancelled
+    /// or dropped.
+    ///
+    /// A long operation can poll this to give up early; an event made by `mkevent!()` or
+    /// [`Event::from_fn`] is always live.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// let r = tame::Rendezvous::<(), ()>::new();
+    /// let e = r.event(());
+    /// r.cancel();
+    /// assert!(!e.is_live());
+    /// e.trigger(()); // allowed: the value is dropped
+    /// assert_eq!(r.try_join(), None);
+    /// ```
+    pub fn is_live(&self) -> bool {
+        match &self.target {
+            Some(Target::Slot { sink, slot }) => sink.is_live(*slot),
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    /// Runs `f` if the receiver cancels or goes away before this event is triggered.
+    ///
+    /// Hooks run synchronously inside [`Rendezvous::cancel`](crate::Rendezvous::cancel) (or when
+    /// the last handle of the rendezvous is dropped), in the order they were added. If the
+    /// receiver is already cancelled, `f` runs at once. Hooks of an event that is triggered or
+    /// dropped are dropped without running. Events made by `mkevent!()` or
+    /// [`Event::from_fn`] cannot be cancelled, so their hooks never run.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// use std::{cell::Cell, rc::Rc};
+    /// let r = tame::Rendezvous::<(), ()>::new();
+    /// let mut e = r.event(());
+    /// let ran = Rc::new(Cell::new(false));
+    /// let flag = ran.clone();
+    /// e.on_cancel(move || flag.set(true));
+    /// r.cancel();
+    /// assert!(ran.get());
+    /// # drop(e);
+    /// ```
+    pub fn on_cancel(&mut self, f: impl FnOnce() + 'static) {
+        if let Some(Target::Slot { sink, slot }) = &self.target {
+            sink.on_cancel(*slot, Hook::User(Box::new(f)));
+        }
+    }
+
+    /// Attaches a runtime-internal hook; returns `false` (and drops nothing) if this event can
+    /// never be cancelled.
+    pub(crate) fn on_cancel_internal(&mut self, f: fn(usize, u64), a: usize, b: u64) -> bool {
+        if let Some(Target::Slot { sink, slot }) = &self.target {
+            sink.on_cancel(*slot, Hook::Internal(f, a, b));
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Makes an event whose trigger calls `f(value)` at once: a bridge to callback-style code.
+    ///
+    /// Unlike other events, the callback runs inline in `trigger`. Dropping the event untriggered
+    /// drops `f` without calling it. Such an event is always live.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// use std::{cell::Cell, rc::Rc};
+    /// let got = Rc::new(Cell::new(0));
+    /// let g = got.clone();
+    /// let e = tame::Event::from_fn(move |v: u32| g.set(v));
+    /// e.trigger(7);
+    /// assert_eq!(got.get(), 7);
+    /// ```
+    pub fn from_fn(f: impl FnOnce(T) + 'static) -> Event<T> {
+        Event::new(Target::Func(Box::new(f)))
+    }
+}
+
+impl<T> Drop for Event<T> {
+    fn drop(&mut self) {
+        match self.target.take() {
+            Some(Target::Slot { sink, slot }) => sink.abandon(slot),
+            Some(Target::Join(j)) => j.join_done(),
+            Some(Target::Func(_)) | None => {}
+        }
+    }
+}
+
+impl<T> fmt::Debug for Event<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.target {
+            Some(Target::Slot { .. }) => "rendezvous",
+            Some(Target::Join(_)) => "join",
+            Some(Target::Func(_)) => "callback",
+            None => "consumed",
+        };
+        f.debug_struct("Event")
+            .field("target", &kind)
+            .field("live", &self.is_live())
+            .finish()
+    }
+}

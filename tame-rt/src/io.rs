@@ -1,0 +1,282 @@
+//! Fd readiness: `readable` / `writable` on any file descriptor, on mio's edge-triggered poll.
+//!
+//! # Model
+//! The first wait on an fd registers it with the poller for both directions, edge-triggered,
+//! under token = fd number, and it stays registered until [`deregister`] (which `tame::net`
+//! types call when dropped). That costs one `epoll_ctl` per socket, not one per wait.
+//!
+//! Per fd the table keeps, for each direction, the waiting events and a `ready` flag:
+//!
+//! | poll says ready | waiters | action |
+//! |---|---|---|
+//! | yes | some | trigger them all (flag stays clear) |
+//! | yes | none | set the flag: the edge is remembered |
+//! | — | new wait, flag set | clear the flag, trigger the new event at once |
+//!
+//! So an edge that arrives between a `WouldBlock` and the next wait is never lost. The price is
+//! spurious wake-ups (the remembered edge may already have been consumed by a read): callers
+//! loop on their `try_*` call until `WouldBlock`, then wait again. Errors and hang-ups count as
+//! ready in both directions so the caller's next `try_*` call sees them.
+//!
+//! Invariants: `waiters == total number of waiting events in the table`; a waiting event whose
+//! receiver is cancelled is removed at once (an allocation-free internal hook), so it no longer
+//! keeps the loop alive.
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use smallvec::SmallVec;
+
+use crate::event::Event;
+
+#[derive(Default)]
+struct Dir {
+    waiters: SmallVec<[Event<()>; 1]>,
+    ready: bool,
+}
+
+#[derive(Default)]
+struct Fd {
+    registered: bool,
+    read: Dir,
+    write: Dir,
+}
+
+pub(crate) struct Io {
+    poll: Option<Poll>,
+    events: Option<Events>,
+    fds: Vec<Fd>,
+    /// Total waiting events: the loop is alive while this is non-zero.
+    waiters: usize,
+}
+
+/// Capacity of the event buffer handed to one `poll` call.
+const EVENTS: usize = 1024;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Read,
+    Write,
+}
+
+impl Io {
+    pub(crate) const fn new() -> Self {
+        Io {
+            poll: None,
+            events: None,
+            fds: Vec::new(),
+            waiters: 0,
+        }
+    }
+
+    pub(crate) fn waiters(&self) -> usize {
+        self.waiters
+    }
+
+    pub(crate) fn has_poll(&self) -> bool {
+        self.poll.is_some()
+    }
+
+    fn poll(&mut self) -> io::Result<&Poll> {
+        if self.poll.is_none() {
+            self.poll = Some(Poll::new()?);
+            self.events = Some(Events::with_capacity(EVENTS));
+        }
+        Ok(self.poll.as_ref().expect("just created"))
+    }
+
+    fn dir(&mut self, fd: RawFd, d: Direction) -> &mut Dir {
+        let f = &mut self.fds[fd as usize];
+        match d {
+            Direction::Read => &mut f.read,
+            Direction::Write => &mut f.write,
+        }
+    }
+
+    /// Adds a waiter; returns the event back if it must be triggered at once.
+    fn wait(&mut self, fd: RawFd, d: Direction, e: Event<()>) -> Option<Event<()>> {
+        let Ok(i) = usize::try_from(fd) else {
+            return Some(e);
+        };
+        if self.fds.len() <= i {
+            self.fds.resize_with(i + 1, Fd::default);
+        }
+        if !self.fds[i].registered {
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            let res = match self.poll() {
+                Ok(p) => match p
+                    .registry()
+                    .register(&mut SourceFd(&fd), Token(i), interest)
+                {
+                    // Registered by someone who closed it without deregistering: take it over.
+                    Err(err) if err.kind() == io::ErrorKind::AlreadyExists => p
+                        .registry()
+                        .reregister(&mut SourceFd(&fd), Token(i), interest),
+                    r => r,
+                },
+                Err(err) => Err(err),
+            };
+            if res.is_err() {
+                // Not pollable (a regular file, a closed fd): report it ready; the caller's
+                // next call returns the data or the error.
+                return Some(e);
+            }
+            self.fds[i].registered = true;
+        }
+        let dir = self.dir(fd, d);
+        if dir.ready {
+            dir.ready = false;
+            return Some(e);
+        }
+        dir.waiters.push(e);
+        self.waiters += 1;
+        None
+    }
+
+    /// Removes waiters of `fd` whose receiver was cancelled; returns them to be dropped.
+    fn prune(&mut self, fd: usize, out: &mut SmallVec<[Event<()>; 2]>) {
+        let Some(f) = self.fds.get_mut(fd) else {
+            return;
+        };
+        for dir in [&mut f.read, &mut f.write] {
+            let mut i = 0;
+            while i < dir.waiters.len() {
+                if dir.waiters[i].is_live() {
+                    i += 1;
+                } else {
+                    out.push(dir.waiters.swap_remove(i));
+                    self.waiters -= 1;
+                }
+            }
+        }
+    }
+
+    /// Waits for readiness for up to `timeout`, then moves the events of ready fds into `out`.
+    pub(crate) fn poll_into(
+        &mut self,
+        timeout: Option<std::time::Duration>,
+        out: &mut Vec<Event<()>>,
+    ) -> io::Result<()> {
+        let (Some(poll), Some(events)) = (self.poll.as_mut(), self.events.as_mut()) else {
+            return Ok(());
+        };
+        match poll.poll(events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        for ev in events.iter() {
+            let i = ev.token().0;
+            let Some(f) = self.fds.get_mut(i) else {
+                continue;
+            };
+            let trouble = ev.is_error() || ev.is_read_closed() || ev.is_write_closed();
+            if ev.is_readable() || trouble {
+                Self::fire(&mut f.read, &mut self.waiters, out);
+            }
+            if ev.is_writable() || trouble {
+                Self::fire(&mut f.write, &mut self.waiters, out);
+            }
+        }
+        Ok(())
+    }
+
+    fn fire(dir: &mut Dir, waiters: &mut usize, out: &mut Vec<Event<()>>) {
+        if dir.waiters.is_empty() {
+            dir.ready = true;
+        } else {
+            *waiters -= dir.waiters.len();
+            out.extend(dir.waiters.drain(..));
+        }
+    }
+
+    fn forget(&mut self, fd: RawFd) -> Option<Fd> {
+        let f = self.fds.get_mut(usize::try_from(fd).ok()?)?;
+        if !f.registered {
+            return None;
+        }
+        let old = std::mem::take(f);
+        self.waiters -= old.read.waiters.len() + old.write.waiters.len();
+        if let Some(p) = &self.poll {
+            // The fd may already be closed; nothing useful to do with an error here.
+            let _ = p.registry().deregister(&mut SourceFd(&fd));
+        }
+        Some(old)
+    }
+}
+
+fn prune_hook(fd: usize, _: u64) {
+    let mut dead = SmallVec::new();
+    crate::core::with(|c| c.io.borrow_mut().prune(fd, &mut dead));
+    drop(dead); // outside the borrow: dropping reaches the events' receivers
+}
+
+fn wait<S: AsRawFd + ?Sized>(source: &S, d: Direction, mut e: Event<()>) {
+    if !e.is_live() {
+        return;
+    }
+    let fd = source.as_raw_fd();
+    if let Ok(i) = usize::try_from(fd) {
+        e.on_cancel_internal(prune_hook, i, 0);
+    }
+    let now = crate::core::with(|c| c.io.borrow_mut().wait(fd, d, e));
+    if let Some(e) = now {
+        e.trigger(());
+    }
+}
+
+/// Triggers `e` when `source` may be readable.
+///
+/// Works on anything with a file descriptor (every `mio::net` type, `tame::net` types, pipes,
+/// …). Readiness is edge-triggered and may be spurious: read until `WouldBlock`, then wait
+/// again. While `e` waits the loop stays alive; if `e`'s receiver is cancelled, the interest is
+/// removed at once. An fd that cannot be polled (a regular file) counts as always ready.
+/// Call [`deregister`] before closing an fd you passed here (`tame::net` types do it for you).
+///
+/// ```
+/// # use tame_rt as tame;
+/// use std::io::Write;
+/// use std::os::unix::net::UnixStream;
+/// let (mut a, b) = UnixStream::pair().unwrap();
+/// b.set_nonblocking(true).unwrap();
+/// tame::run(|| {
+///     tame::readable(&b, tame::Event::from_fn(|()| println!("readable")));
+///     a.write_all(b"x").unwrap();
+/// });
+/// tame::deregister(&b);
+/// ```
+pub fn readable<S: AsRawFd + ?Sized>(source: &S, e: Event<()>) {
+    wait(source, Direction::Read, e)
+}
+
+/// Triggers `e` when `source` may be writable. The same rules as [`readable`] apply.
+///
+/// ```
+/// # use tame_rt as tame;
+/// use std::os::unix::net::UnixStream;
+/// let (a, _b) = UnixStream::pair().unwrap();
+/// a.set_nonblocking(true).unwrap();
+/// tame::run(|| tame::writable(&a, tame::Event::from_fn(|()| println!("writable"))));
+/// tame::deregister(&a);
+/// ```
+pub fn writable<S: AsRawFd + ?Sized>(source: &S, e: Event<()>) {
+    wait(source, Direction::Write, e)
+}
+
+/// Forgets `source`: removes it from the poller and abandons (drops) the events waiting on it.
+///
+/// Call it before closing an fd that was passed to [`readable`] or [`writable`], so that a new
+/// fd that reuses the number starts clean. Does nothing for an fd that was never waited on.
+///
+/// ```
+/// # use tame_rt as tame;
+/// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// tame::deregister(&a); // never waited on: nothing to do
+/// ```
+pub fn deregister<S: AsRawFd + ?Sized>(source: &S) {
+    let fd = source.as_raw_fd();
+    let old = crate::core::with(|c| c.io.borrow_mut().forget(fd));
+    drop(old);
+}

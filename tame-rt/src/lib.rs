@@ -1,0 +1,55 @@
+//! The single-threaded runtime behind [tame](https://docs.rs/tame): events, rendezvous,
+//! timers, fd readiness and cancellation on a mio loop.
+//!
+//! Use it through the `tame` crate, which re-exports everything here together with the
+//! `#[tamed]` macro. This crate is the runtime half:
+//!
+//! - [`Event<T>`]: a one-shot, move-only event; [`Rendezvous<I, T>`]: where events report.
+//! - [`run`], [`now`]: the loop, one per thread; [`timer`], [`at`], [`asap`]: timers.
+//! - [`readable`], [`writable`], [`net`]: fd readiness and non-blocking sockets.
+//! - [`add_timeout`], [`TimedOut`]: race an operation against a timer, cancelling the loser.
+//!
+//! # Scheduling rules
+//! Single thread, one loop per thread, no locks, nothing `Send`. Triggering an event never
+//! runs the waiter inline: the waiter is queued and resumed by the loop, so stack depth is
+//! bounded whatever the chain of triggers. The loop ends when nothing can happen.
+//!
+//! ```
+//! # use tame_rt as tame;
+//! use std::time::Duration;
+//! use tame::{Rendezvous, Event};
+//!
+//! let r: Rendezvous<u32, ()> = Rendezvous::new();
+//! tame::run(|| {
+//!     for i in [3u32, 1, 2] {
+//!         tame::timer(Duration::from_millis(i.into()), r.event(i));
+//!     }
+//! });
+//! let order: Vec<u32> = std::iter::from_fn(|| r.try_join()).map(|(i, ())| i).collect();
+//! assert_eq!(order, [1, 2, 3]);
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod core;
+mod event;
+mod io;
+pub mod net;
+mod rendezvous;
+mod task;
+mod timeout;
+mod timer;
+
+pub use crate::core::{now, run};
+pub use crate::event::Event;
+pub use crate::io::{deregister, readable, writable};
+pub use crate::rendezvous::Rendezvous;
+pub use crate::timeout::{TimedOut, add_timeout};
+pub use crate::timer::{asap, at, timer};
+
+/// The interface `#[tamed]` expands to. Not a public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::core::stuck_reports;
+    pub use crate::task::{Cx, Step, spawn, take};
+}

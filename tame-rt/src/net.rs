@@ -1,0 +1,206 @@
+//! Non-blocking TCP and UDP on the tame loop.
+//!
+//! Each type wraps its `mio::net` counterpart. `try_*` calls never block: they return
+//! `io::ErrorKind::WouldBlock` when the socket is not ready, and the caller waits with
+//! `readable` / `writable` (as methods here, or the free functions) before trying again.
+//! Dropping a socket removes it from the loop's poller and abandons events waiting on it.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
+
+use crate::event::Event;
+
+macro_rules! readiness {
+    ($t:ty) => {
+        impl $t {
+            /// Triggers `e` when the socket may be readable (see [`readable`](crate::readable)).
+            pub fn readable(&self, e: Event<()>) {
+                crate::io::readable(self, e)
+            }
+            /// Triggers `e` when the socket may be writable (see [`writable`](crate::writable)).
+            pub fn writable(&self, e: Event<()>) {
+                crate::io::writable(self, e)
+            }
+            /// Wraps a socket created elsewhere; it must be in non-blocking mode.
+            pub fn from_mio(inner: <$t as Wrapped>::Inner) -> Self {
+                Self { inner }
+            }
+            /// The wrapped mio socket.
+            pub fn as_mio(&self) -> &<$t as Wrapped>::Inner {
+                &self.inner
+            }
+        }
+        impl AsRawFd for $t {
+            fn as_raw_fd(&self) -> RawFd {
+                self.inner.as_raw_fd()
+            }
+        }
+        impl Drop for $t {
+            fn drop(&mut self) {
+                crate::io::deregister(&self.inner);
+            }
+        }
+    };
+}
+
+/// Associates a wrapper with the mio type it wraps.
+pub trait Wrapped {
+    /// The mio socket type.
+    type Inner;
+}
+
+/// A TCP listener on the tame loop.
+///
+/// ```
+/// # use tame_rt as tame;
+/// use tame::net::TcpListener;
+/// let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+/// // nobody connected yet:
+/// assert_eq!(l.try_accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+/// ```
+#[derive(Debug)]
+pub struct TcpListener {
+    inner: mio::net::TcpListener,
+}
+
+impl Wrapped for TcpListener {
+    type Inner = mio::net::TcpListener;
+}
+readiness!(TcpListener);
+
+impl TcpListener {
+    /// Binds a listener (with `SO_REUSEADDR`, as mio does).
+    pub fn bind(addr: SocketAddr) -> io::Result<Self> {
+        Ok(TcpListener {
+            inner: mio::net::TcpListener::bind(addr)?,
+        })
+    }
+
+    /// Accepts one pending connection, or `WouldBlock`.
+    pub fn try_accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (s, a) = self.inner.accept()?;
+        Ok((TcpStream { inner: s }, a))
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A TCP connection on the tame loop.
+///
+/// ```no_run
+/// # use tame_rt as tame;
+/// use tame::net::TcpStream;
+/// let s = TcpStream::connect("127.0.0.1:8080".parse().unwrap()).unwrap();
+/// // wait writable before the first write: the connect completes in the background
+/// s.writable(tame::Event::from_fn(|()| {}));
+/// ```
+#[derive(Debug)]
+pub struct TcpStream {
+    inner: mio::net::TcpStream,
+}
+
+impl Wrapped for TcpStream {
+    type Inner = mio::net::TcpStream;
+}
+readiness!(TcpStream);
+
+impl TcpStream {
+    /// Starts a non-blocking connect; wait [`writable`](TcpStream::writable), then check
+    /// [`take_error`](TcpStream::take_error) or [`peer_addr`](TcpStream::peer_addr).
+    pub fn connect(addr: SocketAddr) -> io::Result<Self> {
+        Ok(TcpStream {
+            inner: mio::net::TcpStream::connect(addr)?,
+        })
+    }
+
+    /// Reads what is available into `buf`, or `WouldBlock`; `Ok(0)` is end of stream.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.inner).read(buf)
+    }
+
+    /// Writes what fits from `buf`, or `WouldBlock`.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        (&self.inner).write(buf)
+    }
+
+    /// Writes several buffers at once (`writev`), or `WouldBlock`.
+    pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        (&self.inner).write_vectored(bufs)
+    }
+
+    /// The peer's address (an error while a connect is still in progress).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Sets `TCP_NODELAY`.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.inner.set_nodelay(on)
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), e.g. a failed connect.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.inner.take_error()
+    }
+
+    /// Shuts down one or both directions.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.shutdown(how)
+    }
+}
+
+/// A UDP socket on the tame loop.
+///
+/// ```
+/// # use tame_rt as tame;
+/// use tame::net::UdpSocket;
+/// let a = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+/// let b = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+/// a.try_send_to(b"ping", b.local_addr().unwrap()).unwrap();
+/// let mut buf = [0u8; 16];
+/// # std::thread::sleep(std::time::Duration::from_millis(10));
+/// let (n, from) = b.try_recv_from(&mut buf).unwrap();
+/// assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr().unwrap()));
+/// ```
+#[derive(Debug)]
+pub struct UdpSocket {
+    inner: mio::net::UdpSocket,
+}
+
+impl Wrapped for UdpSocket {
+    type Inner = mio::net::UdpSocket;
+}
+readiness!(UdpSocket);
+
+impl UdpSocket {
+    /// Binds a UDP socket.
+    pub fn bind(addr: SocketAddr) -> io::Result<Self> {
+        Ok(UdpSocket {
+            inner: mio::net::UdpSocket::bind(addr)?,
+        })
+    }
+
+    /// Sends one datagram to `to`, or `WouldBlock`.
+    pub fn try_send_to(&self, buf: &[u8], to: SocketAddr) -> io::Result<usize> {
+        self.inner.send_to(buf, to)
+    }
+
+    /// Receives one datagram and its source, or `WouldBlock`.
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.inner.recv_from(buf)
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}

@@ -1,0 +1,380 @@
+//! `Rendezvous<I, T>`: the receiving half — many events, joined one at a time.
+//!
+//! # State
+//! A rendezvous owns a table of *slots*, one per event made and not yet consumed:
+//!
+//! | slot state | meaning | counted in |
+//! |---|---|---|
+//! | `Pending { id, hooks }` | its event exists and may still trigger | `pending()` |
+//! | `Cancelled` | `cancel()` ran while its event existed; the event's trigger will be dropped | nothing |
+//! | `Free { next }` | no event refers to it; on the free list | nothing |
+//!
+//! Triggered values move at once to the `ready` queue (trigger order), so a slot is never
+//! "triggered". Invariants: `pending == number of Pending slots`; a slot index is held by at
+//! most one live `Event`, and only that event's trigger or drop frees it (hence no generation
+//! counters); `waiter` is set only while a tamed call is blocked in `twait!(r)` and is taken
+//! (never run inline) when a value arrives or when nothing more can arrive.
+//!
+//! Handles (`Rendezvous` values) are counted apart from events: when the last handle goes, the
+//! receiver is gone, and every pending event is cancelled (its `on_cancel` hooks run).
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::rc::Rc;
+
+use smallvec::SmallVec;
+
+use crate::event::{Event, Hook, Join, Sink, Target};
+use crate::task::Wake;
+
+const NONE: u32 = u32::MAX;
+
+enum Slot<I> {
+    Pending { id: I, hooks: SmallVec<[Hook; 1]> },
+    Cancelled,
+    Free { next: u32 },
+}
+
+struct State<I, T> {
+    /// One entry per event ever outstanding at once; reused through the free list.
+    slots: Vec<Slot<I>>,
+    /// Head of the free list of `slots` (`NONE` if empty), so `event()` allocates nothing once warm.
+    free: u32,
+    /// Triggered values in trigger order, waiting for `try_join`.
+    ready: VecDeque<(I, T)>,
+    /// Number of `Pending` slots.
+    pending: usize,
+    /// The tamed call blocked in `twait!(r)`, if any.
+    waiter: Option<Rc<dyn Wake>>,
+    /// Set for the hidden per-site rendezvous of `mkevent!(place)`: events count toward that
+    /// call's `twait!{}` join.
+    group: Option<Rc<dyn Join>>,
+}
+
+pub(crate) struct Inner<I, T> {
+    state: RefCell<State<I, T>>,
+    /// Number of `Rendezvous` handles (events do not count): the receiver is gone at zero.
+    handles: Cell<usize>,
+}
+
+/// A rendezvous: the receiving half that events of type `Event<T>` report to, each tagged
+/// with an id of type `I`.
+///
+/// Make events with [`event`](Rendezvous::event) (or `mkevent!(r, id)`), hand them to
+/// operations, and collect `(id, value)` pairs in trigger order with `twait!(r)` inside a
+/// `#[tamed]` function, or with [`try_join`](Rendezvous::try_join) anywhere.
+///
+/// `Rendezvous` is a cheap shared handle (`Clone`); all handles see the same events. When the
+/// last handle is dropped, the pending events are cancelled as by [`cancel`](Rendezvous::cancel).
+///
+/// # Guarantees
+/// - Values are joined in the order their events were triggered.
+/// - `twait!(r)` yields `None` once `r` has no ready values and no pending events.
+/// - Making, triggering and joining an event on an existing rendezvous allocates nothing once
+///   the internal tables have grown to the largest number of events outstanding at once.
+///
+/// # Example
+/// ```
+/// # use tame_rt as tame;
+/// use tame::Rendezvous;
+///
+/// let r: Rendezvous<usize, &str> = Rendezvous::new();
+/// let a = r.event(0);
+/// let b = r.event(1);
+/// assert_eq!(r.pending(), 2);
+/// b.trigger("second made, first triggered");
+/// drop(a); // abandoned: counted as done, no value
+/// assert_eq!(r.try_join(), Some((1, "second made, first triggered")));
+/// assert_eq!((r.pending(), r.ready()), (0, 0));
+/// ```
+pub struct Rendezvous<I = (), T = ()> {
+    inner: Rc<Inner<I, T>>,
+}
+
+impl<I: 'static, T: 'static> Rendezvous<I, T> {
+    /// Makes an empty rendezvous.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// let r = tame::Rendezvous::<u32, String>::new();
+    /// assert_eq!(r.pending(), 0);
+    /// ```
+    pub fn new() -> Self {
+        Rendezvous {
+            inner: Rc::new(Inner {
+                state: RefCell::new(State {
+                    slots: Vec::new(),
+                    free: NONE,
+                    ready: VecDeque::new(),
+                    pending: 0,
+                    waiter: None,
+                    group: None,
+                }),
+                handles: Cell::new(1),
+            }),
+        }
+    }
+
+    pub(crate) fn with_group(group: Rc<dyn Join>) -> Self {
+        let r = Self::new();
+        r.inner.state.borrow_mut().group = Some(group);
+        r
+    }
+
+    /// Makes a new pending event tagged `id`. When it triggers with `v`, `(id, v)` becomes
+    /// ready on this rendezvous.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// let r = tame::Rendezvous::<char, u8>::new();
+    /// let e = r.event('x');
+    /// assert_eq!(r.pending(), 1);
+    /// e.trigger(1);
+    /// assert_eq!(r.try_join(), Some(('x', 1)));
+    /// ```
+    pub fn event(&self, id: I) -> Event<T> {
+        let group = {
+            let mut st = self.inner.state.borrow_mut();
+            let pending = Slot::Pending {
+                id,
+                hooks: SmallVec::new(),
+            };
+            let slot = if st.free != NONE {
+                let i = st.free;
+                let next = match st.slots[i as usize] {
+                    Slot::Free { next } => next,
+                    _ => unreachable!("free list points at a used slot"),
+                };
+                st.free = next;
+                st.slots[i as usize] = pending;
+                i
+            } else {
+                let i = u32::try_from(st.slots.len())
+                    .ok()
+                    .filter(|&i| i != NONE)
+                    .expect("more than 4 billion events outstanding on one rendezvous");
+                st.slots.push(pending);
+                i
+            };
+            st.pending += 1;
+            let sink: Rc<dyn Sink<T>> = self.inner.clone();
+            (Event::new(Target::Slot { sink, slot }), st.group.clone())
+        };
+        let (ev, group) = group;
+        if let Some(g) = group {
+            g.join_add();
+        }
+        ev
+    }
+
+    /// Takes the next triggered `(id, value)`, in trigger order, without blocking.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// let r = tame::Rendezvous::<u8, ()>::new();
+    /// assert_eq!(r.try_join(), None);
+    /// let (a, b) = (r.event(1), r.event(2));
+    /// b.trigger(());
+    /// a.trigger(());
+    /// assert_eq!(r.try_join(), Some((2, ())));
+    /// assert_eq!(r.try_join(), Some((1, ())));
+    /// ```
+    pub fn try_join(&self) -> Option<(I, T)> {
+        self.inner.state.borrow_mut().ready.pop_front()
+    }
+
+    /// Number of events made and not yet triggered, dropped or cancelled.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// let r = tame::Rendezvous::<(), ()>::new();
+    /// let e = r.event(());
+    /// assert_eq!(r.pending(), 1);
+    /// drop(e);
+    /// assert_eq!(r.pending(), 0);
+    /// ```
+    pub fn pending(&self) -> usize {
+        self.inner.state.borrow().pending
+    }
+
+    /// Number of triggered values not yet joined.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// let r = tame::Rendezvous::<(), i32>::new();
+    /// r.event(()).trigger(5);
+    /// assert_eq!(r.ready(), 1);
+    /// ```
+    pub fn ready(&self) -> usize {
+        self.inner.state.borrow().ready.len()
+    }
+
+    /// Cancels every pending event: each becomes not live, its later trigger is dropped, and
+    /// its `on_cancel` hooks run before `cancel` returns. Values already triggered stay ready.
+    /// A tamed call blocked in `twait!(r)` is woken (it gets the remaining ready values, then
+    /// `None`). Events made after `cancel` are pending as usual.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// let r = tame::Rendezvous::<(), ()>::new();
+    /// let e = r.event(());
+    /// r.cancel();
+    /// assert_eq!(r.pending(), 0);
+    /// assert!(!e.is_live());
+    /// # drop(e);
+    /// ```
+    pub fn cancel(&self) {
+        self.inner.cancel_all();
+    }
+
+    /// Registers `w` to be woken when a value is ready or nothing more can arrive.
+    pub(crate) fn set_waiter(&self, w: Rc<dyn Wake>) {
+        self.inner.state.borrow_mut().waiter = Some(w);
+    }
+}
+
+impl<I, T> Inner<I, T> {
+    fn cancel_all(&self) {
+        let mut hooks: SmallVec<[Hook; 4]> = SmallVec::new();
+        let (waiter, group, n) = {
+            let mut st = self.state.borrow_mut();
+            let mut n = 0usize;
+            for s in st.slots.iter_mut() {
+                if let Slot::Pending { .. } = s {
+                    if let Slot::Pending { hooks: h, .. } = std::mem::replace(s, Slot::Cancelled) {
+                        hooks.extend(h);
+                    }
+                    n += 1;
+                }
+            }
+            st.pending = 0;
+            (st.waiter.take(), st.group.clone(), n)
+        };
+        for h in hooks {
+            h.run();
+        }
+        if let Some(g) = group {
+            for _ in 0..n {
+                g.clone().join_done();
+            }
+        }
+        if let Some(w) = waiter {
+            w.wake();
+        }
+    }
+
+    /// Frees `slot` (which must not be `Free`) and returns what it held.
+    fn release(st: &mut State<I, T>, slot: u32) -> Slot<I> {
+        let old = std::mem::replace(&mut st.slots[slot as usize], Slot::Free { next: st.free });
+        st.free = slot;
+        old
+    }
+}
+
+impl<I: 'static, T: 'static> Sink<T> for Inner<I, T> {
+    fn trigger(&self, slot: u32, value: T) {
+        let mut st = self.state.borrow_mut();
+        match Self::release(&mut st, slot) {
+            Slot::Pending { id, hooks } => {
+                st.pending -= 1;
+                st.ready.push_back((id, value));
+                let waiter = st.waiter.take();
+                let group = st.group.clone();
+                drop(st);
+                drop(hooks);
+                if let Some(g) = group {
+                    g.join_done();
+                }
+                if let Some(w) = waiter {
+                    w.wake();
+                }
+            }
+            Slot::Cancelled => {
+                drop(st);
+                drop(value);
+            }
+            Slot::Free { .. } => unreachable!("event slot consumed twice"),
+        }
+    }
+
+    fn abandon(&self, slot: u32) {
+        let mut st = self.state.borrow_mut();
+        match Self::release(&mut st, slot) {
+            Slot::Pending { id, hooks } => {
+                st.pending -= 1;
+                let waiter = if st.pending == 0 {
+                    st.waiter.take()
+                } else {
+                    None
+                };
+                let group = st.group.clone();
+                drop(st);
+                drop((id, hooks));
+                if let Some(g) = group {
+                    g.join_done();
+                }
+                if let Some(w) = waiter {
+                    w.wake();
+                }
+            }
+            Slot::Cancelled => {}
+            Slot::Free { .. } => unreachable!("event slot consumed twice"),
+        }
+    }
+
+    fn is_live(&self, slot: u32) -> bool {
+        matches!(
+            self.state.borrow().slots[slot as usize],
+            Slot::Pending { .. }
+        )
+    }
+
+    fn on_cancel(&self, slot: u32, hook: Hook) {
+        let mut st = self.state.borrow_mut();
+        match &mut st.slots[slot as usize] {
+            Slot::Pending { hooks, .. } => hooks.push(hook),
+            _ => {
+                drop(st);
+                hook.run();
+            }
+        }
+    }
+}
+
+impl<I: 'static, T: 'static> Default for Rendezvous<I, T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<I, T> Clone for Rendezvous<I, T> {
+    /// Another handle to the same rendezvous.
+    fn clone(&self) -> Self {
+        self.inner.handles.set(self.inner.handles.get() + 1);
+        Rendezvous {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<I, T> Drop for Rendezvous<I, T> {
+    fn drop(&mut self) {
+        let h = self.inner.handles.get() - 1;
+        self.inner.handles.set(h);
+        if h == 0 {
+            self.inner.cancel_all();
+        }
+    }
+}
+
+impl<I, T> fmt::Debug for Rendezvous<I, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.inner.state.borrow();
+        f.debug_struct("Rendezvous")
+            .field("pending", &st.pending)
+            .field("ready", &st.ready.len())
+            .field("waiting", &st.waiter.is_some())
+            .finish()
+    }
+}

@@ -1,0 +1,233 @@
+//! Tamed calls as tasks: the one heap object per call, and the hidden interface the
+//! `#[tamed]` macro emits code against.
+//!
+//! A task is `Rc<Task<F>>` where `F` is the closure the macro wrote (the state machine). It is
+//! referenced by the run queue while queued, by rendezvous it waits on (`waiter`), and by
+//! the `mkevent!()` events of its current `twait!{}` block (through [`Join`]). When nothing
+//! refers to it any more it is freed, with whatever state its closure still held.
+//!
+//! # Wait states (`Header::wait`)
+//! - `Running`: not blocked (running, queued, or finished).
+//! - `Join`: blocked at the end of a `twait!{}` block until `joins == 0`.
+//! - `Rendezvous`: blocked in `twait!(r)`; registered as `r`'s waiter.
+//!
+//! Invariant: a task is in the run queue at most once (`queued`), and only a task whose wait
+//! is over is resumed; a wake-up that arrives while the wait is not over is ignored.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use crate::event::{Event, Join, Target};
+use crate::rendezvous::Rendezvous;
+
+/// Something that can be put on the run queue.
+pub(crate) trait Wake {
+    fn wake(self: Rc<Self>);
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum WaitKind {
+    Running,
+    Join,
+    Rendezvous,
+}
+
+pub(crate) struct Header {
+    /// The tamed function's name, for stuck reports.
+    pub(crate) name: &'static str,
+    /// Its source file, for stuck reports.
+    pub(crate) file: &'static str,
+    /// Line of the `twait` it is blocked in (valid while `wait != Running`).
+    pub(crate) line: Cell<u32>,
+    /// Outstanding events of the current `twait!{}` block.
+    pub(crate) joins: Cell<u32>,
+    /// What the task is blocked on.
+    pub(crate) wait: Cell<WaitKind>,
+    /// Whether the task is in the run queue (so a second wake does not queue it twice).
+    pub(crate) queued: Cell<bool>,
+    /// Index in the debug registry of blocked tasks (`usize::MAX` when not registered).
+    #[cfg(debug_assertions)]
+    pub(crate) reg: Cell<usize>,
+}
+
+/// The object-safe face of a task, as held by the run queue and by rendezvous.
+pub(crate) trait TaskDyn: Wake + Join {
+    fn header(&self) -> &Header;
+    /// Runs the closure once; called only by the loop (never inline from a trigger).
+    fn resume(self: Rc<Self>);
+    fn as_join(self: Rc<Self>) -> Rc<dyn Join>;
+    fn as_wake(self: Rc<Self>) -> Rc<dyn Wake>;
+}
+
+pub(crate) struct Task<F> {
+    hdr: Header,
+    /// The state machine; `None` once it returned `Step::Done`.
+    f: RefCell<Option<F>>,
+}
+
+/// What a tamed call's closure returns to the runtime after running.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Blocked in a `twait`; resume me when the wait is over.
+    Blocked,
+    /// Finished; drop me.
+    Done,
+}
+
+/// The running tamed call, as seen by its own closure.
+#[doc(hidden)]
+pub struct Cx {
+    task: Rc<dyn TaskDyn>,
+}
+
+impl<F: FnMut(&Cx) -> Step + 'static> Task<F> {
+    fn step(self: Rc<Self>) {
+        let cx = Cx { task: self.clone() };
+        let step = {
+            let mut f = self.f.borrow_mut();
+            match f.as_mut() {
+                Some(f) => f(&cx),
+                None => Step::Done,
+            }
+        };
+        if step == Step::Done {
+            let f = self.f.borrow_mut().take();
+            drop(f);
+        }
+    }
+}
+
+impl<F: FnMut(&Cx) -> Step + 'static> Wake for Task<F> {
+    fn wake(self: Rc<Self>) {
+        if !self.hdr.queued.replace(true) {
+            crate::core::schedule(self);
+        }
+    }
+}
+
+impl<F: FnMut(&Cx) -> Step + 'static> Join for Task<F> {
+    fn join_add(&self) {
+        self.hdr.joins.set(self.hdr.joins.get() + 1);
+    }
+    fn join_done(self: Rc<Self>) {
+        let j = self.hdr.joins.get() - 1;
+        self.hdr.joins.set(j);
+        if j == 0 && self.hdr.wait.get() == WaitKind::Join {
+            self.wake();
+        }
+    }
+}
+
+impl<F: FnMut(&Cx) -> Step + 'static> TaskDyn for Task<F> {
+    fn header(&self) -> &Header {
+        &self.hdr
+    }
+    fn resume(self: Rc<Self>) {
+        self.hdr.queued.set(false);
+        match self.hdr.wait.get() {
+            WaitKind::Join if self.hdr.joins.get() != 0 => return,
+            _ => {}
+        }
+        self.hdr.wait.set(WaitKind::Running);
+        #[cfg(debug_assertions)]
+        crate::core::unregister_blocked(&self.hdr);
+        self.step();
+    }
+    fn as_join(self: Rc<Self>) -> Rc<dyn Join> {
+        self
+    }
+    fn as_wake(self: Rc<Self>) -> Rc<dyn Wake> {
+        self
+    }
+}
+
+/// Starts a tamed call: allocates its task (the one allocation per call) and runs the closure
+/// at once, until it finishes or blocks.
+#[doc(hidden)]
+pub fn spawn<F>(name: &'static str, file: &'static str, f: F)
+where
+    F: FnMut(&Cx) -> Step + 'static,
+{
+    let task = Rc::new(Task {
+        hdr: Header {
+            name,
+            file,
+            line: Cell::new(0),
+            joins: Cell::new(0),
+            wait: Cell::new(WaitKind::Running),
+            queued: Cell::new(false),
+            #[cfg(debug_assertions)]
+            reg: Cell::new(usize::MAX),
+        },
+        f: RefCell::new(Some(f)),
+    });
+    task.step();
+}
+
+impl Cx {
+    /// `mkevent!()` inside `twait!{}`: an event counted by the block's join.
+    pub fn join_event(&self) -> Event<()> {
+        self.task.join_add();
+        Event::new(Target::Join(self.task.clone().as_join()))
+    }
+
+    /// `mkevent!(place)` inside `twait!{}`: an event on the site's hidden rendezvous (made on
+    /// first use, kept for the whole call), tagged with the place's evaluated index `key`.
+    pub fn site_event<K: 'static, T: 'static>(
+        &self,
+        site: &mut Option<Rendezvous<K, T>>,
+        key: K,
+    ) -> Event<T> {
+        site.get_or_insert_with(|| Rendezvous::with_group(self.task.clone().as_join()))
+            .event(key)
+    }
+
+    /// End of `twait!{}`: `true` when every event of the block is done (go on at once);
+    /// otherwise the call is marked blocked and `false` is returned (the closure saves its
+    /// state and returns `Step::Blocked`).
+    pub fn join_ready(&self, line: u32) -> bool {
+        let h = self.task.header();
+        if h.joins.get() == 0 {
+            return true;
+        }
+        h.wait.set(WaitKind::Join);
+        h.line.set(line);
+        #[cfg(debug_assertions)]
+        crate::core::register_blocked(&self.task);
+        false
+    }
+
+    /// `twait!(r)`: `Some(next)` to go on with `next` (`None` once `r` can yield nothing more);
+    /// `None` when blocked, with this call registered as `r`'s waiter.
+    pub fn poll_rv<I: 'static, T: 'static>(
+        &self,
+        r: &Rendezvous<I, T>,
+        line: u32,
+    ) -> Option<Option<(I, T)>> {
+        if let Some(v) = r.try_join() {
+            return Some(Some(v));
+        }
+        if r.pending() == 0 {
+            return Some(None);
+        }
+        let h = self.task.header();
+        h.wait.set(WaitKind::Rendezvous);
+        h.line.set(line);
+        r.set_waiter(self.task.clone().as_wake());
+        #[cfg(debug_assertions)]
+        crate::core::register_blocked(&self.task);
+        None
+    }
+}
+
+/// Restores a local saved across a wait.
+#[doc(hidden)]
+#[inline]
+#[track_caller]
+pub fn take<T>(slot: &mut Option<T>) -> T {
+    match slot.take() {
+        Some(v) => v,
+        None => panic!("tame: internal error: restoring a local that was not saved"),
+    }
+}

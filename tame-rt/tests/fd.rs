@@ -1,0 +1,198 @@
+//! Fd readiness: edge-triggered waits, spurious wake-ups tolerated, interests removed on
+//! cancel, sockets forgotten when dropped.
+mod util;
+
+use std::io::{ErrorKind, Write};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use tame_rt::net::{TcpListener, TcpStream, UdpSocket};
+use tame_rt::{Event, Rendezvous, deregister, readable, run, timer, writable};
+use util::Log;
+
+#[test]
+fn readable_fires_when_data_arrives() {
+    let (mut a, b) = UnixStream::pair().unwrap();
+    b.set_nonblocking(true).unwrap();
+    let r: Rendezvous<(), ()> = Rendezvous::new();
+    run(|| {
+        readable(&b, r.event(()));
+        timer(
+            Duration::from_millis(5),
+            Event::from_fn(move |()| a.write_all(b"x").unwrap()),
+        );
+    });
+    assert_eq!(r.try_join(), Some(((), ())));
+    deregister(&b);
+}
+
+#[test]
+fn an_edge_before_the_wait_is_not_lost() {
+    let (mut a, b) = UnixStream::pair().unwrap();
+    b.set_nonblocking(true).unwrap();
+    let b = std::rc::Rc::new(b);
+    let r: Rendezvous<u8, ()> = Rendezvous::new();
+    run(|| {
+        // Register (first wait), consume the writable edge, then data arrives with no waiter.
+        writable(&*b, r.event(0));
+        a.write_all(b"x").unwrap();
+        let (r2, b2) = (r.clone(), b.clone());
+        timer(
+            Duration::from_millis(20),
+            Event::from_fn(move |()| readable(&*b2, r2.event(1))),
+        );
+    });
+    let got: Vec<u8> = std::iter::from_fn(|| r.try_join()).map(|x| x.0).collect();
+    assert!(got.contains(&0));
+    assert!(got.contains(&1), "remembered edge triggered the later wait");
+    deregister(&*b);
+}
+
+#[test]
+fn cancelled_interest_is_removed_and_the_loop_ends() {
+    let (_a, b) = UnixStream::pair().unwrap();
+    b.set_nonblocking(true).unwrap();
+    let t0 = Instant::now();
+    run(|| {
+        let r: Rendezvous<(), ()> = Rendezvous::new();
+        readable(&b, r.event(()));
+        r.cancel();
+    });
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    deregister(&b);
+}
+
+#[test]
+fn deregister_abandons_waiters() {
+    let (_a, b) = UnixStream::pair().unwrap();
+    b.set_nonblocking(true).unwrap();
+    let r: Rendezvous<(), ()> = Rendezvous::new();
+    run(|| {
+        readable(&b, r.event(()));
+        assert_eq!(r.pending(), 1);
+        deregister(&b);
+        assert_eq!(r.pending(), 0);
+    });
+}
+
+#[test]
+fn tcp_echo_round_trip_with_spurious_wakeups_tolerated() {
+    let log = Log::default();
+    let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = l.local_addr().unwrap();
+    let got = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let g = got.clone();
+    let lg = log.clone();
+    run(move || {
+        // Server: accept one connection, echo until EOF (hand-written state machine).
+        let conn: std::rc::Rc<std::cell::RefCell<Option<TcpStream>>> = Default::default();
+        let c = conn.clone();
+        let l = std::rc::Rc::new(l);
+        fn accept(
+            l: std::rc::Rc<TcpListener>,
+            c: std::rc::Rc<std::cell::RefCell<Option<TcpStream>>>,
+        ) {
+            match l.try_accept() {
+                Ok((s, _)) => {
+                    *c.borrow_mut() = Some(s);
+                    echo(c);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    let l2 = l.clone();
+                    l.readable(Event::from_fn(move |()| accept(l2, c)));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        fn echo(c: std::rc::Rc<std::cell::RefCell<Option<TcpStream>>>) {
+            let mut buf = [0u8; 64];
+            loop {
+                let res = c.borrow().as_ref().unwrap().try_read(&mut buf);
+                match res {
+                    Ok(0) => {
+                        c.borrow_mut().take();
+                        return;
+                    }
+                    Ok(n) => {
+                        c.borrow().as_ref().unwrap().try_write(&buf[..n]).unwrap();
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        let c2 = c.clone();
+                        c.borrow()
+                            .as_ref()
+                            .unwrap()
+                            .readable(Event::from_fn(move |()| echo(c2)));
+                        return;
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }
+        accept(l, c);
+        // Client: connect, send, read the echo back, close.
+        let s = std::rc::Rc::new(TcpStream::connect(addr).unwrap());
+        let s2 = s.clone();
+        s.writable(Event::from_fn(move |()| {
+            s2.try_write(b"hello").unwrap();
+            fn read(
+                s: std::rc::Rc<TcpStream>,
+                g: std::rc::Rc<std::cell::RefCell<Vec<u8>>>,
+                log: Log,
+            ) {
+                let mut buf = [0u8; 64];
+                loop {
+                    match s.try_read(&mut buf) {
+                        Ok(n) => {
+                            g.borrow_mut().extend_from_slice(&buf[..n]);
+                            if g.borrow().len() >= 5 {
+                                s.shutdown(std::net::Shutdown::Both).unwrap();
+                                return;
+                            }
+                        }
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                            log.push("wait");
+                            let s2 = s.clone();
+                            s.readable(Event::from_fn(move |()| read(s2, g, log)));
+                            return;
+                        }
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+            read(s2, g, lg);
+        }));
+    });
+    assert_eq!(&got.borrow()[..], b"hello");
+    assert!(!log.take().is_empty());
+}
+
+#[test]
+fn udp_datagrams_arrive_through_readable() {
+    let a = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let b = std::rc::Rc::new(UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap());
+    let to = b.local_addr().unwrap();
+    let got = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let g = got.clone();
+    run(|| {
+        let b2 = b.clone();
+        b.readable(Event::from_fn(move |()| {
+            let mut buf = [0u8; 32];
+            let (n, _) = b2.try_recv_from(&mut buf).unwrap();
+            *g.borrow_mut() = Some(buf[..n].to_vec());
+        }));
+        a.try_send_to(b"dgram", to).unwrap();
+    });
+    assert_eq!(got.borrow().as_deref(), Some(&b"dgram"[..]));
+}
+
+#[test]
+fn dropping_a_socket_abandons_its_waiters() {
+    let r: Rendezvous<(), ()> = Rendezvous::new();
+    run(|| {
+        let s = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        s.readable(r.event(()));
+        assert_eq!(r.pending(), 1);
+        drop(s);
+        assert_eq!(r.pending(), 0);
+    });
+}
