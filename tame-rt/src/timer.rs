@@ -261,6 +261,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "too slow under Miri")]
     fn cancel_frees_at_once_and_tombstones_stay_bounded() {
         let r: Rendezvous<(), ()> = Rendezvous::new();
         let mut t = Timers::new();

@@ -92,6 +92,7 @@ fn player(
 use std::rc::Rc;
 
 #[test]
+#[cfg_attr(miri, ignore = "too slow under Miri")]
 fn trigger_resume_cycles_through_the_loop_allocate_nothing() {
     let steps = Rc::new(Cell::new(0));
     let marks = Rc::new(Cell::new((0, 0)));

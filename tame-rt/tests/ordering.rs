@@ -74,6 +74,7 @@ fn asap_runs_on_the_next_turn_after_queued_work() {
 
 /// 200,000 calls, each woken by the previous one, on a 256 KiB stack: resuming never nests.
 #[test]
+#[cfg_attr(miri, ignore = "too slow under Miri")]
 fn long_trigger_chain_runs_on_a_small_stack() {
     let h = std::thread::Builder::new()
         .stack_size(256 * 1024)
