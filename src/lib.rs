@@ -25,6 +25,9 @@
 //! ```
 #![deny(missing_docs)]
 
+mod macros;
+
+pub use tame_macros::{main, tamed};
 pub use tame_rt::{
     Event, Rendezvous, TimedOut, add_timeout, asap, at, deregister, now, readable, run, timer,
     writable,

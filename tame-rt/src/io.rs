@@ -237,6 +237,7 @@ fn wait<S: AsRawFd + ?Sized>(source: &S, d: Direction, mut e: Event<()>) {
 ///
 /// ```
 /// # use tame_rt as tame;
+/// # if cfg!(miri) { return; } // Miri has no sockets
 /// use std::io::Write;
 /// use std::os::unix::net::UnixStream;
 /// let (mut a, b) = UnixStream::pair().unwrap();
@@ -255,6 +256,7 @@ pub fn readable<S: AsRawFd + ?Sized>(source: &S, e: Event<()>) {
 ///
 /// ```
 /// # use tame_rt as tame;
+/// # if cfg!(miri) { return; } // Miri has no sockets
 /// use std::os::unix::net::UnixStream;
 /// let (a, _b) = UnixStream::pair().unwrap();
 /// a.set_nonblocking(true).unwrap();
@@ -272,6 +274,7 @@ pub fn writable<S: AsRawFd + ?Sized>(source: &S, e: Event<()>) {
 ///
 /// ```
 /// # use tame_rt as tame;
+/// # if cfg!(miri) { return; } // Miri has no sockets
 /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
 /// tame::deregister(&a); // never waited on: nothing to do
 /// ```

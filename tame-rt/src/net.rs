@@ -12,21 +12,40 @@ use std::os::fd::{AsRawFd, RawFd};
 use crate::event::Event;
 
 macro_rules! readiness {
-    ($t:ty) => {
+    ($t:ty, $make:literal) => {
         impl $t {
             /// Triggers `e` when the socket may be readable (see [`readable`](crate::readable)).
+            ///
+            #[doc = concat!("```\n# use tame_rt as tame;\n# if cfg!(miri) { return; }\n",
+                "let s = ", $make, ";\n",
+                "let r = tame::Rendezvous::<(), ()>::new();\n",
+                "s.readable(r.event(()));\nassert_eq!(r.pending(), 1);\n```")]
             pub fn readable(&self, e: Event<()>) {
                 crate::io::readable(self, e)
             }
             /// Triggers `e` when the socket may be writable (see [`writable`](crate::writable)).
+            ///
+            #[doc = concat!("```\n# use tame_rt as tame;\n# if cfg!(miri) { return; }\n",
+                "let s = ", $make, ";\n",
+                "let r = tame::Rendezvous::<(), ()>::new();\n",
+                "s.writable(r.event(()));\nassert!(r.pending() + r.ready() == 1);\n```")]
             pub fn writable(&self, e: Event<()>) {
                 crate::io::writable(self, e)
             }
-            /// Wraps a socket created elsewhere; it must be in non-blocking mode.
+            /// Wraps a mio socket created elsewhere (mio sockets are always non-blocking).
+            ///
+            #[doc = concat!("```\n# use tame_rt as tame;\n# if cfg!(miri) { return; }\n",
+                "let s = ", $make, ";\n",
+                "let fd = std::os::fd::AsRawFd::as_raw_fd(s.as_mio());\n",
+                "assert_eq!(fd, std::os::fd::AsRawFd::as_raw_fd(&s));\n```")]
             pub fn from_mio(inner: <$t as Wrapped>::Inner) -> Self {
                 Self { inner }
             }
             /// The wrapped mio socket.
+            ///
+            #[doc = concat!("```\n# use tame_rt as tame;\n# if cfg!(miri) { return; }\n",
+                "let s = ", $make, ";\n",
+                "println!(\"{:?}\", s.as_mio());\n```")]
             pub fn as_mio(&self) -> &<$t as Wrapped>::Inner {
                 &self.inner
             }
@@ -45,6 +64,12 @@ macro_rules! readiness {
 }
 
 /// Associates a wrapper with the mio type it wraps.
+///
+/// ```
+/// # use tame_rt as tame;
+/// fn inner_of<W: tame::net::Wrapped>() -> &'static str { std::any::type_name::<W::Inner>() }
+/// assert!(inner_of::<tame::net::UdpSocket>().contains("mio"));
+/// ```
 pub trait Wrapped {
     /// The mio socket type.
     type Inner;
@@ -54,6 +79,7 @@ pub trait Wrapped {
 ///
 /// ```
 /// # use tame_rt as tame;
+/// # if cfg!(miri) { return; } // Miri has no sockets
 /// use tame::net::TcpListener;
 /// let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
 /// // nobody connected yet:
@@ -67,10 +93,20 @@ pub struct TcpListener {
 impl Wrapped for TcpListener {
     type Inner = mio::net::TcpListener;
 }
-readiness!(TcpListener);
+readiness!(
+    TcpListener,
+    "tame::net::TcpListener::from_mio(mio::net::TcpListener::bind(\"127.0.0.1:0\".parse().unwrap()).unwrap())"
+);
 
 impl TcpListener {
     /// Binds a listener (with `SO_REUSEADDR`, as mio does).
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// assert!(l.local_addr().unwrap().port() > 0);
+    /// ```
     pub fn bind(addr: SocketAddr) -> io::Result<Self> {
         Ok(TcpListener {
             inner: mio::net::TcpListener::bind(addr)?,
@@ -78,12 +114,29 @@ impl TcpListener {
     }
 
     /// Accepts one pending connection, or `WouldBlock`.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// std::thread::sleep(std::time::Duration::from_millis(10));
+    /// let (_conn, peer) = l.try_accept().unwrap();
+    /// assert_eq!(peer, s.local_addr().unwrap());
+    /// ```
     pub fn try_accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (s, a) = self.inner.accept()?;
         Ok((TcpStream { inner: s }, a))
     }
 
     /// The bound address.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// assert!(l.local_addr().unwrap().ip().is_loopback());
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }
@@ -93,6 +146,7 @@ impl TcpListener {
 ///
 /// ```no_run
 /// # use tame_rt as tame;
+/// # if cfg!(miri) { return; } // Miri has no sockets
 /// use tame::net::TcpStream;
 /// let s = TcpStream::connect("127.0.0.1:8080".parse().unwrap()).unwrap();
 /// // wait writable before the first write: the connect completes in the background
@@ -106,11 +160,23 @@ pub struct TcpStream {
 impl Wrapped for TcpStream {
     type Inner = mio::net::TcpStream;
 }
-readiness!(TcpStream);
+readiness!(
+    TcpStream,
+    "{ let l = tame::net::TcpListener::bind(\"127.0.0.1:0\".parse().unwrap()).unwrap(); tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap() }"
+);
 
 impl TcpStream {
     /// Starts a non-blocking connect; wait [`writable`](TcpStream::writable), then check
     /// [`take_error`](TcpStream::take_error) or [`peer_addr`](TcpStream::peer_addr).
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// tame::run(|| s.writable(tame::Event::from_fn(|()| {}))); // connected (or failed)
+    /// assert!(s.take_error().unwrap().is_none());
+    /// ```
     pub fn connect(addr: SocketAddr) -> io::Result<Self> {
         Ok(TcpStream {
             inner: mio::net::TcpStream::connect(addr)?,
@@ -118,41 +184,111 @@ impl TcpStream {
     }
 
     /// Reads what is available into `buf`, or `WouldBlock`; `Ok(0)` is end of stream.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let mut buf = [0u8; 16];
+    /// assert_eq!(s.try_read(&mut buf).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    /// ```
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         (&self.inner).read(buf)
     }
 
     /// Writes what fits from `buf`, or `WouldBlock`.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// tame::run(|| s.writable(tame::Event::from_fn(|()| {})));
+    /// assert_eq!(s.try_write(b"hi").unwrap(), 2);
+    /// ```
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         (&self.inner).write(buf)
     }
 
     /// Writes several buffers at once (`writev`), or `WouldBlock`.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// tame::run(|| s.writable(tame::Event::from_fn(|()| {})));
+    /// let bufs = [std::io::IoSlice::new(b"he"), std::io::IoSlice::new(b"llo")];
+    /// assert_eq!(s.try_write_vectored(&bufs).unwrap(), 5);
+    /// ```
     pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         (&self.inner).write_vectored(bufs)
     }
 
     /// The peer's address (an error while a connect is still in progress).
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// tame::run(|| s.writable(tame::Event::from_fn(|()| {})));
+    /// assert_eq!(s.peer_addr().unwrap(), l.local_addr().unwrap());
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.peer_addr()
     }
 
     /// The local address.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert!(s.local_addr().unwrap().ip().is_loopback());
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }
 
     /// Sets `TCP_NODELAY`.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// s.set_nodelay(true).unwrap();
+    /// ```
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
         self.inner.set_nodelay(on)
     }
 
     /// Takes the pending socket error (`SO_ERROR`), e.g. a failed connect.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert!(s.take_error().unwrap().is_none());
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.inner.take_error()
     }
 
     /// Shuts down one or both directions.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// tame::run(|| s.writable(tame::Event::from_fn(|()| {})));
+    /// s.shutdown(std::net::Shutdown::Write).unwrap();
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.inner.shutdown(how)
     }
@@ -162,6 +298,7 @@ impl TcpStream {
 ///
 /// ```
 /// # use tame_rt as tame;
+/// # if cfg!(miri) { return; } // Miri has no sockets
 /// use tame::net::UdpSocket;
 /// let a = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
 /// let b = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
@@ -179,10 +316,20 @@ pub struct UdpSocket {
 impl Wrapped for UdpSocket {
     type Inner = mio::net::UdpSocket;
 }
-readiness!(UdpSocket);
+readiness!(
+    UdpSocket,
+    "tame::net::UdpSocket::bind(\"127.0.0.1:0\".parse().unwrap()).unwrap()"
+);
 
 impl UdpSocket {
     /// Binds a UDP socket.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let u = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// assert!(u.local_addr().unwrap().port() > 0);
+    /// ```
     pub fn bind(addr: SocketAddr) -> io::Result<Self> {
         Ok(UdpSocket {
             inner: mio::net::UdpSocket::bind(addr)?,
@@ -190,16 +337,38 @@ impl UdpSocket {
     }
 
     /// Sends one datagram to `to`, or `WouldBlock`.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let u = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// assert_eq!(u.try_send_to(b"x", u.local_addr().unwrap()).unwrap(), 1);
+    /// ```
     pub fn try_send_to(&self, buf: &[u8], to: SocketAddr) -> io::Result<usize> {
         self.inner.send_to(buf, to)
     }
 
     /// Receives one datagram and its source, or `WouldBlock`.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let u = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(u.try_recv_from(&mut buf).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    /// ```
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.inner.recv_from(buf)
     }
 
     /// The bound address.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let u = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// assert!(u.local_addr().unwrap().ip().is_loopback());
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }

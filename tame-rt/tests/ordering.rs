@@ -48,14 +48,16 @@ fn waiters_resume_in_wake_up_order() {
 fn timers_fire_in_deadline_order_then_set_order() {
     let r: Rendezvous<u32, ()> = Rendezvous::new();
     run(|| {
-        timer(Duration::from_millis(4), r.event(4));
-        timer(Duration::from_millis(1), r.event(1));
-        let t = std::time::Instant::now() + Duration::from_millis(2);
-        tame_rt::at(t, r.event(2));
-        tame_rt::at(t, r.event(3));
+        // One base instant, so slow execution (Miri) cannot reorder the deadlines.
+        let t0 = std::time::Instant::now();
+        tame_rt::at(t0 + Duration::from_millis(4), r.event(4));
+        tame_rt::at(t0 + Duration::from_millis(1), r.event(1));
+        tame_rt::at(t0 + Duration::from_millis(2), r.event(2));
+        tame_rt::at(t0 + Duration::from_millis(2), r.event(3));
+        timer(Duration::from_millis(10), r.event(5));
     });
     let got: Vec<u32> = std::iter::from_fn(|| r.try_join()).map(|x| x.0).collect();
-    assert_eq!(got, [1, 2, 3, 4]);
+    assert_eq!(got, [1, 2, 3, 4, 5]);
 }
 
 #[test]

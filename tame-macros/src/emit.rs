@@ -1,0 +1,534 @@
+//! Pass 5, emit: the [`Machine`] and its [`Liveness`] → the function's new tokens.
+//!
+//! Gives the user's signature (made `'static`-bounded, `mut` moved off parameters) over a body
+//! that declares one `Option` slot per local kept across a wait (types inferred from the
+//! closure below), the storage of each `mkevent!(place)` site and the state number, then hands
+//! the runtime ONE closure: a `loop` around a `match` on the state. Each state's arm restores
+//! the locals live at its entry under their own names, runs its code, and at each jump saves
+//! the locals live at the target.
+//!
+//! Generated names (`__tame_…`) carry `Span::mixed_site()` hygiene, so user code can neither see
+//! nor clash with them; restored locals reuse the user's identifiers. Every path is absolute
+//! (`::core::…`, `<crate>::__private::…`).
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::visit_mut::VisitMut;
+use syn::{Expr, FnArg, ItemFn, Pat, Stmt};
+
+use crate::analyse::{Liveness, live_node, live_seq};
+use crate::lower::{BindId, Cont, JumpSpec, Machine, Node, visible};
+use crate::parse::Input;
+
+pub fn emit(input: &Input, m: &Machine, lv: &Liveness) -> TokenStream {
+    let e = Emitter::new(input, m, lv);
+    e.function()
+}
+
+/// The user's signature over a body that only reports `err`, so IDEs and later errors keep
+/// working.
+pub fn stub(func: &ItemFn, err: syn::Error) -> TokenStream {
+    let attrs = &func.attrs;
+    let vis = &func.vis;
+    let sig = &func.sig;
+    let err = err.into_compile_error();
+    quote! {
+        #(#attrs)*
+        #[allow(unused_variables, unreachable_code, clippy::diverging_sub_expression)]
+        #vis #sig {
+            #err
+            loop {}
+        }
+    }
+}
+
+struct Emitter<'a> {
+    input: &'a Input,
+    m: &'a Machine,
+    lv: &'a Liveness,
+    slots: Vec<Option<syn::Ident>>,
+    /// The state being emitted.
+    current: std::cell::Cell<usize>,
+    /// Per state: bindings live through it that its code never mentions. They are left in
+    /// their slots (not restored, not saved again), which saves a move in and out per pass.
+    parked: Vec<BTreeSet<BindId>>,
+}
+
+fn mixed(name: &str) -> syn::Ident {
+    syn::Ident::new(name, Span::mixed_site())
+}
+
+impl<'a> Emitter<'a> {
+    fn new(input: &'a Input, m: &'a Machine, lv: &'a Liveness) -> Self {
+        let mut saved: BTreeSet<BindId> = lv.live_in.iter().flatten().copied().collect();
+        saved.extend(m.params.iter().copied());
+        let mut slots = vec![None; m.binds.len()];
+        for &b in &saved {
+            let name = m.binds[b].ident.to_string();
+            let dup = saved.iter().filter(|&&o| m.binds[o].ident == name).count() > 1;
+            let name = name.trim_start_matches("__tame_");
+            // Located at the user's binding, so a borrow kept across a wait is reported there.
+            let span = Span::mixed_site().located_at(m.binds[b].ident.span());
+            slots[b] = Some(if dup {
+                format_ident!("__tame_s_{}_{}", name, b, span = span)
+            } else {
+                format_ident!("__tame_s_{}", name, span = span)
+            });
+        }
+        let parked = m
+            .states
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                visible(&m.binds, &st.scope)
+                    .into_iter()
+                    .filter(|b| lv.live_in[i].contains(b) && !lv.mentioned[i].contains(b))
+                    .collect()
+            })
+            .collect();
+        Emitter {
+            input,
+            m,
+            lv,
+            slots,
+            current: std::cell::Cell::new(0),
+            parked,
+        }
+    }
+
+    fn krate(&self) -> &syn::Path {
+        &self.input.opts.krate
+    }
+
+    fn slot(&self, b: BindId) -> &syn::Ident {
+        self.slots[b].as_ref().expect("a live binding has a slot")
+    }
+
+    fn function(&self) -> TokenStream {
+        let func = &self.input.func;
+        let krate = self.krate();
+        let mut sig = func.sig.clone();
+        // `mut` on a parameter only matters inside the state machine, where it is restored.
+        for arg in sig.inputs.iter_mut() {
+            match arg {
+                FnArg::Receiver(r) => r.mutability = None,
+                FnArg::Typed(pt) => strip_mut(&mut pt.pat),
+            }
+        }
+        // The closure outlives the call, so every type parameter must be `'static`. The bound
+        // goes where the user bounded the parameter (a `where` clause or inline), so that its
+        // bounds stay in one place.
+        let in_where: Vec<syn::Ident> = sig
+            .generics
+            .where_clause
+            .iter()
+            .flat_map(|w| &w.predicates)
+            .filter_map(|p| match p {
+                syn::WherePredicate::Type(t) => match &t.bounded_ty {
+                    syn::Type::Path(tp) => tp.path.get_ident().cloned(),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        let static_bound: syn::TypeParamBound = syn::parse_quote!('static);
+        // `x: impl Trait` is a type parameter too.
+        for arg in sig.inputs.iter_mut() {
+            if let FnArg::Typed(pt) = arg
+                && let syn::Type::ImplTrait(it) = &mut *pt.ty
+                && !it
+                    .bounds
+                    .iter()
+                    .any(|b| matches!(b, syn::TypeParamBound::Lifetime(_)))
+            {
+                it.bounds.push(static_bound.clone());
+            }
+        }
+        for tp in sig.generics.type_params_mut() {
+            if !in_where.contains(&tp.ident) {
+                tp.bounds.push(static_bound.clone());
+            }
+        }
+        if let Some(w) = &mut sig.generics.where_clause {
+            for p in w.predicates.iter_mut() {
+                if let syn::WherePredicate::Type(t) = p
+                    && matches!(&t.bounded_ty, syn::Type::Path(tp) if tp.path.get_ident().is_some_and(|i| in_where.contains(i)))
+                {
+                    t.bounds.push(static_bound.clone());
+                }
+            }
+        }
+
+        let mut decls = TokenStream::new();
+        for item in &self.m.items {
+            decls.extend(quote!(#item));
+        }
+        let mut param_iter = self.m.params.iter();
+        for arg in &func.sig.inputs {
+            match arg {
+                FnArg::Receiver(r) => {
+                    let b = *param_iter.next().expect("receiver binding");
+                    let slot = self.slot(b);
+                    let tok = r.self_token;
+                    decls.extend(quote!(let mut #slot = ::core::option::Option::Some(#tok);));
+                }
+                FnArg::Typed(pt) => {
+                    for _ in crate::analyse::pat_bindings(&pt.pat) {
+                        let b = *param_iter.next().expect("param binding");
+                        let slot = self.slot(b);
+                        let id = &self.m.binds[b].ident;
+                        decls.extend(quote!(let mut #slot = ::core::option::Option::Some(#id);));
+                    }
+                }
+            }
+        }
+        for (b, slot) in self.slots.iter().enumerate() {
+            if let Some(slot) = slot
+                && !self.m.params.contains(&b)
+            {
+                decls.extend(quote!(let mut #slot = ::core::option::Option::None;));
+            }
+        }
+        for site in &self.m.sites {
+            decls.extend(quote!(let mut #site = ::core::option::Option::None;));
+        }
+        let state = mixed("__tame_state");
+        let cx = mixed("__tame_cx");
+        let resume = syn::Lifetime {
+            apostrophe: Span::mixed_site(),
+            ident: mixed("__tame_resume"),
+        };
+        let arms = (0..self.m.states.len()).map(|i| self.state(i));
+        let name = func.sig.ident.to_string();
+        let attrs = &func.attrs;
+        let vis = &func.vis;
+        quote! {
+            #(#attrs)*
+            #vis #sig {
+                #decls
+                let mut #state: u32 = 0;
+                #[allow(
+                    unused_mut,
+                    unused_variables,
+                    unused_assignments,
+                    unreachable_code,
+                    clippy::never_loop,
+                    clippy::needless_late_init,
+                    clippy::needless_return,
+                    clippy::let_unit_value,
+                    clippy::redundant_locals,
+                    clippy::unused_unit
+                )]
+                #krate::__private::spawn(#name, ::core::file!(), move |#cx: &#krate::__private::Cx| -> #krate::__private::Step {
+                    #resume: loop {
+                        match #state {
+                            #(#arms)*
+                            _ => ::core::unreachable!(),
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    fn state(&self, i: usize) -> TokenStream {
+        let st = &self.m.states[i];
+        let krate = self.krate();
+        let mut restores = TokenStream::new();
+        for b in visible(&self.m.binds, &st.scope) {
+            let bind = &self.m.binds[b];
+            let id = &bind.ident;
+            let mutability = bind.mutable.then(|| quote!(mut));
+            let ty = bind.ty.as_ref().map(|t| quote!(: #t));
+            if self.parked[i].contains(&b) {
+                continue;
+            }
+            if self.lv.live_in[i].contains(&b) {
+                let slot = self.slot(b);
+                restores.extend(quote! {
+                    let #mutability #id #ty = #krate::__private::take(&mut #slot);
+                });
+            } else if self.lv.mentioned[i].contains(&b) {
+                restores.extend(quote!(let #mutability #id #ty;));
+            }
+        }
+        self.current.set(i);
+        let body = self.seq(&st.body);
+        let n = Literal::u32_unsuffixed(i as u32);
+        quote!(#n => { #restores #body })
+    }
+
+    fn seq(&self, nodes: &[Node]) -> TokenStream {
+        let mut afters = vec![BTreeSet::new(); nodes.len()];
+        let mut l = BTreeSet::new();
+        for (j, n) in nodes.iter().enumerate().rev() {
+            afters[j] = l.clone();
+            l = live_node(n, l, self.lv);
+        }
+        nodes
+            .iter()
+            .zip(&afters)
+            .map(|(n, a)| self.node(n, a))
+            .collect()
+    }
+
+    /// Saves what `target` needs. A binding shadowed here is not saved: it was left in (or
+    /// stashed into) its slot before it was shadowed.
+    fn saves(&self, target: Cont, vis: &[BindId]) -> TokenStream {
+        self.saves_at(target, vis, None)
+    }
+
+    /// `at`: where the save is reported (the `twait!`), if not at the binding.
+    fn saves_at(&self, target: Cont, vis: &[BindId], at: Option<Span>) -> TokenStream {
+        let mut out = TokenStream::new();
+        for b in self.lv.live_at(&target) {
+            if vis.contains(&b) && !self.is_parked(b) {
+                let slot = self.slot(b);
+                let id = &self.m.binds[b].ident;
+                let sp = Span::mixed_site().located_at(at.unwrap_or_else(|| id.span()));
+                out.extend(quote_spanned!(sp=> #slot = ::core::option::Option::Some(#id);));
+            }
+        }
+        out
+    }
+
+    fn stash(&self, stash: &[BindId], live: &BTreeSet<BindId>) -> TokenStream {
+        let mut out = TokenStream::new();
+        for b in stash {
+            if live.contains(b) && !self.is_parked(*b) {
+                let slot = self.slot(*b);
+                let id = &self.m.binds[*b].ident;
+                out.extend(quote!(#slot = ::core::option::Option::Some(#id);));
+            }
+        }
+        out
+    }
+
+    /// Re-binds, from their slots, stashed bindings (`stash` ∩ `stashed_live`) this code needs.
+    fn is_parked(&self, b: BindId) -> bool {
+        self.parked[self.current.get()].contains(&b)
+    }
+
+    fn take_back(
+        &self,
+        stash: &[BindId],
+        stashed_live: &BTreeSet<BindId>,
+        needed: &BTreeSet<BindId>,
+    ) -> TokenStream {
+        let krate = self.krate();
+        let mut out = TokenStream::new();
+        for b in stash {
+            if stashed_live.contains(b) && needed.contains(b) && !self.is_parked(*b) {
+                let bind = &self.m.binds[*b];
+                let id = &bind.ident;
+                let mutability = bind.mutable.then(|| quote!(mut));
+                let slot = self.slot(*b);
+                out.extend(quote!(let #mutability #id = #krate::__private::take(&mut #slot);));
+            }
+        }
+        out
+    }
+
+    fn jump(&self, target: Cont, vis: &[BindId]) -> TokenStream {
+        let krate = self.krate();
+        let saves = self.saves(target, vis);
+        match target {
+            Cont::Goto(t) => {
+                let state = mixed("__tame_state");
+                let resume = syn::Lifetime {
+                    apostrophe: Span::mixed_site(),
+                    ident: mixed("__tame_resume"),
+                };
+                let t = Literal::u32_unsuffixed(t as u32);
+                quote!(#saves #state = #t; continue #resume;)
+            }
+            Cont::Done => quote!(return #krate::__private::Step::Done;),
+        }
+    }
+
+    fn node(&self, n: &Node, after: &BTreeSet<BindId>) -> TokenStream {
+        let krate = self.krate();
+        let state = mixed("__tame_state");
+        let cx = mixed("__tame_cx");
+        let resume = syn::Lifetime {
+            apostrophe: Span::mixed_site(),
+            ident: mixed("__tame_resume"),
+        };
+        match n {
+            Node::Code(c)
+                if c.decl_only
+                    && !c
+                        .defs
+                        .iter()
+                        .any(|d| self.lv.mentioned[self.current.get()].contains(d)) =>
+            {
+                TokenStream::new()
+            }
+            Node::Code(c) => {
+                let mut stmt = c.stmt.clone();
+                SubstJumps {
+                    e: self,
+                    jumps: &c.jumps,
+                }
+                .visit_stmt_mut(&mut stmt);
+                let stash = self.stash(&c.stash, after);
+                if stash.is_empty() {
+                    return quote!(#stmt);
+                }
+                // Input:  let x = x + 1;        (shadows an `x` still needed after a later jump)
+                // Output: let x = { let v = x + 1; __tame_s_x = Some(x); v };
+                match &mut stmt {
+                    Stmt::Local(l) if l.init.is_some() => {
+                        let init = l.init.as_mut().expect("checked");
+                        let e = &init.expr;
+                        let v = mixed("__tame_v");
+                        *init.expr = syn::parse_quote!({ let #v = #e; #stash #v });
+                        quote!(#stmt)
+                    }
+                    _ => quote!(#stash #stmt),
+                }
+            }
+            Node::Jump { target, vis } => self.jump(Cont::Goto(*target), vis),
+            Node::Join {
+                target,
+                line,
+                vis,
+                span,
+            } => {
+                let saves = self.saves_at(Cont::Goto(*target), vis, Some(*span));
+                let t = Literal::u32_unsuffixed(*target as u32);
+                quote! {
+                    #saves
+                    #state = #t;
+                    if #cx.join_ready(#line) {
+                        continue #resume;
+                    }
+                    return #krate::__private::Step::Blocked;
+                }
+            }
+            Node::Park { target, vis } => {
+                let saves = self.saves(Cont::Goto(*target), vis);
+                let t = Literal::u32_unsuffixed(*target as u32);
+                quote!(#saves #state = #t; return #krate::__private::Step::Blocked;)
+            }
+            Node::Done => quote!(return #krate::__private::Step::Done;),
+            Node::If {
+                cond,
+                stash,
+                then,
+                els,
+                ..
+            } => {
+                let mut cond = cond.clone();
+                SubstJumps {
+                    e: self,
+                    jumps: &[],
+                }
+                .visit_expr_mut(&mut cond);
+                let st = self.stash(stash, &live_seq(then, self.lv));
+                // The stash runs in the first `let`'s scrutinee, after it was evaluated (it may
+                // read the binding being shadowed); if a plain condition comes first, before the
+                // `if`, so that the `else` branch can always take it back.
+                let before = if !st.is_empty() && !wrap_first_let(&mut cond, &st) {
+                    st
+                } else {
+                    TokenStream::new()
+                };
+                // What was stashed for the `then` branch is taken back by the `else` branch.
+                let back = self.take_back(stash, &live_seq(then, self.lv), &live_seq(els, self.lv));
+                let then = self.seq(then);
+                let els = self.seq(els);
+                quote!(#before if #cond { #then } else { #back #els })
+            }
+            Node::Match {
+                scrut, stash, arms, ..
+            } => {
+                let mut live = BTreeSet::new();
+                for a in arms {
+                    live.extend(live_seq(&a.body, self.lv));
+                }
+                let st = self.stash(stash, &live);
+                let scrut = if st.is_empty() {
+                    quote!(#scrut)
+                } else {
+                    let v = mixed("__tame_v");
+                    quote!({ let #v = #scrut; #st #v })
+                };
+                let arms = arms.iter().map(|a| {
+                    let pat = &a.pat;
+                    let guard = a.guard.as_ref().map(|g| quote!(if #g));
+                    // An arm that does not shadow a stashed binding takes it back.
+                    let unshadowed: Vec<BindId> = stash
+                        .iter()
+                        .copied()
+                        .filter(|&b| {
+                            !a.defs
+                                .iter()
+                                .any(|&d| self.m.binds[d].ident == self.m.binds[b].ident)
+                        })
+                        .collect();
+                    let back = self.take_back(&unshadowed, &live, &live_seq(&a.body, self.lv));
+                    let body = self.seq(&a.body);
+                    quote!(#pat #guard => { #back #body })
+                });
+                quote!(match #scrut { #(#arms)* })
+            }
+            Node::Block(b) => {
+                let b = self.seq(b);
+                quote!({ #b })
+            }
+        }
+    }
+}
+
+fn wrap_first_let(cond: &mut Expr, stash: &TokenStream) -> bool {
+    match cond {
+        Expr::Let(l) => {
+            let e = &l.expr;
+            let v = mixed("__tame_v");
+            *l.expr = syn::parse_quote!({ let #v = #e; #stash #v });
+            true
+        }
+        // Only the leftmost operand is sure to be evaluated.
+        Expr::Binary(b) => wrap_first_let(&mut b.left, stash),
+        Expr::Paren(p) => wrap_first_let(&mut p.expr, stash),
+        _ => false,
+    }
+}
+
+fn strip_mut(p: &mut Pat) {
+    struct S;
+    impl VisitMut for S {
+        fn visit_pat_ident_mut(&mut self, i: &mut syn::PatIdent) {
+            i.mutability = None;
+            syn::visit_mut::visit_pat_ident_mut(self, i);
+        }
+    }
+    S.visit_pat_mut(p);
+}
+
+/// Replaces the `__tame_jump!(n)` markers `lower` left in kept-as-written code.
+struct SubstJumps<'e, 'a> {
+    e: &'e Emitter<'a>,
+    jumps: &'e [JumpSpec],
+}
+
+impl VisitMut for SubstJumps<'_, '_> {
+    fn visit_expr_mut(&mut self, ex: &mut Expr) {
+        if let Expr::Macro(m) = ex
+            && m.mac.path.is_ident("__tame_jump")
+            && let Ok(n) = m
+                .mac
+                .parse_body::<syn::LitInt>()
+                .and_then(|l| l.base10_parse::<usize>())
+            && let Some(j) = self.jumps.get(n)
+        {
+            let code = self.e.jump(j.target, &j.vis);
+            *ex = syn::parse_quote_spanned!(Span::mixed_site()=> { #code });
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, ex);
+    }
+}

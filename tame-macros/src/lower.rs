@@ -1,0 +1,1185 @@
+//! Pass 3, lower: the checked function body → a [`Machine`], a graph of states.
+//!
+//! Takes the [`Input`] and gives every state's code as a tree of [`Node`]s, the bindings
+//! (locals, parameters, temporaries, each numbered so shadowing is exact) and the `mkevent!(place)`
+//! sites. Only statements that contain a `twait!` are taken apart; every other statement becomes
+//! one [`Node::Code`] holding the user's tokens as written (spans kept), with `break`/`continue`
+//! to a taken-apart loop and `return` rewritten into jumps.
+//!
+//! A state begins at every resume point (after a `twait!`), at every loop header, and at every
+//! join point after a construct that contains a wait. Code between them is emitted inline where
+//! it is reached, so nested `if`/`match` keep their Rust scopes and bindings flow naturally.
+//! Every path through a state's tree ends in a jump, a suspension or `Done`.
+
+use std::collections::VecDeque;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{
+    Block, Expr, Ident, Label, Macro, Pat, Path, Stmt, Token, Type, parse_quote,
+    parse_quote_spanned,
+};
+
+use crate::analyse::{
+    contains_wait, contains_wait_expr, definite_assigns, free_names, free_names_stmt, pat_bindings,
+};
+use crate::parse::{Input, TameMacro, as_poll, as_twait_block, self_ident};
+
+pub type BindId = usize;
+pub type StateId = usize;
+
+/// A local the state machine may have to keep: a user binding, a parameter or a temporary.
+pub struct Binding {
+    /// The name, with the user's span (so restored locals resolve like the user's own).
+    pub ident: Ident,
+    pub mutable: bool,
+    /// `let x: T` keeps its annotation when re-declared.
+    pub ty: Option<Type>,
+}
+
+/// Where control goes at the end of a piece of code.
+#[derive(Clone, Copy, Debug)]
+pub enum Cont {
+    Goto(StateId),
+    /// The end of the function: `Step::Done`.
+    Done,
+}
+
+pub struct State {
+    /// Every binding in scope at the state's entry, in declaration order (shadowed ones too).
+    pub scope: Vec<BindId>,
+    pub body: Vec<Node>,
+}
+
+/// A jump out of user code kept as written (`break`/`continue` to a taken-apart loop),
+/// marked in the tokens by `__tame_jump!(index)`.
+pub struct JumpSpec {
+    pub target: Cont,
+    /// The destination temporary this jump assigns (`break value`).
+    pub assign: Option<BindId>,
+    /// Bindings nameable at the jump.
+    pub vis: Vec<BindId>,
+}
+
+pub struct Code {
+    pub stmt: Stmt,
+    pub uses: Vec<BindId>,
+    /// Assigned on every path (`x = …`): not live before.
+    pub kills: Vec<BindId>,
+    /// Assigned somewhere (mentioned, but maybe not on every path).
+    pub writes: Vec<BindId>,
+    /// New bindings (`let`).
+    pub defs: Vec<BindId>,
+    /// Bindings the new ones shadow: stashed in their slots first if still needed later.
+    pub stash: Vec<BindId>,
+    pub jumps: Vec<JumpSpec>,
+    /// A bare `let tmp;` for a destination temporary: emitted only if its state uses it.
+    pub decl_only: bool,
+}
+
+pub enum Node {
+    Code(Box<Code>),
+    /// Save what `target` needs, go there now.
+    Jump {
+        target: StateId,
+        vis: Vec<BindId>,
+    },
+    /// End of `twait! {}`: save, set the state, continue at once if the join is complete,
+    /// else return `Step::Blocked`.
+    Join {
+        target: StateId,
+        line: TokenStream,
+        vis: Vec<BindId>,
+        span: Span,
+    },
+    /// `twait!(r)` found nothing: save, stay in this state, return `Step::Blocked`.
+    Park {
+        target: StateId,
+        vis: Vec<BindId>,
+    },
+    Done,
+    If {
+        cond: Expr,
+        uses: Vec<BindId>,
+        defs: Vec<BindId>,
+        stash: Vec<BindId>,
+        then: Vec<Node>,
+        els: Vec<Node>,
+    },
+    Match {
+        scrut: Expr,
+        uses: Vec<BindId>,
+        stash: Vec<BindId>,
+        arms: Vec<Arm>,
+    },
+    Block(Vec<Node>),
+}
+
+pub struct Arm {
+    pub pat: Pat,
+    pub defs: Vec<BindId>,
+    pub guard: Option<Expr>,
+    pub guard_uses: Vec<BindId>,
+    pub body: Vec<Node>,
+}
+
+pub struct Machine {
+    pub states: Vec<State>,
+    pub binds: Vec<Binding>,
+    /// Parameters, in order, with the binding each pattern name became.
+    pub params: Vec<BindId>,
+    /// Storage of each `mkevent!(place)` site.
+    pub sites: Vec<Ident>,
+    /// Items declared among the statements of taken-apart blocks, emitted before the machine.
+    pub items: Vec<syn::Item>,
+}
+
+/// A taken-apart loop or labeled block: where `break` and `continue` go.
+#[derive(Clone)]
+struct LoopCx {
+    label: Option<String>,
+    brk: Cont,
+    /// `None` for a labeled block.
+    cont: Option<StateId>,
+    dest: Option<BindId>,
+}
+
+/// Waits pulled out of an expression, in evaluation order.
+enum Hoisted {
+    /// `twait!(r)`, to be polled into `tmp`.
+    Poll {
+        r: Expr,
+        tmp: Ident,
+        line: TokenStream,
+    },
+    /// A block-like expression containing a wait, lowered with `tmp` as its destination.
+    Construct { e: Expr, tmp: Ident },
+}
+
+pub fn lower(input: &Input) -> syn::Result<Machine> {
+    let mut l = Lower {
+        krate: &input.opts.krate,
+        m: Machine {
+            states: Vec::new(),
+            binds: Vec::new(),
+            params: Vec::new(),
+            sites: Vec::new(),
+            items: Vec::new(),
+        },
+        frames: vec![Vec::new()],
+        loops: Vec::new(),
+        errors: Vec::new(),
+        ntmp: 0,
+    };
+    for arg in &input.func.sig.inputs {
+        match arg {
+            syn::FnArg::Receiver(r) => {
+                let id = l.bind(self_ident(r.self_token.span), r.mutability.is_some(), None);
+                l.m.params.push(id);
+            }
+            syn::FnArg::Typed(pt) => {
+                for b in pat_bindings(&pt.pat) {
+                    let id = l.bind(b.ident, b.mutable, None);
+                    l.m.params.push(id);
+                }
+            }
+        }
+    }
+    let s0 = l.new_state();
+    let body = l.lower_stmts(&input.func.block.stmts, Cont::Done, None);
+    l.m.states[s0].body = body;
+    match crate::validate::combine(l.errors) {
+        Some(e) => Err(e),
+        None => {
+            thread_jumps(&mut l.m);
+            Ok(l.m)
+        }
+    }
+}
+
+/// Removes states that only jump on to another state with the same scope (a `loop` header
+/// whose body starts with a poll, say): their predecessors jump straight to the target, which
+/// saves one save/restore round per pass. States are then renumbered in order.
+fn thread_jumps(m: &mut Machine) {
+    let n = m.states.len();
+    let mut fwd: Vec<StateId> = (0..n).collect();
+    for (s, st) in m.states.iter().enumerate() {
+        if s == 0 {
+            continue;
+        }
+        if let [Node::Jump { target, .. }] = st.body.as_slice()
+            && *target != s
+            && m.states[*target].scope == st.scope
+        {
+            fwd[s] = *target;
+        }
+    }
+    // Follow chains (a cycle of pure jumps would be an empty `loop {}`: stop there).
+    let resolve = |mut s: StateId| {
+        for _ in 0..n {
+            if fwd[s] == s {
+                break;
+            }
+            s = fwd[s];
+        }
+        s
+    };
+    let final_of: Vec<StateId> = (0..n).map(resolve).collect();
+    let kept: Vec<StateId> = (0..n).filter(|&s| final_of[s] == s).collect();
+    if kept.len() == n {
+        return;
+    }
+    let mut new_id = vec![usize::MAX; n];
+    for (i, &s) in kept.iter().enumerate() {
+        new_id[s] = i;
+    }
+    let map = |s: StateId| new_id[final_of[s]];
+    let old = std::mem::take(&mut m.states);
+    for (s, mut st) in old.into_iter().enumerate() {
+        if final_of[s] == s {
+            retarget(&mut st.body, &map);
+            m.states.push(st);
+        }
+    }
+}
+
+fn retarget(nodes: &mut [Node], map: &impl Fn(StateId) -> StateId) {
+    for node in nodes {
+        match node {
+            Node::Code(c) => {
+                for j in &mut c.jumps {
+                    if let Cont::Goto(t) = &mut j.target {
+                        *t = map(*t);
+                    }
+                }
+            }
+            Node::Jump { target, .. } | Node::Join { target, .. } | Node::Park { target, .. } => {
+                *target = map(*target)
+            }
+            Node::Done => {}
+            Node::If { then, els, .. } => {
+                retarget(then, map);
+                retarget(els, map);
+            }
+            Node::Match { arms, .. } => {
+                for a in arms {
+                    retarget(&mut a.body, map);
+                }
+            }
+            Node::Block(b) => retarget(b, map),
+        }
+    }
+}
+
+struct Lower<'a> {
+    krate: &'a Path,
+    m: Machine,
+    /// Lexical scopes of the code being lowered, innermost last.
+    frames: Vec<Vec<BindId>>,
+    loops: Vec<LoopCx>,
+    errors: Vec<syn::Error>,
+    ntmp: usize,
+}
+
+fn is_construct(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Block(_)
+            | Expr::If(_)
+            | Expr::Match(_)
+            | Expr::Loop(_)
+            | Expr::While(_)
+            | Expr::ForLoop(_)
+    )
+}
+
+fn internal(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+impl Lower<'_> {
+    fn bind(&mut self, ident: Ident, mutable: bool, ty: Option<Type>) -> BindId {
+        let id = self.m.binds.len();
+        self.m.binds.push(Binding { ident, mutable, ty });
+        self.frames.last_mut().expect("a frame").push(id);
+        id
+    }
+
+    fn in_scope(&self) -> Vec<BindId> {
+        self.frames.iter().flatten().copied().collect()
+    }
+
+    fn visible(&self) -> Vec<BindId> {
+        visible_of(&self.m.binds, &self.in_scope())
+    }
+
+    fn resolve(&self, name: &str) -> Option<BindId> {
+        self.frames
+            .iter()
+            .rev()
+            .flat_map(|f| f.iter().rev())
+            .copied()
+            .find(|&b| self.m.binds[b].ident == name)
+    }
+
+    fn resolve_all(&self, names: &[String]) -> Vec<BindId> {
+        let mut v: Vec<BindId> = names.iter().filter_map(|n| self.resolve(n)).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    fn new_state(&mut self) -> StateId {
+        let scope = self.in_scope();
+        self.m.states.push(State {
+            scope,
+            body: Vec::new(),
+        });
+        self.m.states.len() - 1
+    }
+
+    fn tmp(&mut self, what: &str) -> Ident {
+        self.ntmp += 1;
+        format_ident!("__tame_{}{}", what, self.ntmp, span = Span::mixed_site())
+    }
+
+    fn goto(&self, k: Cont) -> Node {
+        match k {
+            Cont::Goto(target) => Node::Jump {
+                target,
+                vis: self.visible(),
+            },
+            Cont::Done => Node::Done,
+        }
+    }
+
+    /// Binds the names of `defs` as new bindings, returning them and the visible bindings they
+    /// shadow.
+    fn bind_pat(&mut self, p: &Pat) -> (Vec<BindId>, Vec<BindId>) {
+        let mut defs = Vec::new();
+        let mut stash = Vec::new();
+        for b in pat_bindings(p) {
+            if let Some(old) = self.resolve(&b.ident.to_string()) {
+                stash.push(old);
+            }
+            defs.push(self.bind(b.ident, b.mutable, b.ty));
+        }
+        (defs, stash)
+    }
+
+    /// A statement kept as written.
+    fn code(&mut self, mut stmt: Stmt) -> Node {
+        let free = free_names_stmt(&stmt);
+        let uses = self.resolve_all(&free.reads);
+        let writes = self.resolve_all(&free.writes);
+        let kills = self.resolve_all(&definite_assigns(&stmt));
+        let vis = self.visible();
+        let mut jr = Jumps {
+            loops: &self.loops,
+            inner: Vec::new(),
+            jumps: Vec::new(),
+            krate: self.krate,
+            binds: &self.m.binds,
+            vis,
+            errors: Vec::new(),
+        };
+        jr.visit_stmt_mut(&mut stmt);
+        let jumps = jr.jumps;
+        self.errors.extend(jr.errors);
+        let (defs, stash) = match &stmt {
+            Stmt::Local(l) => self.bind_pat(&l.pat),
+            _ => (Vec::new(), Vec::new()),
+        };
+        // `let y;` is re-declared by every state that assigns `y`; here it is only needed if
+        // this state does.
+        let decl_only = matches!(&stmt, Stmt::Local(l) if l.init.is_none());
+        Node::Code(Box::new(Code {
+            stmt,
+            uses,
+            kills,
+            writes,
+            defs,
+            stash,
+            jumps,
+            decl_only,
+        }))
+    }
+
+    fn assign(&mut self, dest: BindId, e: Expr) -> Node {
+        let d = self.m.binds[dest].ident.clone();
+        self.code(parse_quote_spanned!(e.span()=> #d = #e;))
+    }
+
+    /// Lowers `stmts` (a block's contents, its frame already pushed by the caller); at the end
+    /// control goes to `k`; the tail expression, if any, is assigned to `dest`.
+    fn lower_stmts(&mut self, stmts: &[Stmt], k: Cont, dest: Option<BindId>) -> Vec<Node> {
+        let mut out = Vec::new();
+        for (i, s) in stmts.iter().enumerate() {
+            let rest = &stmts[i + 1..];
+            let is_tail = rest.is_empty() && matches!(s, Stmt::Expr(_, None));
+            // An item (`use`, `fn`, `const`, a nested `#[tamed] fn`) is visible in its whole
+            // block, which may now span several states: it moves to the top of the function.
+            if let Stmt::Item(item) = s {
+                self.m.items.push(item.clone());
+                continue;
+            }
+            if !contains_wait(s) {
+                if let Some(nodes) = self.diverge(s) {
+                    out.extend(nodes);
+                    return out;
+                }
+                match (s, is_tail, dest) {
+                    (Stmt::Expr(e, None), true, Some(d)) => out.push(self.assign(d, e.clone())),
+                    (Stmt::Expr(e, None), true, None) => {
+                        let semi = Token![;](e.span());
+                        out.push(self.code(Stmt::Expr(e.clone(), Some(semi))))
+                    }
+                    _ => out.push(self.code(s.clone())),
+                }
+                if is_tail {
+                    out.extend(self.keep_guards());
+                    out.push(self.goto(k));
+                    return out;
+                }
+                continue;
+            }
+
+            // Input:  twait! { timer(d, mkevent!()); }  rest
+            // Output: { timer(d, __tame_cx.join_event()); }
+            //         <save>; state = W; if cx.join_ready(line) { continue } return Blocked;
+            //   W =>  <restore>; <drain mkevent!(place) sites>; rest
+            if let Some((mac, block)) = as_twait_block(s) {
+                let (code, drains, line) = self.twait_block(mac, block);
+                out.push(code);
+                let w = self.new_state();
+                out.push(Node::Join {
+                    target: w,
+                    line,
+                    vis: self.visible(),
+                    span: mac.path.span(),
+                });
+                let mut body = Vec::new();
+                for d in drains {
+                    body.push(self.code(d));
+                }
+                body.extend(self.lower_stmts(rest, k, dest));
+                self.m.states[w].body = body;
+                return out;
+            }
+
+            if let Stmt::Expr(e, semi) = s
+                && is_construct(e)
+            {
+                // A wait in the head (`if twait!(r).is_some() { … }`) is pulled out first.
+                let mut e2 = e.clone();
+                let hoisted = self.hoist_head(&mut e2);
+                if !hoisted.is_empty() {
+                    let mut cont = vec![Stmt::Expr(e2, *semi)];
+                    cont.extend(rest.iter().cloned());
+                    out.extend(self.lower_hoisted(hoisted, cont, k, dest));
+                    return out;
+                }
+                if is_tail {
+                    out.extend(self.construct(e, k, dest));
+                } else {
+                    let m = self.new_state();
+                    out.extend(self.construct(e, Cont::Goto(m), None));
+                    let body = self.lower_stmts(rest, k, dest);
+                    self.m.states[m].body = body;
+                }
+                return out;
+            }
+
+            // Input:  let v = f(twait!(r));  rest
+            // Output: <save>; state = P; continue
+            //   P =>  match cx.poll_rv(&r, line) {
+            //             Some(__tame_t1) => { let v = f(__tame_t1); rest }
+            //             None => { <save>; return Blocked }
+            //         }
+            let mut s2 = s.clone();
+            let hoisted = self.hoist_stmt(&mut s2);
+            if hoisted.is_empty() {
+                self.errors.push(syn::Error::new_spanned(
+                    s,
+                    "`twait!` is not supported in this position; move it into its own statement",
+                ));
+                out.push(Node::Done);
+                return out;
+            }
+            let mut cont = vec![s2];
+            cont.extend(rest.iter().cloned());
+            out.extend(self.lower_hoisted(hoisted, cont, k, dest));
+            return out;
+        }
+        if let Some(d) = dest {
+            out.push(self.assign(d, parse_quote!(())));
+        }
+        out.extend(self.keep_guards());
+        out.push(self.goto(k));
+        out
+    }
+
+    /// Locals of the innermost scope named `_guard` (a leading `_`, not `_` alone) are used
+    /// at the end of the scope, so they live until it as Rust's guards do. Other locals are
+    /// dropped at the last wait after their last use (they are not kept for nothing).
+    fn keep_guards(&mut self) -> Option<Node> {
+        let frame = self.frames.last()?;
+        let uses: Vec<BindId> = frame
+            .iter()
+            .copied()
+            .filter(|&b| {
+                let n = self.m.binds[b].ident.to_string();
+                n.starts_with('_') && n.len() > 1 && !n.starts_with("__tame_")
+            })
+            .collect();
+        if uses.is_empty() {
+            return None;
+        }
+        let stmt = Stmt::Item(syn::Item::Verbatim(TokenStream::new()));
+        Some(Node::Code(Box::new(Code {
+            stmt,
+            uses,
+            kills: Vec::new(),
+            writes: Vec::new(),
+            defs: Vec::new(),
+            stash: Vec::new(),
+            jumps: Vec::new(),
+            decl_only: false,
+        })))
+    }
+
+    fn lower_hoisted(
+        &mut self,
+        mut list: VecDeque<Hoisted>,
+        cont: Vec<Stmt>,
+        k: Cont,
+        dest: Option<BindId>,
+    ) -> Vec<Node> {
+        match list.pop_front() {
+            None => self.lower_stmts(&cont, k, dest),
+            Some(Hoisted::Poll { r, tmp, line }) => {
+                let p = self.new_state();
+                let uses = self.resolve_all(&free_names(&r).reads);
+                let vis = self.visible();
+                let t = self.bind(tmp.clone(), false, None);
+                let some_body = self.lower_hoisted(list, cont, k, dest);
+                let cx = internal("__tame_cx");
+                let scrut: Expr = parse_quote_spanned!(r.span()=> #cx.poll_rv(&(#r), #line));
+                self.m.states[p].body = vec![Node::Match {
+                    scrut,
+                    uses,
+                    stash: Vec::new(),
+                    arms: vec![
+                        Arm {
+                            pat: parse_quote!(::core::option::Option::Some(#tmp)),
+                            defs: vec![t],
+                            guard: None,
+                            guard_uses: Vec::new(),
+                            body: some_body,
+                        },
+                        Arm {
+                            pat: parse_quote!(::core::option::Option::None),
+                            defs: Vec::new(),
+                            guard: None,
+                            guard_uses: Vec::new(),
+                            body: vec![Node::Park { target: p, vis }],
+                        },
+                    ],
+                }];
+                vec![Node::Jump {
+                    target: p,
+                    vis: self.visible_without(t),
+                }]
+            }
+            Some(Hoisted::Construct { e, tmp }) => {
+                let mut decl = self.code(parse_quote!(let #tmp;));
+                if let Node::Code(c) = &mut decl {
+                    c.decl_only = true;
+                }
+                let mut out = vec![decl];
+                let t = self.resolve(&tmp.to_string()).expect("just bound");
+                let m = self.new_state();
+                out.extend(self.lower_stmts(&[Stmt::Expr(e, None)], Cont::Goto(m), Some(t)));
+                let body = self.lower_hoisted(list, cont, k, dest);
+                self.m.states[m].body = body;
+                out
+            }
+        }
+    }
+
+    fn visible_without(&self, b: BindId) -> Vec<BindId> {
+        let mut v = self.visible();
+        v.retain(|&x| x != b);
+        v
+    }
+
+    /// `break` / `continue` / `return` as a whole statement of taken-apart code.
+    fn diverge(&mut self, s: &Stmt) -> Option<Vec<Node>> {
+        let e = match s {
+            Stmt::Expr(e, _) => e,
+            _ => return None,
+        };
+        match e {
+            Expr::Break(b) => {
+                let cx = self.find_loop(b.label.as_ref().map(|l| l.ident.to_string()))?;
+                let mut out = Vec::new();
+                if let Some(v) = &b.expr {
+                    match cx.dest {
+                        Some(d) => out.push(self.assign(d, (**v).clone())),
+                        None => out.push(self.code(parse_quote_spanned!(v.span()=> let _ = #v;))),
+                    }
+                }
+                out.push(self.goto(cx.brk));
+                Some(out)
+            }
+            Expr::Continue(c) => {
+                let cx = self.find_loop(c.label.as_ref().map(|l| l.ident.to_string()))?;
+                Some(vec![self.goto(Cont::Goto(cx.cont?))])
+            }
+            Expr::Return(r) => {
+                let mut out = Vec::new();
+                if let Some(v) = &r.expr {
+                    out.push(self.code(parse_quote_spanned!(v.span()=> let () = #v;)));
+                }
+                out.push(Node::Done);
+                Some(out)
+            }
+            _ => None,
+        }
+    }
+
+    fn find_loop(&self, label: Option<String>) -> Option<LoopCx> {
+        find_loop(&self.loops, label.as_deref()).cloned()
+    }
+
+    /// A block-like expression containing a wait (none in its head).
+    fn construct(&mut self, e: &Expr, k: Cont, dest: Option<BindId>) -> Vec<Node> {
+        match e {
+            Expr::Block(b) => {
+                if b.block.stmts.is_empty() {
+                    return vec![self.goto(k)];
+                }
+                if let Some(l) = &b.label {
+                    self.loops.push(LoopCx {
+                        label: Some(l.name.ident.to_string()),
+                        brk: k,
+                        cont: None,
+                        dest,
+                    });
+                }
+                if let Some(u) = &b.attrs.first() {
+                    self.errors.push(syn::Error::new_spanned(
+                        u,
+                        "attributes on a block containing `twait!` are not supported",
+                    ));
+                }
+                self.frames.push(Vec::new());
+                let nodes = self.lower_stmts(&b.block.stmts, k, dest);
+                self.frames.pop();
+                if b.label.is_some() {
+                    self.loops.pop();
+                }
+                vec![Node::Block(nodes)]
+            }
+            // Input:  if c { twait!{…}; a } else { b }  rest
+            // Output: if c { …; <save>; state = W; … } else { b; <save>; state = M; continue }
+            //   W =>  a; <save>; state = M; continue
+            //   M =>  rest
+            Expr::If(i) => {
+                let uses = self.resolve_all(&free_names(&i.cond).reads);
+                self.frames.push(Vec::new());
+                let mut defs = Vec::new();
+                let mut stash = Vec::new();
+                for p in let_pats(&i.cond) {
+                    let (d, s) = self.bind_pat(p);
+                    defs.extend(d);
+                    stash.extend(s);
+                }
+                let then = self.lower_stmts(&i.then_branch.stmts, k, dest);
+                self.frames.pop();
+                let els = match &i.else_branch {
+                    Some((_, e)) => self.lower_branch(e, k, dest),
+                    None => {
+                        let mut v = Vec::new();
+                        if let Some(d) = dest {
+                            v.push(self.assign(d, parse_quote!(())));
+                        }
+                        v.push(self.goto(k));
+                        v
+                    }
+                };
+                vec![Node::If {
+                    cond: (*i.cond).clone(),
+                    uses,
+                    defs,
+                    stash,
+                    then,
+                    els,
+                }]
+            }
+            Expr::Match(mm) => {
+                let uses = self.resolve_all(&free_names(&mm.expr).reads);
+                let mut arms = Vec::new();
+                let mut stash = Vec::new();
+                for a in &mm.arms {
+                    self.frames.push(Vec::new());
+                    let (defs, s) = self.bind_pat(&a.pat);
+                    stash.extend(s);
+                    let guard = a.guard.as_ref().map(|(_, g)| (**g).clone());
+                    let guard_uses = guard
+                        .as_ref()
+                        .map(|g| self.resolve_all(&free_names(g).reads))
+                        .unwrap_or_default();
+                    let body = self.lower_branch(&a.body, k, dest);
+                    self.frames.pop();
+                    arms.push(Arm {
+                        pat: a.pat.clone(),
+                        defs,
+                        guard,
+                        guard_uses,
+                        body,
+                    });
+                }
+                stash.sort_unstable();
+                stash.dedup();
+                vec![Node::Match {
+                    scrut: (*mm.expr).clone(),
+                    uses,
+                    stash,
+                    arms,
+                }]
+            }
+            // Input:  'l: loop { body }  rest
+            // Output: <save>; state = H; continue
+            //   H =>  body; <save>; state = H; continue      (break 'l → state = M, continue 'l → H)
+            //   M =>  rest
+            Expr::Loop(lp) => {
+                let h = self.new_state();
+                let label = lp.label.as_ref().map(|l| l.name.ident.to_string());
+                self.loops.push(LoopCx {
+                    label,
+                    brk: k,
+                    cont: Some(h),
+                    dest,
+                });
+                self.frames.push(Vec::new());
+                let body = self.lower_stmts(&lp.body.stmts, Cont::Goto(h), None);
+                self.frames.pop();
+                self.loops.pop();
+                self.m.states[h].body = body;
+                vec![Node::Jump {
+                    target: h,
+                    vis: self.visible(),
+                }]
+            }
+            // Desugar `'l: while c { body }` into `'l: loop { if c { body } else { break } }`.
+            Expr::While(w) => {
+                let label = &w.label;
+                let cond = &w.cond;
+                let body = &w.body;
+                let lp: Expr = parse_quote_spanned!(w.while_token.span=> #label loop { if #cond #body else { break } });
+                self.construct(&lp, k, dest)
+            }
+            // Desugar `'l: for pat in e { body }` into an iterator kept across resumes:
+            // { let mut __tame_iterN = IntoIterator::into_iter(e);
+            //   'l: loop { match Iterator::next(&mut __tame_iterN) { Some(pat) => body, None => break } } }
+            Expr::ForLoop(f) => {
+                let it = self.tmp("iter");
+                // Located at the iterable, so a borrowing iterator kept across a wait is
+                // reported there.
+                let it = Ident::new(
+                    &it.to_string(),
+                    Span::mixed_site().located_at(f.expr.span()),
+                );
+                let label: &Option<Label> = &f.label;
+                let pat = &f.pat;
+                let body = &f.body;
+                let iter = &f.expr;
+                let sp = f.for_token.span;
+                let into: Expr = parse_quote_spanned!(iter.span()=> ::core::iter::IntoIterator::into_iter(#iter));
+                let lp: Expr = parse_quote_spanned!(sp=> {
+                    let mut #it = #into;
+                    #label loop {
+                        match ::core::iter::Iterator::next(&mut #it) {
+                            ::core::option::Option::Some(#pat) => #body,
+                            ::core::option::Option::None => break,
+                        }
+                    }
+                });
+                self.construct(&lp, k, dest)
+            }
+            Expr::Paren(p) => self.construct(&p.expr, k, dest),
+            other => {
+                self.errors.push(syn::Error::new_spanned(
+                    other,
+                    "`twait!` is not supported in this expression",
+                ));
+                vec![Node::Done]
+            }
+        }
+    }
+
+    /// An `else` branch or a match arm's body, in its own scope. A plain block is lowered
+    /// statement by statement, so a `break` in it is a jump, not code followed by one.
+    fn lower_branch(&mut self, e: &Expr, k: Cont, dest: Option<BindId>) -> Vec<Node> {
+        self.frames.push(Vec::new());
+        let n = match e {
+            Expr::Block(b) if b.label.is_none() && b.attrs.is_empty() => {
+                self.lower_stmts(&b.block.stmts, k, dest)
+            }
+            other => self.lower_stmts(&[Stmt::Expr(other.clone(), None)], k, dest),
+        };
+        self.frames.pop();
+        n
+    }
+
+    /// Pulls the waits out of the head of a construct (`if` condition, `match` scrutinee,
+    /// `for` iterable), leaving temporaries in their place.
+    fn hoist_head(&mut self, e: &mut Expr) -> VecDeque<Hoisted> {
+        let mut h = Hoister {
+            out: VecDeque::new(),
+            ntmp: &mut self.ntmp,
+        };
+        match e {
+            Expr::If(i) => h.visit_expr_mut(&mut i.cond),
+            Expr::Match(m) => h.visit_expr_mut(&mut m.expr),
+            Expr::ForLoop(f) => h.visit_expr_mut(&mut f.expr),
+            _ => {}
+        }
+        h.out
+    }
+
+    /// Pulls every wait out of a statement (a `let`'s initialiser, not its `else`).
+    fn hoist_stmt(&mut self, s: &mut Stmt) -> VecDeque<Hoisted> {
+        let mut h = Hoister {
+            out: VecDeque::new(),
+            ntmp: &mut self.ntmp,
+        };
+        match s {
+            Stmt::Local(l) => {
+                if let Some(init) = &mut l.init {
+                    h.visit_expr_mut(&mut init.expr);
+                }
+            }
+            Stmt::Expr(e, _) => h.visit_expr_mut(e),
+            Stmt::Macro(m) => {
+                // `twait!(r);` as a statement: its value is dropped.
+                let e: Expr = Expr::Macro(syn::ExprMacro {
+                    attrs: m.attrs.clone(),
+                    mac: m.mac.clone(),
+                });
+                let mut e2 = e.clone();
+                h.visit_expr_mut(&mut e2);
+                *s = Stmt::Expr(e2, Some(Token![;](Span::call_site())));
+            }
+            Stmt::Item(_) => {}
+        }
+        h.out
+    }
+
+    /// The body of `twait! {}` with its `mkevent!`s made, and the code that drains each
+    /// `mkevent!(place)` site after the join.
+    fn twait_block(&mut self, mac: &Macro, mut block: Block) -> (Node, Vec<Stmt>, TokenStream) {
+        let mut mk = Mkevents {
+            sites: Vec::new(),
+            nsite: self.m.sites.len(),
+        };
+        mk.visit_block_mut(&mut block);
+        let mut drains = Vec::new();
+        for (site, place, keys) in mk.sites {
+            self.m.sites.push(site.clone());
+            // Input:  mkevent!(a[i])           (inside the block)
+            // Output: __tame_cx.site_event(&mut __tame_site1, (i,))
+            //         … and after the join:
+            //         if let Some(rv) = &__tame_site1 { while let Some(((k0,), v)) = rv.try_join() { a[k0] = v; } }
+            let v = internal("__tame_v");
+            let rv = internal("__tame_rv");
+            drains.push(parse_quote_spanned!(place.span()=>
+                if let ::core::option::Option::Some(#rv) = &#site {
+                    while let ::core::option::Option::Some(((#(#keys,)*), #v)) = #rv.try_join() {
+                        #place = #v;
+                    }
+                }
+            ));
+        }
+        let line = quote_spanned!(mac.path.span()=> ::core::line!());
+        let code = self.code(Stmt::Expr(
+            Expr::Block(syn::ExprBlock {
+                attrs: Vec::new(),
+                label: None,
+                block,
+            }),
+            None,
+        ));
+        (code, drains, line)
+    }
+}
+
+fn visible_of(binds: &[Binding], scope: &[BindId]) -> Vec<BindId> {
+    let mut v: Vec<BindId> = Vec::new();
+    for &b in scope.iter().rev() {
+        if !v.iter().any(|&x| binds[x].ident == binds[b].ident) {
+            v.push(b);
+        }
+    }
+    v.reverse();
+    v
+}
+
+/// Bindings of `scope` nameable there (the last of each name).
+pub fn visible(binds: &[Binding], scope: &[BindId]) -> Vec<BindId> {
+    visible_of(binds, scope)
+}
+
+fn find_loop<'l>(loops: &'l [LoopCx], label: Option<&str>) -> Option<&'l LoopCx> {
+    match label {
+        Some(l) => loops.iter().rev().find(|c| c.label.as_deref() == Some(l)),
+        None => loops.iter().rev().find(|c| c.cont.is_some()),
+    }
+}
+
+/// The patterns of the `let`s in an `if` condition (`if let P = e && let Q = f`).
+fn let_pats(cond: &Expr) -> Vec<&Pat> {
+    match cond {
+        Expr::Let(l) => vec![&l.pat],
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+            let mut v = let_pats(&b.left);
+            v.extend(let_pats(&b.right));
+            v
+        }
+        Expr::Paren(p) => let_pats(&p.expr),
+        _ => Vec::new(),
+    }
+}
+
+struct Hoister<'a> {
+    out: VecDeque<Hoisted>,
+    ntmp: &'a mut usize,
+}
+
+impl Hoister<'_> {
+    fn tmp(&mut self, what: &str) -> Ident {
+        *self.ntmp += 1;
+        format_ident!("__tame_{}{}", what, *self.ntmp, span = Span::mixed_site())
+    }
+}
+
+impl VisitMut for Hoister<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        match e {
+            Expr::Closure(_) | Expr::Async(_) => return,
+            _ => {}
+        }
+        if let Some((mac, r)) = as_poll(e) {
+            let line = quote_spanned!(mac.path.span()=> ::core::line!());
+            let tmp = self.tmp("t");
+            self.out.push_back(Hoisted::Poll {
+                r,
+                tmp: tmp.clone(),
+                line,
+            });
+            *e = parse_quote!(#tmp);
+            return;
+        }
+        if let Expr::Macro(m) = e {
+            // Input:  format!("{}", twait!(r))     Output: format!("{}", __tame_t1)
+            if crate::parse::tokens_mention_twait(&m.mac.tokens) {
+                if let Some(mut args) = crate::parse::macro_args(&m.mac) {
+                    for a in args.iter_mut() {
+                        self.visit_expr_mut(a);
+                    }
+                    m.mac.tokens = quote!(#args);
+                }
+                return;
+            }
+        }
+        if is_construct(e) && contains_wait_expr(e) {
+            let tmp = self.tmp("d");
+            let taken = std::mem::replace(e, parse_quote!(#tmp));
+            self.out.push_back(Hoisted::Construct { e: taken, tmp });
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+/// Rewrites `break`/`continue` that leave kept-as-written code for a taken-apart loop, and
+/// `return`, inside one statement. Does not enter closures, async blocks or items.
+struct Jumps<'a> {
+    loops: &'a [LoopCx],
+    /// Loops and labeled blocks inside the statement: (label, is_loop).
+    inner: Vec<(Option<String>, bool)>,
+    jumps: Vec<JumpSpec>,
+    krate: &'a Path,
+    binds: &'a [Binding],
+    vis: Vec<BindId>,
+    errors: Vec<syn::Error>,
+}
+
+impl Jumps<'_> {
+    fn inner_target(&self, label: Option<&str>) -> bool {
+        match label {
+            Some(l) => self.inner.iter().any(|(x, _)| x.as_deref() == Some(l)),
+            None => self.inner.iter().any(|(_, is_loop)| *is_loop),
+        }
+    }
+    fn placeholder(&mut self, spec: JumpSpec) -> Expr {
+        let n = self.jumps.len();
+        self.jumps.push(spec);
+        parse_quote!(__tame_jump!(#n))
+    }
+}
+
+impl VisitMut for Jumps<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        match e {
+            Expr::Closure(_) | Expr::Async(_) => {}
+            Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => {
+                let label = match e {
+                    Expr::Loop(l) => l.label.as_ref(),
+                    Expr::While(l) => l.label.as_ref(),
+                    Expr::ForLoop(l) => l.label.as_ref(),
+                    _ => None,
+                }
+                .map(|l| l.name.ident.to_string());
+                self.inner.push((label, true));
+                syn::visit_mut::visit_expr_mut(self, e);
+                self.inner.pop();
+            }
+            Expr::Block(b) if b.label.is_some() => {
+                let label = b.label.as_ref().map(|l| l.name.ident.to_string());
+                self.inner.push((label, false));
+                syn::visit_mut::visit_expr_mut(self, e);
+                self.inner.pop();
+            }
+            Expr::Break(b) => {
+                if let Some(v) = &mut b.expr {
+                    self.visit_expr_mut(v);
+                }
+                let label = b.label.as_ref().map(|l| l.ident.to_string());
+                if self.inner_target(label.as_deref()) {
+                    return;
+                }
+                let Some(cx) = find_loop(self.loops, label.as_deref()).cloned() else {
+                    return;
+                };
+                let value = b.expr.take();
+                let spec = JumpSpec {
+                    target: cx.brk,
+                    assign: None,
+                    vis: self.vis.clone(),
+                };
+                match (value, cx.dest) {
+                    (Some(v), Some(d)) => {
+                        let d_ident = self.binds[d].ident.clone();
+                        let j = self.placeholder(JumpSpec {
+                            assign: Some(d),
+                            ..spec
+                        });
+                        *e = parse_quote_spanned!(v.span()=> { #d_ident = #v; #j });
+                    }
+                    (Some(v), None) => {
+                        let j = self.placeholder(spec);
+                        *e = parse_quote_spanned!(v.span()=> { let _ = #v; #j });
+                    }
+                    (None, _) => *e = self.placeholder(spec),
+                }
+            }
+            Expr::Continue(c) => {
+                let label = c.label.as_ref().map(|l| l.ident.to_string());
+                if self.inner_target(label.as_deref()) {
+                    return;
+                }
+                if let Some(h) = find_loop(self.loops, label.as_deref()).and_then(|cx| cx.cont) {
+                    let spec = JumpSpec {
+                        target: Cont::Goto(h),
+                        assign: None,
+                        vis: self.vis.clone(),
+                    };
+                    *e = self.placeholder(spec);
+                }
+            }
+            Expr::Return(r) => {
+                let krate = self.krate;
+                let done = quote!(#krate::__private::Step::Done);
+                *e = match r.expr.take() {
+                    None => parse_quote_spanned!(r.return_token.span=> return #done),
+                    Some(mut v) => {
+                        self.visit_expr_mut(&mut v);
+                        parse_quote_spanned!(r.return_token.span=> { let () = #v; return #done })
+                    }
+                };
+            }
+            _ => syn::visit_mut::visit_expr_mut(self, e),
+        }
+    }
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+/// Replaces `mkevent!` inside a `twait! {}` block.
+struct Mkevents {
+    /// (storage, place with keys substituted, key names)
+    sites: Vec<(Ident, Expr, Vec<Ident>)>,
+    nsite: usize,
+}
+
+impl VisitMut for Mkevents {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        if let Expr::Macro(m) = e {
+            match TameMacro::classify(&m.mac) {
+                Some(Ok(TameMacro::JoinEvent)) => {
+                    let cx = internal("__tame_cx");
+                    *e = parse_quote_spanned!(m.mac.path.span()=> #cx.join_event());
+                    return;
+                }
+                Some(Ok(TameMacro::PlaceEvent(place))) => {
+                    let site = format_ident!(
+                        "__tame_site{}",
+                        self.nsite + self.sites.len() + 1,
+                        span = Span::mixed_site()
+                    );
+                    let mut place = place;
+                    let mut keys = Vec::new();
+                    let mut exprs = Vec::new();
+                    key_place(&mut place, &mut keys, &mut exprs);
+                    let cx = internal("__tame_cx");
+                    *e = parse_quote_spanned!(m.mac.path.span()=> #cx.site_event(&mut #site, (#(#exprs,)*)));
+                    self.sites.push((site, place, keys));
+                    return;
+                }
+                Some(Ok(TameMacro::RvEvent(r, id))) => {
+                    *e = parse_quote_spanned!(m.mac.path.span()=> (#r).event(#id));
+                    return;
+                }
+                _ => {}
+            }
+        }
+        if matches!(e, Expr::Closure(_) | Expr::Async(_)) {
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+/// Input: `s.v[i].w[j + 1]`  Output: place `s.v[__tame_k0].w[__tame_k1]`, keys `i`, `j + 1`.
+fn key_place(place: &mut Expr, keys: &mut Vec<Ident>, exprs: &mut Vec<Expr>) {
+    match place {
+        Expr::Index(ix) => {
+            key_place(&mut ix.expr, keys, exprs);
+            let k = format_ident!("__tame_k{}", keys.len(), span = Span::mixed_site());
+            let old = std::mem::replace(&mut *ix.index, parse_quote!(#k));
+            keys.push(k);
+            exprs.push(old);
+        }
+        Expr::Field(f) => key_place(&mut f.base, keys, exprs),
+        Expr::Paren(p) => key_place(&mut p.expr, keys, exprs),
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
+            key_place(&mut u.expr, keys, exprs)
+        }
+        _ => {}
+    }
+}

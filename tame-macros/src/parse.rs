@@ -1,0 +1,282 @@
+//! Pass 1, parse: the attribute's tokens and the item → [`Input`].
+//!
+//! Takes the raw `TokenStream`s of `#[tamed(opts)] fn …` and gives the options (`crate = path`)
+//! and the function, with two source-level normalisations done once here so later passes need
+//! not care: `tvars! { let …; }` statements are spliced in as ordinary `let`s, and `self` in
+//! the body (also inside macro tokens) is renamed `__tame_self`, an ordinary local.
+//! It also knows how to recognise and read our three macros ([`TameMacro::classify`]).
+
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use syn::parse::{ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{Block, Expr, Ident, ItemFn, Macro, Path, Stmt, Token, parse_quote, parse_quote_spanned};
+
+/// Everything the later passes need.
+pub struct Input {
+    pub opts: Options,
+    pub func: ItemFn,
+    /// Errors found while parsing, reported by `validate`.
+    pub errors: Vec<syn::Error>,
+}
+
+/// `#[tamed(crate = path)]`.
+pub struct Options {
+    /// Path of the facade crate in generated code: `::tame` unless overridden.
+    pub krate: Path,
+}
+
+impl Options {
+    pub fn parse(attr: TokenStream) -> syn::Result<Options> {
+        let mut krate: Path = parse_quote!(::tame);
+        let parser = |input: ParseStream| -> syn::Result<()> {
+            while !input.is_empty() {
+                let key: Ident = if input.peek(Token![crate]) {
+                    let k: Token![crate] = input.parse()?;
+                    Ident::new("crate", k.span)
+                } else {
+                    input.parse()?
+                };
+                if key != "crate" {
+                    return Err(syn::Error::new_spanned(
+                        &key,
+                        format!("unknown option `{key}`; the valid option is `crate = path`"),
+                    ));
+                }
+                input.parse::<Token![=]>()?;
+                krate = input.call(Path::parse_mod_style)?;
+                if !input.is_empty() {
+                    input.parse::<Token![,]>()?;
+                }
+            }
+            Ok(())
+        };
+        parser.parse2(attr)?;
+        Ok(Options { krate })
+    }
+}
+
+impl Input {
+    /// Parses the item (an error here is fatal: there is no function to emit), then the
+    /// options and the body. Errors in those are kept in [`Input::errors`] so that `validate`
+    /// reports them together with its own.
+    pub fn from_tokens(attr: TokenStream, item: TokenStream) -> syn::Result<(ItemFn, Input)> {
+        let func: ItemFn = syn::parse2(item.clone()).map_err(|_| {
+            syn::Error::new_spanned(&item, "`#[tamed]` can only be applied to a function (`fn`)")
+        })?;
+        let original = func.clone();
+        let mut errors = Vec::new();
+        let opts = Options::parse(attr).unwrap_or_else(|e| {
+            errors.push(e);
+            Options {
+                krate: parse_quote!(::tame),
+            }
+        });
+        let mut func = func;
+        let mut norm = Normalise { errors: Vec::new() };
+        norm.visit_block_mut(&mut func.block);
+        errors.extend(norm.errors);
+        Ok((original, Input { opts, func, errors }))
+    }
+}
+
+/// One of our macros, read.
+pub enum TameMacro {
+    /// `twait! { stmts }`
+    Block(Block),
+    /// `twait!(r)`
+    Poll(Expr),
+    /// `mkevent!()`
+    JoinEvent,
+    /// `mkevent!(place)`
+    PlaceEvent(Expr),
+    /// `mkevent!(r, id)`
+    RvEvent(Expr, Expr),
+    /// `tvars! { let …; }`
+    Tvars(Vec<Stmt>),
+}
+
+/// Which of our macros a path names, by its last segment (`twait!`, `tame::twait!`).
+pub fn macro_name(path: &Path) -> Option<&'static str> {
+    let last = path.segments.last()?;
+    ["twait", "mkevent", "tvars"]
+        .into_iter()
+        .find(|&n| last.ident == n)
+        .map(|v| v as _)
+}
+
+impl TameMacro {
+    /// `None` if `mac` is not ours; `Some(Err)` if it is ours but malformed.
+    pub fn classify(mac: &Macro) -> Option<syn::Result<TameMacro>> {
+        let name = macro_name(&mac.path)?;
+        Some(match name {
+            "twait" => match mac.delimiter {
+                syn::MacroDelimiter::Brace(_) => {
+                    mac.parse_body_with(Block::parse_within).map(|stmts| {
+                        TameMacro::Block(Block {
+                            brace_token: Default::default(),
+                            stmts,
+                        })
+                    })
+                }
+                _ => {
+                    if mac.tokens.is_empty() {
+                        Err(syn::Error::new_spanned(
+                            mac,
+                            "`twait!()` needs a rendezvous: write `twait!(r)`, or `twait! { … }` for a block",
+                        ))
+                    } else {
+                        mac.parse_body::<Expr>().map(TameMacro::Poll)
+                    }
+                }
+            },
+            "mkevent" => mac
+                .parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated)
+                .and_then(|args| {
+                    let mut args: Vec<Expr> = args.into_iter().collect();
+                    match args.len() {
+                        0 => Ok(TameMacro::JoinEvent),
+                        1 => Ok(TameMacro::PlaceEvent(args.remove(0))),
+                        2 => {
+                            let id = args.remove(1);
+                            Ok(TameMacro::RvEvent(args.remove(0), id))
+                        }
+                        _ => Err(syn::Error::new_spanned(
+                            mac,
+                            "`mkevent!` takes `()`, `(place)` or `(rendezvous, id)`",
+                        )),
+                    }
+                }),
+            _ => mac
+                .parse_body_with(Block::parse_within)
+                .map(TameMacro::Tvars),
+        })
+    }
+}
+
+/// If `e` is `twait!(r)` (the expression form), its rendezvous expression.
+pub fn as_poll(e: &Expr) -> Option<(&Macro, Expr)> {
+    if let Expr::Macro(m) = e
+        && let Some(Ok(TameMacro::Poll(r))) = TameMacro::classify(&m.mac)
+    {
+        return Some((&m.mac, r));
+    }
+    None
+}
+
+/// If `s` is the statement `twait! { … }`, the macro and its block.
+pub fn as_twait_block(s: &Stmt) -> Option<(&Macro, Block)> {
+    let mac = match s {
+        Stmt::Macro(m) => &m.mac,
+        Stmt::Expr(Expr::Macro(m), _) => &m.mac,
+        _ => return None,
+    };
+    match TameMacro::classify(mac) {
+        Some(Ok(TameMacro::Block(b))) => Some((mac, b)),
+        _ => None,
+    }
+}
+
+/// Whether a foreign macro's tokens contain `twait!` (we may still reach it if the macro takes
+/// comma-separated expressions, like `format!` or `vec!`).
+pub fn tokens_mention_twait(ts: &TokenStream) -> bool {
+    let tts: Vec<TokenTree> = ts.clone().into_iter().collect();
+    tts.iter().enumerate().any(|(i, tt)| match tt {
+        TokenTree::Ident(id) => {
+            id == "twait"
+                && matches!(tts.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
+        }
+        TokenTree::Group(g) => tokens_mention_twait(&g.stream()),
+        _ => false,
+    })
+}
+
+/// A foreign macro's arguments, if they are comma-separated expressions.
+pub fn macro_args(mac: &Macro) -> Option<Punctuated<Expr, Token![,]>> {
+    mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated)
+        .ok()
+}
+
+/// Splices `tvars!`, rewrites `mkevent!(r, id)` and renames `self`. Does not enter nested items.
+struct Normalise {
+    errors: Vec<syn::Error>,
+}
+
+impl VisitMut for Normalise {
+    fn visit_block_mut(&mut self, b: &mut Block) {
+        // Input:  tvars! { let x: u32 = 0; let y; }
+        // Output: let x: u32 = 0; let y;
+        let mut out = Vec::with_capacity(b.stmts.len());
+        for s in std::mem::take(&mut b.stmts) {
+            let mac = match &s {
+                Stmt::Macro(m) => Some(&m.mac),
+                _ => None,
+            };
+            match mac
+                .filter(|m| macro_name(&m.path) == Some("tvars"))
+                .map(TameMacro::classify)
+            {
+                Some(Some(Ok(TameMacro::Tvars(stmts)))) => out.extend(stmts),
+                Some(Some(Err(e))) => self.errors.push(e),
+                _ => out.push(s),
+            }
+        }
+        b.stmts = out;
+        syn::visit_mut::visit_block_mut(self, b);
+    }
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        // Input:  mkevent!(r, id)
+        // Output: (r).event(id)
+        if let Expr::Macro(m) = e
+            && let Some(Ok(TameMacro::RvEvent(r, id))) = TameMacro::classify(&m.mac)
+        {
+            *e = parse_quote_spanned!(m.mac.path.span()=> (#r).event(#id));
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
+    fn visit_expr_path_mut(&mut self, p: &mut syn::ExprPath) {
+        if p.qself.is_none() && p.path.leading_colon.is_none() && p.path.segments.len() == 1 {
+            let seg = &mut p.path.segments[0];
+            if seg.ident == "self" {
+                seg.ident = self_ident(seg.ident.span());
+            }
+        }
+    }
+    fn visit_macro_mut(&mut self, m: &mut Macro) {
+        // Heuristic (as async-trait does): inside a macro's tokens, an identifier `self` not
+        // followed by `::` is the receiver.
+        m.tokens = rename_self_tokens(std::mem::take(&mut m.tokens));
+    }
+}
+
+/// The name the receiver takes inside the state machine.
+pub fn self_ident(span: Span) -> Ident {
+    Ident::new("__tame_self", span)
+}
+
+fn rename_self_tokens(ts: TokenStream) -> TokenStream {
+    let tts: Vec<TokenTree> = ts.into_iter().collect();
+    let mut out = Vec::with_capacity(tts.len());
+    for (i, tt) in tts.iter().enumerate() {
+        match tt {
+            TokenTree::Ident(id) if id == "self" => {
+                let path_follows =
+                    matches!(tts.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+                if path_follows {
+                    out.push(tt.clone());
+                } else {
+                    out.push(TokenTree::Ident(self_ident(id.span())));
+                }
+            }
+            TokenTree::Group(g) => {
+                let mut ng = Group::new(g.delimiter(), rename_self_tokens(g.stream()));
+                ng.set_span(g.span());
+                out.push(TokenTree::Group(ng));
+            }
+            _ => out.push(tt.clone()),
+        }
+    }
+    out.into_iter().collect()
+}

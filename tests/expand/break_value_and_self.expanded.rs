@@ -1,0 +1,95 @@
+use std::rc::Rc;
+use tame::{Event, Rendezvous, tamed};
+struct Pool {
+    r: Rendezvous<u32, String>,
+}
+impl Pool {
+    /// `self: Rc<Self>` becomes an ordinary kept local; `break value` goes through a
+    /// destination temporary.
+    fn first_long(self: Rc<Self>, min: usize, done: Event<Option<(u32, String)>>) {
+        let mut __tame_s_self = ::core::option::Option::Some(self);
+        let mut __tame_s_min = ::core::option::Option::Some(min);
+        let mut __tame_s_done = ::core::option::Option::Some(done);
+        let mut __tame_s_d1 = ::core::option::Option::None;
+        let mut __tame_state: u32 = 0;
+        #[allow(
+            unused_mut,
+            unused_variables,
+            unused_assignments,
+            unreachable_code,
+            clippy::never_loop,
+            clippy::needless_late_init,
+            clippy::needless_return,
+            clippy::let_unit_value,
+            clippy::redundant_locals,
+            clippy::unused_unit
+        )]
+        ::tame::__private::spawn(
+            "first_long",
+            ::core::file!(),
+            move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+                '__tame_resume: loop {
+                    match __tame_state {
+                        0 => {
+                            __tame_state = 2;
+                            continue '__tame_resume;
+                        }
+                        1 => {
+                            let done = ::tame::__private::take(&mut __tame_s_done);
+                            let __tame_d1 = ::tame::__private::take(&mut __tame_s_d1);
+                            let found = __tame_d1;
+                            done.trigger(found);
+                            return ::tame::__private::Step::Done;
+                        }
+                        2 => {
+                            let __tame_self = ::tame::__private::take(
+                                &mut __tame_s_self,
+                            );
+                            let min = ::tame::__private::take(&mut __tame_s_min);
+                            let __tame_d1;
+                            match __tame_cx.poll_rv(&(__tame_self.r), ::core::line!()) {
+                                ::core::option::Option::Some(__tame_t2) => {
+                                    match __tame_t2 {
+                                        Some((id, s)) if s.len() >= min => {
+                                            __tame_d1 = Some((id, s));
+                                            {
+                                                __tame_s_d1 = ::core::option::Option::Some(__tame_d1);
+                                                __tame_state = 1;
+                                                continue '__tame_resume;
+                                            }
+                                        }
+                                        Some(_) => {
+                                            __tame_s_self = ::core::option::Option::Some(__tame_self);
+                                            __tame_s_min = ::core::option::Option::Some(min);
+                                            __tame_state = 2;
+                                            continue '__tame_resume;
+                                        }
+                                        None => {
+                                            __tame_d1 = None;
+                                            {
+                                                __tame_s_d1 = ::core::option::Option::Some(__tame_d1);
+                                                __tame_state = 1;
+                                                continue '__tame_resume;
+                                            }
+                                        }
+                                    };
+                                    __tame_s_self = ::core::option::Option::Some(__tame_self);
+                                    __tame_s_min = ::core::option::Option::Some(min);
+                                    __tame_state = 2;
+                                    continue '__tame_resume;
+                                }
+                                ::core::option::Option::None => {
+                                    __tame_s_self = ::core::option::Option::Some(__tame_self);
+                                    __tame_s_min = ::core::option::Option::Some(min);
+                                    __tame_state = 2;
+                                    return ::tame::__private::Step::Blocked;
+                                }
+                            }
+                        }
+                        _ => ::core::unreachable!(),
+                    }
+                }
+            },
+        );
+    }
+}

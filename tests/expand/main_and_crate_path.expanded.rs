@@ -1,0 +1,48 @@
+/// Inside tame-rt itself generated paths start at `crate`.
+pub fn ping(e: Event<()>) {
+    let mut __tame_s_e = ::core::option::Option::Some(e);
+    let mut __tame_state: u32 = 0;
+    #[allow(
+        unused_mut,
+        unused_variables,
+        unused_assignments,
+        unreachable_code,
+        clippy::never_loop,
+        clippy::needless_late_init,
+        clippy::needless_return,
+        clippy::let_unit_value,
+        clippy::redundant_locals,
+        clippy::unused_unit
+    )]
+    crate::__private::spawn(
+        "ping",
+        ::core::file!(),
+        move |__tame_cx: &crate::__private::Cx| -> crate::__private::Step {
+            '__tame_resume: loop {
+                match __tame_state {
+                    0 => {
+                        {
+                            asap(__tame_cx.join_event());
+                        }
+                        __tame_state = 1;
+                        if __tame_cx.join_ready(::core::line!()) {
+                            continue '__tame_resume;
+                        }
+                        return crate::__private::Step::Blocked;
+                    }
+                    1 => {
+                        let e = crate::__private::take(&mut __tame_s_e);
+                        e.trigger(());
+                        return crate::__private::Step::Done;
+                    }
+                    _ => ::core::unreachable!(),
+                }
+            }
+        },
+    );
+}
+fn main() {
+    ::tame::run(move || {
+        println!("hello from the loop");
+    })
+}

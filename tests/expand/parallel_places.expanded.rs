@@ -1,0 +1,65 @@
+use tame::{Event, tamed};
+/// The paper's parallel resolver: every lookup in one `twait! {}`, each answer assigned to its
+/// own `a[i]` (the index is evaluated when the event is made).
+fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
+    let mut __tame_s_names = ::core::option::Option::Some(names);
+    let mut __tame_s_done = ::core::option::Option::Some(done);
+    let mut __tame_s_a = ::core::option::Option::None;
+    let mut __tame_site1 = ::core::option::Option::None;
+    let mut __tame_state: u32 = 0;
+    #[allow(
+        unused_mut,
+        unused_variables,
+        unused_assignments,
+        unreachable_code,
+        clippy::never_loop,
+        clippy::needless_late_init,
+        clippy::needless_return,
+        clippy::let_unit_value,
+        clippy::redundant_locals,
+        clippy::unused_unit
+    )]
+    ::tame::__private::spawn(
+        "multidns",
+        ::core::file!(),
+        move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+            '__tame_resume: loop {
+                match __tame_state {
+                    0 => {
+                        let names = ::tame::__private::take(&mut __tame_s_names);
+                        let mut a = vec![String::new(); names.len()];
+                        {
+                            for i in 0..names.len() {
+                                lookup(
+                                    names[i].clone(),
+                                    __tame_cx.site_event(&mut __tame_site1, (i,)),
+                                );
+                            }
+                        }
+                        __tame_s_a = ::core::option::Option::Some(a);
+                        __tame_state = 1;
+                        if __tame_cx.join_ready(::core::line!()) {
+                            continue '__tame_resume;
+                        }
+                        return ::tame::__private::Step::Blocked;
+                    }
+                    1 => {
+                        let done = ::tame::__private::take(&mut __tame_s_done);
+                        let mut a = ::tame::__private::take(&mut __tame_s_a);
+                        if let ::core::option::Option::Some(__tame_rv) = &__tame_site1 {
+                            while let ::core::option::Option::Some(
+                                ((__tame_k0,), __tame_v),
+                            ) = __tame_rv.try_join()
+                            {
+                                a[__tame_k0] = __tame_v;
+                            }
+                        }
+                        done.trigger(a);
+                        return ::tame::__private::Step::Done;
+                    }
+                    _ => ::core::unreachable!(),
+                }
+            }
+        },
+    );
+}

@@ -1,0 +1,87 @@
+use std::time::Duration;
+use tame::{Event, tamed};
+/// Sums `0..n`, waiting a millisecond before each step.
+fn sum(n: u32, done: Event<u32>) {
+    let mut __tame_s_n = ::core::option::Option::Some(n);
+    let mut __tame_s_done = ::core::option::Option::Some(done);
+    let mut __tame_s_sum = ::core::option::Option::None;
+    let mut __tame_s_iter1 = ::core::option::Option::None;
+    let mut __tame_s_i = ::core::option::Option::None;
+    let mut __tame_state: u32 = 0;
+    #[allow(
+        unused_mut,
+        unused_variables,
+        unused_assignments,
+        unreachable_code,
+        clippy::never_loop,
+        clippy::needless_late_init,
+        clippy::needless_return,
+        clippy::let_unit_value,
+        clippy::redundant_locals,
+        clippy::unused_unit
+    )]
+    ::tame::__private::spawn(
+        "sum",
+        ::core::file!(),
+        move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+            '__tame_resume: loop {
+                match __tame_state {
+                    0 => {
+                        let n = ::tame::__private::take(&mut __tame_s_n);
+                        let mut sum = 0;
+                        {
+                            let mut __tame_iter1 = ::core::iter::IntoIterator::into_iter(
+                                0..n,
+                            );
+                            __tame_s_sum = ::core::option::Option::Some(sum);
+                            __tame_s_iter1 = ::core::option::Option::Some(__tame_iter1);
+                            __tame_state = 2;
+                            continue '__tame_resume;
+                        }
+                    }
+                    1 => {
+                        let done = ::tame::__private::take(&mut __tame_s_done);
+                        let mut sum = ::tame::__private::take(&mut __tame_s_sum);
+                        done.trigger(sum);
+                        return ::tame::__private::Step::Done;
+                    }
+                    2 => {
+                        let mut __tame_iter1 = ::tame::__private::take(
+                            &mut __tame_s_iter1,
+                        );
+                        match ::core::iter::Iterator::next(&mut __tame_iter1) {
+                            ::core::option::Option::Some(i) => {
+                                {
+                                    tame::timer(
+                                        Duration::from_millis(1),
+                                        __tame_cx.join_event(),
+                                    );
+                                }
+                                __tame_s_iter1 = ::core::option::Option::Some(__tame_iter1);
+                                __tame_s_i = ::core::option::Option::Some(i);
+                                __tame_state = 3;
+                                if __tame_cx.join_ready(::core::line!()) {
+                                    continue '__tame_resume;
+                                }
+                                return ::tame::__private::Step::Blocked;
+                            }
+                            ::core::option::Option::None => {
+                                __tame_state = 1;
+                                continue '__tame_resume;
+                            }
+                        }
+                    }
+                    3 => {
+                        let mut sum = ::tame::__private::take(&mut __tame_s_sum);
+                        let i = ::tame::__private::take(&mut __tame_s_i);
+                        sum += i;
+                        __tame_s_sum = ::core::option::Option::Some(sum);
+                        __tame_state = 2;
+                        continue '__tame_resume;
+                    }
+                    _ => ::core::unreachable!(),
+                }
+            }
+        },
+    );
+}

@@ -1,0 +1,11 @@
+use tame::tamed;
+
+#[tamed]
+fn f() {
+    fn helper() {
+        twait! { tame::asap(mkevent!()); }
+    }
+    helper();
+}
+
+fn main() {}

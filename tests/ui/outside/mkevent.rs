@@ -1,0 +1,4 @@
+fn main() {
+    let e: tame::Event = tame::mkevent!();
+    drop(e);
+}

@@ -1,0 +1,3 @@
+fn main() {
+    tame::tvars! { let x: u32 = 0; }
+}

@@ -1,0 +1,4 @@
+#[tame::main]
+async fn main(args: Vec<String>) {
+    let _ = args;
+}

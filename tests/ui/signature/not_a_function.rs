@@ -1,0 +1,6 @@
+use tame::tamed;
+
+#[tamed]
+struct Server;
+
+fn main() {}

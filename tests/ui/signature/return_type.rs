@@ -1,0 +1,8 @@
+use tame::tamed;
+
+#[tamed]
+fn answer() -> u32 {
+    42
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use tame::tamed;
+
+#[tamed(name = "f")]
+fn f() {}
+
+fn main() {}
