@@ -17,35 +17,35 @@ macro_rules! readiness {
             /// Triggers `e` when the socket may be readable (see [`readable`](crate::readable)).
             ///
             #[doc = concat!("```\n# use tame_rt as tame;\n# if cfg!(miri) { return; }\n",
-                "let s = ", $make, ";\n",
-                "let r = tame::Rendezvous::<(), ()>::new();\n",
-                "s.readable(r.event(()));\nassert_eq!(r.pending(), 1);\n```")]
+                        "let s = ", $make, ";\n",
+                        "let r = tame::Rendezvous::<(), ()>::new();\n",
+                        "s.readable(r.event(()));\nassert_eq!(r.pending(), 1);\n```")]
             pub fn readable(&self, e: Event<()>) {
                 crate::io::readable(self, e)
             }
             /// Triggers `e` when the socket may be writable (see [`writable`](crate::writable)).
             ///
             #[doc = concat!("```\n# use tame_rt as tame;\n# if cfg!(miri) { return; }\n",
-                "let s = ", $make, ";\n",
-                "let r = tame::Rendezvous::<(), ()>::new();\n",
-                "s.writable(r.event(()));\nassert!(r.pending() + r.ready() == 1);\n```")]
+                        "let s = ", $make, ";\n",
+                        "let r = tame::Rendezvous::<(), ()>::new();\n",
+                        "s.writable(r.event(()));\nassert!(r.pending() + r.ready() == 1);\n```")]
             pub fn writable(&self, e: Event<()>) {
                 crate::io::writable(self, e)
             }
             /// Wraps a mio socket created elsewhere (mio sockets are always non-blocking).
             ///
             #[doc = concat!("```\n# use tame_rt as tame;\n# if cfg!(miri) { return; }\n",
-                "let s = ", $make, ";\n",
-                "let fd = std::os::fd::AsRawFd::as_raw_fd(s.as_mio());\n",
-                "assert_eq!(fd, std::os::fd::AsRawFd::as_raw_fd(&s));\n```")]
+                        "let s = ", $make, ";\n",
+                        "let fd = std::os::fd::AsRawFd::as_raw_fd(s.as_mio());\n",
+                        "assert_eq!(fd, std::os::fd::AsRawFd::as_raw_fd(&s));\n```")]
             pub fn from_mio(inner: <$t as Wrapped>::Inner) -> Self {
                 Self { inner }
             }
             /// The wrapped mio socket.
             ///
             #[doc = concat!("```\n# use tame_rt as tame;\n# if cfg!(miri) { return; }\n",
-                "let s = ", $make, ";\n",
-                "println!(\"{:?}\", s.as_mio());\n```")]
+                        "let s = ", $make, ";\n",
+                        "println!(\"{:?}\", s.as_mio());\n```")]
             pub fn as_mio(&self) -> &<$t as Wrapped>::Inner {
                 &self.inner
             }
