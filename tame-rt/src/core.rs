@@ -249,13 +249,14 @@ pub(crate) fn unregister_blocked(h: &crate::task::Header) {
 fn report_stuck() {
     #[cfg(debug_assertions)]
     {
+        // Drain, keeping the registry's capacity for the next `run` on this thread.
         let tasks: Vec<_> = with(|c| {
             let mut r = c.blocked.borrow_mut();
             r.free.clear();
-            std::mem::take(&mut r.tasks)
+            r.tasks.drain(..).flatten().collect()
         });
         let mut lines = Vec::new();
-        for t in tasks.into_iter().flatten() {
+        for t in tasks {
             let Some(t) = t.upgrade() else { continue };
             let h = t.header();
             h.reg.set(usize::MAX);
