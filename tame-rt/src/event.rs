@@ -61,6 +61,29 @@ pub(crate) trait Join {
     fn join_done(self: Rc<Self>);
 }
 
+/// A receiver for `Event<V>` that forwards to a slot expecting `T`, converting with `f`;
+/// an abandoned event is delivered as `f(None)`. Made by `Rendezvous::event_map`.
+pub(crate) struct Adapter<T, V> {
+    pub(crate) sink: Rc<dyn Sink<T>>,
+    pub(crate) slot: u32,
+    pub(crate) f: fn(Option<V>) -> T,
+}
+
+impl<T: 'static, V: 'static> Sink<V> for Adapter<T, V> {
+    fn trigger(&self, _: u32, value: V) {
+        self.sink.trigger(self.slot, (self.f)(Some(value)));
+    }
+    fn abandon(&self, _: u32) {
+        self.sink.trigger(self.slot, (self.f)(None));
+    }
+    fn is_live(&self, _: u32) -> bool {
+        self.sink.is_live(self.slot)
+    }
+    fn on_cancel(&self, _: u32, hook: Hook) {
+        self.sink.on_cancel(self.slot, hook);
+    }
+}
+
 pub(crate) enum Target<T> {
     Slot { sink: Rc<dyn Sink<T>>, slot: u32 },
     Join(Rc<dyn Join>),
@@ -173,6 +196,18 @@ impl<T> Event<T> {
     pub fn on_cancel(&mut self, f: impl FnOnce() + 'static) {
         if let Some(Target::Slot { sink, slot }) = &self.target {
             sink.on_cancel(*slot, Hook::User(Box::new(f)));
+        }
+    }
+
+    /// Takes the slot this event targets, without consuming it (the caller now owns the duty
+    /// to trigger or abandon it).
+    pub(crate) fn into_slot(mut self) -> Option<(Rc<dyn Sink<T>>, u32)> {
+        match self.target.take() {
+            Some(Target::Slot { sink, slot }) => Some((sink, slot)),
+            other => {
+                self.target = other;
+                None
+            }
         }
     }
 
