@@ -4,7 +4,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::rc::Rc;
 
-use tame::{Event, Rendezvous, mkevent, tamed, twait};
+use tame::{Event, Rendezvous, tamed};
 
 struct Counting;
 
@@ -141,7 +141,9 @@ fn multidns_win(names: Vec<String>, window: usize, done: Event<Vec<String>>) {
 }
 
 fn fake_lookup(name: String, e: Event<String>) {
-    tame::asap(Event::from_fn(move |()| e.trigger(format!("{name}=10.0.0.1"))));
+    tame::asap(Event::from_fn(move |()| {
+        e.trigger(format!("{name}=10.0.0.1"))
+    }));
 }
 
 /// The heap bytes of one blocked `multidns_win` call: the task (header + closure state).
@@ -180,7 +182,8 @@ fn a_chain_of_200_000_wake_ups_runs_on_a_256_kib_stack() {
             tame::run(|| {
                 let n = 200_000;
                 let rs: Vec<Rendezvous<(), ()>> = (0..n).map(|_| Rendezvous::new()).collect();
-                let mut evs: Vec<Option<Event<()>>> = rs.iter().map(|r| Some(r.event(()))).collect();
+                let mut evs: Vec<Option<Event<()>>> =
+                    rs.iter().map(|r| Some(r.event(()))).collect();
                 let first = evs[0].take();
                 for (k, r) in rs.into_iter().enumerate() {
                     let next = evs.get_mut(k + 1).and_then(Option::take);

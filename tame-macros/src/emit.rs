@@ -288,7 +288,8 @@ impl<'a> Emitter<'a> {
                 let slot = self.slot(b);
                 let id = &self.m.binds[b].ident;
                 let sp = Span::mixed_site().located_at(at.unwrap_or_else(|| id.span()));
-                out.extend(quote_spanned!(sp=> #slot = ::core::option::Option::Some(#id);));
+                let krate = self.krate();
+                out.extend(quote_spanned!(sp=> #krate::__private::put(&mut #slot, #id);));
             }
         }
         out
@@ -300,7 +301,8 @@ impl<'a> Emitter<'a> {
             if live.contains(b) && !self.is_parked(*b) {
                 let slot = self.slot(*b);
                 let id = &self.m.binds[*b].ident;
-                out.extend(quote!(#slot = ::core::option::Option::Some(#id);));
+                let krate = self.krate();
+                out.extend(quote!(#krate::__private::put(&mut #slot, #id);));
             }
         }
         out

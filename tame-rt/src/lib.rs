@@ -51,5 +51,5 @@ pub use crate::timer::{asap, at, timer};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::core::stuck_reports;
-    pub use crate::task::{Cx, Step, spawn, take};
+    pub use crate::task::{Cx, Step, put, spawn, take};
 }

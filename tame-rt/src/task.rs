@@ -33,9 +33,11 @@ pub(crate) enum WaitKind {
 }
 
 pub(crate) struct Header {
-    /// The tamed function's name, for stuck reports.
+    /// The tamed function's name, for stuck reports (debug builds only report them).
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
     pub(crate) name: &'static str,
     /// Its source file, for stuck reports.
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
     pub(crate) file: &'static str,
     /// Line of the `twait` it is blocked in (valid while `wait != Running`).
     pub(crate) line: Cell<u32>,
@@ -223,11 +225,26 @@ impl Cx {
 
 /// Restores a local saved across a wait.
 #[doc(hidden)]
-#[inline]
-#[track_caller]
+#[inline(always)]
 pub fn take<T>(slot: &mut Option<T>) -> T {
     match slot.take() {
         Some(v) => v,
-        None => panic!("tame: internal error: restoring a local that was not saved"),
+        None => not_saved(),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn not_saved() -> ! {
+    panic!("tame: internal error: restoring a local that was not saved")
+}
+
+/// Saves a local across a wait into its (empty) slot.
+///
+/// The slot is empty here: its value was taken when the state was entered. Forgetting the
+/// `None` that `replace` hands back skips the drop check a plain assignment would make.
+#[doc(hidden)]
+#[inline(always)]
+pub fn put<T>(slot: &mut Option<T>, v: T) {
+    std::mem::forget(slot.replace(v));
 }

@@ -53,34 +53,34 @@ impl Pool {
                                         Some((id, s)) if s.len() >= min => {
                                             __tame_d1 = Some((id, s));
                                             {
-                                                __tame_s_d1 = ::core::option::Option::Some(__tame_d1);
+                                                ::tame::__private::put(&mut __tame_s_d1, __tame_d1);
                                                 __tame_state = 1;
                                                 continue '__tame_resume;
                                             }
                                         }
                                         Some(_) => {
-                                            __tame_s_self = ::core::option::Option::Some(__tame_self);
-                                            __tame_s_min = ::core::option::Option::Some(min);
+                                            ::tame::__private::put(&mut __tame_s_self, __tame_self);
+                                            ::tame::__private::put(&mut __tame_s_min, min);
                                             __tame_state = 2;
                                             continue '__tame_resume;
                                         }
                                         None => {
                                             __tame_d1 = None;
                                             {
-                                                __tame_s_d1 = ::core::option::Option::Some(__tame_d1);
+                                                ::tame::__private::put(&mut __tame_s_d1, __tame_d1);
                                                 __tame_state = 1;
                                                 continue '__tame_resume;
                                             }
                                         }
                                     };
-                                    __tame_s_self = ::core::option::Option::Some(__tame_self);
-                                    __tame_s_min = ::core::option::Option::Some(min);
+                                    ::tame::__private::put(&mut __tame_s_self, __tame_self);
+                                    ::tame::__private::put(&mut __tame_s_min, min);
                                     __tame_state = 2;
                                     continue '__tame_resume;
                                 }
                                 ::core::option::Option::None => {
-                                    __tame_s_self = ::core::option::Option::Some(__tame_self);
-                                    __tame_s_min = ::core::option::Option::Some(min);
+                                    ::tame::__private::put(&mut __tame_s_self, __tame_self);
+                                    ::tame::__private::put(&mut __tame_s_min, min);
                                     __tame_state = 2;
                                     return ::tame::__private::Step::Blocked;
                                 }

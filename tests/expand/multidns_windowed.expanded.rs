@@ -34,11 +34,11 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                         let mut answers = vec![None; names.len()];
                         let mut sent = 0;
                         let mut received = 0;
-                        __tame_s_names = ::core::option::Option::Some(names);
-                        __tame_s_r = ::core::option::Option::Some(r);
-                        __tame_s_answers = ::core::option::Option::Some(answers);
-                        __tame_s_sent = ::core::option::Option::Some(sent);
-                        __tame_s_received = ::core::option::Option::Some(received);
+                        ::tame::__private::put(&mut __tame_s_names, names);
+                        ::tame::__private::put(&mut __tame_s_r, r);
+                        ::tame::__private::put(&mut __tame_s_answers, answers);
+                        ::tame::__private::put(&mut __tame_s_sent, sent);
+                        ::tame::__private::put(&mut __tame_s_received, received);
                         __tame_state = 2;
                         continue '__tame_resume;
                     }
@@ -62,19 +62,19 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                             if sent < names.len() && sent - received < window {
                                 lookup(names[sent].clone(), (r).event(sent));
                                 sent += 1;
-                                __tame_s_names = ::core::option::Option::Some(names);
-                                __tame_s_window = ::core::option::Option::Some(window);
-                                __tame_s_r = ::core::option::Option::Some(r);
-                                __tame_s_sent = ::core::option::Option::Some(sent);
-                                __tame_s_received = ::core::option::Option::Some(received);
+                                ::tame::__private::put(&mut __tame_s_names, names);
+                                ::tame::__private::put(&mut __tame_s_window, window);
+                                ::tame::__private::put(&mut __tame_s_r, r);
+                                ::tame::__private::put(&mut __tame_s_sent, sent);
+                                ::tame::__private::put(&mut __tame_s_received, received);
                                 __tame_state = 2;
                                 continue '__tame_resume;
                             } else {
-                                __tame_s_names = ::core::option::Option::Some(names);
-                                __tame_s_window = ::core::option::Option::Some(window);
-                                __tame_s_r = ::core::option::Option::Some(r);
-                                __tame_s_sent = ::core::option::Option::Some(sent);
-                                __tame_s_received = ::core::option::Option::Some(received);
+                                ::tame::__private::put(&mut __tame_s_names, names);
+                                ::tame::__private::put(&mut __tame_s_window, window);
+                                ::tame::__private::put(&mut __tame_s_r, r);
+                                ::tame::__private::put(&mut __tame_s_sent, sent);
+                                ::tame::__private::put(&mut __tame_s_received, received);
                                 __tame_state = 3;
                                 continue '__tame_resume;
                             }
@@ -96,16 +96,16 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                                 let (i, addr) = __tame_t1.expect("a lookup in flight");
                                 answers[i] = addr;
                                 received += 1;
-                                __tame_s_r = ::core::option::Option::Some(r);
-                                __tame_s_answers = ::core::option::Option::Some(answers);
-                                __tame_s_received = ::core::option::Option::Some(received);
+                                ::tame::__private::put(&mut __tame_s_r, r);
+                                ::tame::__private::put(&mut __tame_s_answers, answers);
+                                ::tame::__private::put(&mut __tame_s_received, received);
                                 __tame_state = 2;
                                 continue '__tame_resume;
                             }
                             ::core::option::Option::None => {
-                                __tame_s_r = ::core::option::Option::Some(r);
-                                __tame_s_answers = ::core::option::Option::Some(answers);
-                                __tame_s_received = ::core::option::Option::Some(received);
+                                ::tame::__private::put(&mut __tame_s_r, r);
+                                ::tame::__private::put(&mut __tame_s_answers, answers);
+                                ::tame::__private::put(&mut __tame_s_received, received);
                                 __tame_state = 3;
                                 return ::tame::__private::Step::Blocked;
                             }

@@ -36,7 +36,7 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
                                 );
                             }
                         }
-                        __tame_s_a = ::core::option::Option::Some(a);
+                        ::tame::__private::put(&mut __tame_s_a, a);
                         __tame_state = 1;
                         if __tame_cx.join_ready(::core::line!()) {
                             continue '__tame_resume;

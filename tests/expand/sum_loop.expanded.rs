@@ -33,8 +33,8 @@ fn sum(n: u32, done: Event<u32>) {
                             let mut __tame_iter1 = ::core::iter::IntoIterator::into_iter(
                                 0..n,
                             );
-                            __tame_s_sum = ::core::option::Option::Some(sum);
-                            __tame_s_iter1 = ::core::option::Option::Some(__tame_iter1);
+                            ::tame::__private::put(&mut __tame_s_sum, sum);
+                            ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
                             __tame_state = 2;
                             continue '__tame_resume;
                         }
@@ -57,8 +57,8 @@ fn sum(n: u32, done: Event<u32>) {
                                         __tame_cx.join_event(),
                                     );
                                 }
-                                __tame_s_iter1 = ::core::option::Option::Some(__tame_iter1);
-                                __tame_s_i = ::core::option::Option::Some(i);
+                                ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
+                                ::tame::__private::put(&mut __tame_s_i, i);
                                 __tame_state = 3;
                                 if __tame_cx.join_ready(::core::line!()) {
                                     continue '__tame_resume;
@@ -75,7 +75,7 @@ fn sum(n: u32, done: Event<u32>) {
                         let mut sum = ::tame::__private::take(&mut __tame_s_sum);
                         let i = ::tame::__private::take(&mut __tame_s_i);
                         sum += i;
-                        __tame_s_sum = ::core::option::Option::Some(sum);
+                        ::tame::__private::put(&mut __tame_s_sum, sum);
                         __tame_state = 2;
                         continue '__tame_resume;
                     }

@@ -1,0 +1,79 @@
+fn tamed_player(
+    mine: Rendezvous<(), ()>,
+    to_peer: Slot,
+    from_peer: Slot,
+    left: Rc<Cell<u64>>,
+) {
+    let mut __tame_s_mine = ::core::option::Option::Some(mine);
+    let mut __tame_s_to_peer = ::core::option::Option::Some(to_peer);
+    let mut __tame_s_from_peer = ::core::option::Option::Some(from_peer);
+    let mut __tame_s_left = ::core::option::Option::Some(left);
+    let mut __tame_state: u32 = 0;
+    #[allow(
+        unused_mut,
+        unused_variables,
+        unused_assignments,
+        unreachable_code,
+        clippy::never_loop,
+        clippy::needless_late_init,
+        clippy::needless_return,
+        clippy::let_unit_value,
+        clippy::redundant_locals,
+        clippy::unused_unit
+    )]
+    ::tame::__private::spawn(
+        "tamed_player",
+        ::core::file!(),
+        move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+            '__tame_resume: loop {
+                match __tame_state {
+                    0 => {
+                        __tame_state = 1;
+                        continue '__tame_resume;
+                    }
+                    1 => {
+                        let mine = ::tame::__private::take(&mut __tame_s_mine);
+                        let to_peer = ::tame::__private::take(&mut __tame_s_to_peer);
+                        let from_peer = ::tame::__private::take(&mut __tame_s_from_peer);
+                        let left = ::tame::__private::take(&mut __tame_s_left);
+                        match __tame_cx.poll_rv(&(mine), ::core::line!()) {
+                            ::core::option::Option::Some(__tame_t1) => {
+                                if let Some(((), ())) = __tame_t1 {
+                                    let n = left.get();
+                                    if n == 0 {
+                                        from_peer.borrow_mut().take();
+                                        return ::tame::__private::Step::Done;
+                                    }
+                                    left.set(n - 1);
+                                    *to_peer.borrow_mut() = Some(mine.event(()));
+                                    if let Some(e) = from_peer.borrow_mut().take() {
+                                        e.trigger(());
+                                    }
+                                } else {
+                                    {
+                                        return ::tame::__private::Step::Done;
+                                    }
+                                };
+                                ::tame::__private::put(&mut __tame_s_mine, mine);
+                                ::tame::__private::put(&mut __tame_s_to_peer, to_peer);
+                                ::tame::__private::put(&mut __tame_s_from_peer, from_peer);
+                                ::tame::__private::put(&mut __tame_s_left, left);
+                                __tame_state = 1;
+                                continue '__tame_resume;
+                            }
+                            ::core::option::Option::None => {
+                                ::tame::__private::put(&mut __tame_s_mine, mine);
+                                ::tame::__private::put(&mut __tame_s_to_peer, to_peer);
+                                ::tame::__private::put(&mut __tame_s_from_peer, from_peer);
+                                ::tame::__private::put(&mut __tame_s_left, left);
+                                __tame_state = 1;
+                                return ::tame::__private::Step::Blocked;
+                            }
+                        }
+                    }
+                    _ => ::core::unreachable!(),
+                }
+            }
+        },
+    );
+}
