@@ -8,12 +8,53 @@
 //! This is a Rust rendition of Tame (Krohn, Kohler, Kaashoek, "Events Can Make Sense",
 //! USENIX ATC 2007). The book in `book/` is the guide; this page is the reference.
 //!
-//! ## The runtime in one example
+//! ## A tamed function
+//! ```
+//! use std::time::Duration;
+//! use tame::{Event, Rendezvous, TimedOut, tamed};
+//!
+//! /// Waits `n` times for a timer, then reports the sum of 0..n.
+//! #[tamed]
+//! fn slow_sum(n: u32, done: Event<u32>) {
+//!     let mut sum = 0;
+//!     for i in 0..n {
+//!         twait! { tame::timer(Duration::from_millis(1), mkevent!()); }
+//!         sum += i;
+//!     }
+//!     done.trigger(sum);
+//! }
+//!
+//! /// Runs `slow_sum` under a deadline.
+//! #[tamed]
+//! fn with_deadline(n: u32, done: Event<Result<u32, TimedOut>>) {
+//!     let mut outcome = Err(TimedOut);
+//!     twait! { slow_sum(n, tame::add_timeout(Duration::from_secs(5), mkevent!(outcome))); }
+//!     done.trigger(outcome);
+//! }
+//!
+//! let r: Rendezvous<(), Result<u32, TimedOut>> = Rendezvous::new();
+//! tame::run(|| with_deadline(5, r.event(())));
+//! assert_eq!(r.try_join(), Some(((), Ok(10))));
+//! ```
+//!
+//! - `twait! { … }` waits until every event made by `mkevent!` inside it has triggered (or
+//!   been dropped); `mkevent!(place)` stores the event's value into `place` when the block
+//!   completes.
+//! - `twait!(r)` waits for the next `(id, value)` of a [`Rendezvous`], `None` when nothing more
+//!   can arrive; `mkevent!(r, id)` is `r.event(id)`.
+//! - Every local that is live across a wait is kept automatically, with its type inferred.
+//!
+//! `twait!`, `mkevent!` and `tvars!` need no import inside a `#[tamed]` function: the attribute
+//! finds them by name and rewrites them before they expand (so importing them by name earns an
+//! "unused import" warning; `use tame::*` does not). Outside a `#[tamed]` function they are
+//! compile errors that say so.
+//!
+//! ## The runtime without the macro
 //! ```
 //! use std::time::Duration;
 //! use tame::Rendezvous;
 //!
-//! // Three timers report to one rendezvous; they are joined in the order they fired.
+//! // Two timers report to one rendezvous; they are joined in the order they fired.
 //! let r: Rendezvous<&str, ()> = Rendezvous::new();
 //! tame::run(|| {
 //!     tame::timer(Duration::from_millis(3), r.event("slow"));
