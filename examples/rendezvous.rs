@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tame::{Event, Rendezvous, TimedOut};
 
-fn main() {
+pub fn main() {
     // ANCHOR: join_in_trigger_order
     let r: Rendezvous<&str, ()> = Rendezvous::new();
     tame::run(|| {

@@ -1,0 +1,58 @@
+//! The examples the book includes run, and do what the book says.
+use std::io::{Read, Write};
+use std::time::Duration;
+
+#[path = "../examples/echo.rs"]
+#[allow(dead_code)]
+mod echo;
+#[path = "../examples/rendezvous.rs"]
+mod rendezvous;
+#[path = "../examples/tutorial.rs"]
+mod tutorial;
+
+#[test]
+fn tutorial_listings_run_as_described() {
+    tutorial::main(); // asserts every result it prints
+}
+
+#[test]
+fn rendezvous_listings_run_as_described() {
+    rendezvous::main();
+}
+
+#[test]
+fn echo_server_echoes_and_closes_idle_connections() {
+    let listener = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        // Serve exactly two connections, then stop: accept_loop itself runs forever.
+        tame::run(move || {
+            let l = std::rc::Rc::new(listener);
+            let mut served = 0;
+            while served < 2 {
+                match l.try_accept() {
+                    Ok((c, peer)) => {
+                        echo::echo(c, peer, Duration::from_millis(200));
+                        served += 1;
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        })
+    });
+    // Connection 1: echo round trip.
+    let mut a = std::net::TcpStream::connect(addr).unwrap();
+    a.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    a.write_all(b"hello tame").unwrap();
+    let mut buf = [0u8; 10];
+    a.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"hello tame");
+    // Connection 2: silent, so the server closes it at the idle timeout.
+    let mut b = std::net::TcpStream::connect(addr).unwrap();
+    b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let t0 = std::time::Instant::now();
+    drop(a);
+    assert_eq!(b.read(&mut buf).unwrap(), 0, "closed by the server");
+    assert!(t0.elapsed() >= Duration::from_millis(150));
+    server.join().unwrap();
+}
