@@ -1,0 +1,164 @@
+//! Command line of knot (the contract in design.md): hand-parsed, with `--help`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const USAGE: &str = "\
+knot: a single-threaded static web server on the tame event loop
+
+USAGE:
+    knot [OPTIONS]
+
+OPTIONS:
+    --root DIR              directory to serve [default: examples/knot/site]
+    --addr IP:PORT          address to listen on [default: 127.0.0.1:8080]
+    --cache-mb N            in-memory file cache size in MiB [default: 64]
+    --idle-timeout-ms N     close a connection idle this long [default: 10000]
+    --max-conns N           most connections open at once [default: 10000]
+    --log                   one line per request on stderr
+    -h, --help              print this help
+";
+
+/// Longest idle timeout accepted: a day (deadlines are computed as now + timeout).
+const MAX_IDLE_MS: u64 = 86_400_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    pub root: PathBuf,
+    pub addr: SocketAddr,
+    pub cache_bytes: usize,
+    pub idle: Duration,
+    pub max_conns: usize,
+    pub log: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/knot/site")),
+            addr: "127.0.0.1:8080".parse().expect("valid default address"),
+            cache_bytes: 64 << 20,
+            idle: Duration::from_millis(10_000),
+            max_conns: 10_000,
+            log: false,
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+pub enum Cli {
+    Run(Options),
+    Help,
+}
+
+fn number(flag: &str, v: &str, min: u64) -> Result<u64, String> {
+    let n: u64 = v
+        .parse()
+        .map_err(|_| format!("{flag}: expected a whole number, got {v:?}"))?;
+    if n < min {
+        return Err(format!("{flag}: must be at least {min}, got {n}"));
+    }
+    Ok(n)
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
+    let mut o = Options::default();
+    let mut it = args.into_iter();
+    while let Some(flag) = it.next() {
+        let (flag, inline) = match flag.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (flag, None),
+        };
+        if flag == "-h" || flag == "--help" {
+            return Ok(Cli::Help);
+        }
+        if flag == "--log" {
+            o.log = true;
+            continue;
+        }
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| format!("{flag}: missing value"))
+        };
+        match flag.as_str() {
+            "--root" => o.root = PathBuf::from(value()?),
+            "--addr" => {
+                let v = value()?;
+                o.addr = v
+                    .parse()
+                    .map_err(|_| format!("--addr: expected IP:PORT, got {v:?}"))?;
+            }
+            "--cache-mb" => {
+                let n = number("--cache-mb", &value()?, 0)?;
+                o.cache_bytes = usize::try_from(n.saturating_mul(1 << 20))
+                    .map_err(|_| "--cache-mb: too large".to_string())?;
+            }
+            "--idle-timeout-ms" => {
+                let ms = number("--idle-timeout-ms", &value()?, 1)?;
+                if ms > MAX_IDLE_MS {
+                    return Err(format!(
+                        "--idle-timeout-ms: must be at most {MAX_IDLE_MS} (a day), got {ms}"
+                    ));
+                }
+                o.idle = Duration::from_millis(ms)
+            }
+            "--max-conns" => {
+                o.max_conns = usize::try_from(number("--max-conns", &value()?, 1)?)
+                    .map_err(|_| "--max-conns: too large".to_string())?
+            }
+            other => return Err(format!("unknown option {other:?} (see --help)")),
+        }
+    }
+    Ok(Cli::Run(o))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn defaults_and_every_option() {
+        assert_eq!(parse(args("")), Ok(Cli::Run(Options::default())));
+        let Ok(Cli::Run(o)) = parse(args(
+            "--root /tmp --addr 127.0.0.1:9 --cache-mb=2 --idle-timeout-ms 5 --max-conns 3 --log",
+        )) else {
+            panic!()
+        };
+        assert_eq!(o.root, PathBuf::from("/tmp"));
+        assert_eq!(o.addr, "127.0.0.1:9".parse().unwrap());
+        assert_eq!(
+            (o.cache_bytes, o.idle, o.max_conns, o.log),
+            (2 << 20, Duration::from_millis(5), 3, true)
+        );
+        assert_eq!(parse(args("--help")), Ok(Cli::Help));
+    }
+
+    #[test]
+    fn bad_input_is_a_clear_error() {
+        assert!(parse(args("--addr nope")).unwrap_err().contains("IP:PORT"));
+        assert!(
+            parse(args("--max-conns 0"))
+                .unwrap_err()
+                .contains("at least 1")
+        );
+        assert!(
+            parse(args("--cache-mb"))
+                .unwrap_err()
+                .contains("missing value")
+        );
+        assert!(
+            parse(args("--frobnicate"))
+                .unwrap_err()
+                .contains("unknown option")
+        );
+    }
+}

@@ -1,0 +1,346 @@
+//! Mapping request targets to files under the root, and the pinned in-memory file cache.
+//!
+//! # Never outside the root
+//! The target's path is percent-decoded once; a decoded NUL, a backslash, or a `..` segment
+//! is refused (404), so `%2e%2e` cannot sneak past. The candidate is then canonicalised (all
+//! symlinks resolved) and must still lie under the canonical root, so a symlink that leads out
+//! is refused too. Directories serve their `index.html`.
+//!
+//! # The cache (after the paper's `pin_cache`)
+//! Entries are shared `Rc<File>`s. Holding one *pins* it: a response that is being written
+//! keeps its bytes alive however the cache changes. Dropping it unpins. The cache holds at most
+//! `cap` bytes of file contents; when an insert would exceed it, least recently used unpinned
+//! entries are evicted. Pinned entries are never evicted; if only pinned entries remain, the
+//! cache may exceed `cap` by the bytes in flight (bounded by connections × file size). Files
+//! larger than a quarter of the cache are not cached: they are streamed from disk.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::SystemTime;
+
+/// A cached file.
+#[derive(Debug)]
+pub struct File {
+    pub body: Box<[u8]>,
+    pub content_type: &'static str,
+}
+
+/// What a target resolves to.
+#[derive(Debug)]
+pub enum Found {
+    /// A cached (pinned) file.
+    Cached(Rc<File>),
+    /// A file too large to cache: stream it.
+    Stream(fs::File, u64, &'static str),
+}
+
+/// Decodes `%XX` escapes; `None` if an escape is malformed.
+pub fn percent_decode(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = |c: u8| (c as char).to_digit(16);
+            let hi = hex(*b.get(i + 1)?)?;
+            let lo = hex(*b.get(i + 2)?)?;
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+/// The relative path a target names, or `None` if it may not be served.
+pub fn relative(target: &str) -> Option<PathBuf> {
+    let path = target.split(['?', '#']).next().unwrap_or("");
+    if !path.starts_with('/') {
+        return None;
+    }
+    let decoded = String::from_utf8(percent_decode(path)?).ok()?;
+    if decoded.contains('\0') || decoded.contains('\\') {
+        return None;
+    }
+    let mut rel = PathBuf::new();
+    for seg in decoded.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => return None,
+            s => rel.push(s),
+        }
+    }
+    Some(rel)
+}
+
+struct Entry {
+    file: Rc<File>,
+    /// The canonical file, stat'ed on each hit to notice changes on disk.
+    path: PathBuf,
+    /// Whether the key names a directory (and `file` is its index.html).
+    dir: bool,
+    tick: u64,
+    modified: Option<SystemTime>,
+}
+
+/// The pinned file cache.
+pub struct Cache {
+    root: PathBuf,
+    cap: usize,
+    bytes: usize,
+    tick: u64,
+    map: HashMap<PathBuf, Entry>,
+    lru: BTreeMap<u64, PathBuf>,
+}
+
+impl Cache {
+    /// A cache of at most `cap` bytes over the files under `root`.
+    pub fn new(root: &Path, cap: usize) -> io::Result<Cache> {
+        Ok(Cache {
+            root: root.canonicalize()?,
+            cap,
+            bytes: 0,
+            tick: 0,
+            map: HashMap::new(),
+            lru: BTreeMap::new(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Bytes of file contents currently cached.
+    #[cfg(test)]
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Resolves `target` and pins its file; `None` means 404.
+    pub fn pin(&mut self, target: &str) -> Option<Found> {
+        let rel = relative(target)?;
+        // `/file.txt/` names a directory that does not exist.
+        let want_dir = target
+            .split(['?', '#'])
+            .next()
+            .is_some_and(|p| p.ends_with('/'));
+        self.tick += 1;
+        let tick = self.tick;
+        if let Some(e) = self.map.get_mut(&rel) {
+            if want_dir && !e.dir {
+                return None;
+            }
+            // Revalidate cheaply: a file changed on disk is reloaded.
+            let meta = fs::metadata(&e.path).ok();
+            let fresh = meta.as_ref().and_then(|m| m.modified().ok());
+            let same_len = meta.is_some_and(|m| m.len() == e.file.body.len() as u64);
+            if fresh.is_some() && fresh == e.modified && same_len {
+                self.lru.remove(&e.tick);
+                e.tick = tick;
+                self.lru.insert(tick, rel);
+                return Some(Found::Cached(e.file.clone()));
+            }
+            self.evict(&rel);
+        }
+        let (path, meta, dir) = self.resolve(&rel)?;
+        if want_dir && !dir {
+            return None;
+        }
+        let ctype = crate::http::content_type(&path.to_string_lossy());
+        let len = meta.len();
+        if len as usize > self.cap / 4 {
+            let f = fs::File::open(&path).ok()?;
+            return Some(Found::Stream(f, len, ctype));
+        }
+        let body = fs::read(&path).ok()?.into_boxed_slice();
+        let file = Rc::new(File {
+            body,
+            content_type: ctype,
+        });
+        self.make_room(file.body.len());
+        self.bytes += file.body.len();
+        self.lru.insert(tick, rel.clone());
+        self.map.insert(
+            rel,
+            Entry {
+                file: file.clone(),
+                path,
+                dir,
+                tick,
+                modified: meta.modified().ok(),
+            },
+        );
+        Some(Found::Cached(file))
+    }
+
+    /// The canonical file for `rel`, if it is a regular file under the root, and whether
+    /// `rel` named a directory (whose index.html this is).
+    fn resolve(&self, rel: &Path) -> Option<(PathBuf, fs::Metadata, bool)> {
+        let mut path = self.root.join(rel).canonicalize().ok()?;
+        if !path.starts_with(&self.root) {
+            return None; // a symlink led out of the root
+        }
+        let mut meta = fs::metadata(&path).ok()?;
+        let dir = meta.is_dir();
+        if dir {
+            path = path.join("index.html").canonicalize().ok()?;
+            if !path.starts_with(&self.root) {
+                return None;
+            }
+            meta = fs::metadata(&path).ok()?;
+        }
+        meta.is_file().then_some((path, meta, dir))
+    }
+
+    fn evict(&mut self, rel: &Path) {
+        if let Some(e) = self.map.remove(rel) {
+            self.lru.remove(&e.tick);
+            self.bytes -= e.file.body.len();
+        }
+    }
+
+    /// Evicts unpinned entries, least recently used first, until `need` more bytes fit.
+    fn make_room(&mut self, need: usize) {
+        if self.bytes + need <= self.cap {
+            return;
+        }
+        let victims: Vec<PathBuf> = self
+            .lru
+            .values()
+            .filter(|rel| {
+                self.map
+                    .get(*rel)
+                    .is_some_and(|e| Rc::strong_count(&e.file) == 1)
+            })
+            .scan(self.bytes + need, |over, rel| {
+                if *over <= self.cap {
+                    return None;
+                }
+                *over -= self.map[rel].file.body.len();
+                Some(rel.clone())
+            })
+            .collect();
+        for rel in victims {
+            self.evict(&rel);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site() -> (PathBuf, Cache) {
+        let dir = std::env::temp_dir().join(format!(
+            "knot-cache-test-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("root/sub")).unwrap();
+        fs::write(dir.join("root/index.html"), "home").unwrap();
+        fs::write(dir.join("root/sub/a.txt"), "aaaa").unwrap();
+        fs::write(dir.join("root/b.txt"), "bbbb").unwrap();
+        fs::write(dir.join("root/c.txt"), "cccc").unwrap();
+        fs::write(dir.join("secret"), "secret").unwrap();
+        std::os::unix::fs::symlink(dir.join("secret"), dir.join("root/out")).unwrap();
+        std::os::unix::fs::symlink(dir.join("root/b.txt"), dir.join("root/in")).unwrap();
+        let c = Cache::new(&dir.join("root"), 40).unwrap();
+        (dir, c)
+    }
+
+    fn body(f: Option<Found>) -> Option<String> {
+        match f? {
+            Found::Cached(f) => Some(String::from_utf8(f.body.to_vec()).unwrap()),
+            Found::Stream(..) => Some("<stream>".into()),
+        }
+    }
+
+    #[test]
+    fn serves_files_and_directory_index() {
+        let (_d, mut c) = site();
+        assert_eq!(body(c.pin("/")).as_deref(), Some("home"));
+        assert_eq!(body(c.pin("/sub/a.txt?x=1")).as_deref(), Some("aaaa"));
+        assert_eq!(body(c.pin("/sub/%61.txt")).as_deref(), Some("aaaa"));
+        assert_eq!(
+            body(c.pin("/in")).as_deref(),
+            Some("bbbb"),
+            "symlink inside the root"
+        );
+        assert!(c.pin("/sub").is_none(), "directory without index.html");
+        assert!(c.pin("/b.txt/").is_none(), "a file is not a directory");
+        assert!(c.pin("/b.txt").is_some());
+        assert!(
+            c.pin("/b.txt/").is_none(),
+            "a file is not a directory, cached either"
+        );
+        assert!(c.pin("/missing").is_none());
+    }
+
+    #[test]
+    fn never_outside_the_root() {
+        let (_d, mut c) = site();
+        for t in [
+            "/../secret",
+            "/sub/../../secret",
+            "/%2e%2e/secret",
+            "/%2E%2E%2Fsecret",
+            "/sub/%2e%2e/%2e%2e/secret",
+            "/out",
+            "/..%5csecret",
+            "/%00",
+            "/%zz",
+            "secret",
+        ] {
+            assert!(c.pin(t).is_none(), "{t} must not be served");
+        }
+    }
+
+    #[test]
+    fn pinned_entries_survive_eviction_and_unpinned_go_lru_first() {
+        let (d, mut c) = site(); // each file is 4 bytes
+        fs::write(d.join("root/d.txt"), "dddd").unwrap();
+        fs::write(d.join("root/e.txt"), "eeee").unwrap();
+        c.cap = 20; // five files; cap / 4 = 5, so every file is cached, not streamed
+        let pinned = c.pin("/b.txt").unwrap();
+        for t in ["/c.txt", "/sub/a.txt", "/index.html", "/d.txt"] {
+            assert!(c.pin(t).is_some());
+        }
+        assert_eq!(c.bytes(), 20);
+        assert!(c.pin("/e.txt").is_some()); // over the cap: one entry must go
+        assert_eq!(c.bytes(), 20);
+        assert!(
+            c.map.contains_key(Path::new("b.txt")),
+            "pinned entry kept although oldest"
+        );
+        assert!(
+            !c.map.contains_key(Path::new("c.txt")),
+            "least recently used unpinned entry evicted"
+        );
+        assert!(c.map.contains_key(Path::new("sub/a.txt")));
+        drop(pinned);
+    }
+
+    #[test]
+    fn files_over_a_quarter_of_the_cache_are_streamed() {
+        let (_d, mut c) = site();
+        c.cap = 12; // cap / 4 = 3 < 4 bytes
+        assert!(matches!(
+            c.pin("/b.txt"),
+            Some(Found::Stream(_, 4, "text/plain; charset=utf-8"))
+        ));
+        assert_eq!(c.bytes(), 0);
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%20b").unwrap(), b"a b");
+        assert!(percent_decode("%4").is_none());
+        assert!(percent_decode("%g0").is_none());
+    }
+}

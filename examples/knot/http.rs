@@ -1,0 +1,326 @@
+//! HTTP/1.x request parsing (httparse) and response heads.
+//!
+//! Only what a static file server needs: GET and HEAD, HTTP/1.0 and 1.1, keep-alive, and a
+//! defined status for everything else (400 malformed, 405 other methods, 414 request line too
+//! long, 431 headers too large).
+
+/// Longest request line accepted (414 beyond).
+pub const MAX_REQUEST_LINE: usize = 8 * 1024;
+/// Largest request head (request line + headers) accepted (431 beyond).
+pub const MAX_HEAD: usize = 16 * 1024;
+/// Most headers accepted (431 beyond).
+pub const MAX_HEADERS: usize = 64;
+
+/// Response status codes knot sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok = 200,
+    BadRequest = 400,
+    NotFound = 404,
+    MethodNotAllowed = 405,
+    UriTooLong = 414,
+    HeadersTooLarge = 431,
+    Unavailable = 503,
+}
+
+impl Status {
+    pub fn code(self) -> u16 {
+        self as u16
+    }
+    pub fn reason(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::BadRequest => "Bad Request",
+            Status::NotFound => "Not Found",
+            Status::MethodNotAllowed => "Method Not Allowed",
+            Status::UriTooLong => "URI Too Long",
+            Status::HeadersTooLarge => "Request Header Fields Too Large",
+            Status::Unavailable => "Service Unavailable",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Other,
+}
+
+impl Method {
+    /// The method's name, for the log (`-` for the ones knot does not serve).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Other => "-",
+        }
+    }
+}
+
+/// One parsed request head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: Method,
+    /// The request target as sent (path and query), for logging.
+    pub target: String,
+    /// HTTP/1.`minor`.
+    pub minor: u8,
+    /// Whether the connection stays open after the response.
+    pub keep_alive: bool,
+    /// Bytes of the buffer this head (and any body it declared) takes.
+    pub len: usize,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parse {
+    /// Need more bytes.
+    Partial,
+    /// A complete request head at the start of the buffer.
+    Done(Request),
+    /// Malformed or oversized: answer with this status and close.
+    Error(Status),
+}
+
+/// Parses the request head at the start of `buf`.
+pub fn parse(buf: &[u8]) -> Parse {
+    let line_end = buf.iter().position(|&b| b == b'\n');
+    if line_end.unwrap_or(buf.len()) > MAX_REQUEST_LINE {
+        return Parse::Error(Status::UriTooLong);
+    }
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let n = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            return if buf.len() > MAX_HEAD {
+                Parse::Error(Status::HeadersTooLarge)
+            } else {
+                Parse::Partial
+            };
+        }
+        Err(httparse::Error::TooManyHeaders) => return Parse::Error(Status::HeadersTooLarge),
+        Err(_) => return Parse::Error(Status::BadRequest),
+    };
+    if n > MAX_HEAD {
+        return Parse::Error(Status::HeadersTooLarge);
+    }
+    let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
+        return Parse::Error(Status::BadRequest);
+    };
+    let method = match method {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        _ => Method::Other,
+    };
+    let mut keep_alive = minor == 1;
+    let mut body = 0usize;
+    for h in req.headers.iter() {
+        if h.name.eq_ignore_ascii_case("connection") {
+            for token in h.value.split(|&b| b == b',') {
+                let t = token.trim_ascii();
+                if t.eq_ignore_ascii_case(b"close") {
+                    keep_alive = false;
+                } else if t.eq_ignore_ascii_case(b"keep-alive") {
+                    keep_alive = true;
+                }
+            }
+        } else if h.name.eq_ignore_ascii_case("content-length") {
+            let Some(len) = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+            else {
+                return Parse::Error(Status::BadRequest);
+            };
+            body = len;
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            // A GET or HEAD server has no use for a request body it cannot delimit cheaply.
+            return Parse::Error(Status::BadRequest);
+        }
+    }
+    if body > 0 {
+        // We do not read request bodies: answer, then close instead of skipping it.
+        keep_alive = false;
+    }
+    Parse::Done(Request {
+        method,
+        target: target.to_string(),
+        minor,
+        keep_alive,
+        len: n,
+    })
+}
+
+/// Whether `buf` starts with something [`parse`] can answer now (a complete head or an
+/// error), so a response to it can be queued without reading more.
+pub fn complete(buf: &[u8]) -> bool {
+    !buf.is_empty() && parse(buf) != Parse::Partial
+}
+
+/// Content-Type by file extension.
+pub fn content_type(path: &str) -> &'static str {
+    let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    match ext.to_ascii_lowercase().as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "txt" | "md" => "text/plain; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "ico" => "image/x-icon",
+        "webp" => "image/webp",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "wasm" => "application/wasm",
+        "pdf" => "application/pdf",
+        "xml" => "application/xml",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Appends a response head to `out`.
+pub fn head(out: &mut Vec<u8>, status: Status, minor: u8, ctype: &str, len: u64, keep_alive: bool) {
+    use std::io::Write;
+    let _ = write!(
+        out,
+        "HTTP/1.{minor} {} {}\r\nServer: knot\r\nContent-Type: {ctype}\r\nContent-Length: {len}\r\n",
+        status.code(),
+        status.reason()
+    );
+    if status == Status::MethodNotAllowed {
+        out.extend_from_slice(b"Allow: GET, HEAD\r\n");
+    }
+    match (keep_alive, minor) {
+        (true, 0) => out.extend_from_slice(b"Connection: keep-alive\r\n"),
+        (false, 1) => out.extend_from_slice(b"Connection: close\r\n"),
+        _ => {}
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends a complete error response (small HTML body; none for HEAD); returns the body length.
+pub fn error(
+    out: &mut Vec<u8>,
+    status: Status,
+    minor: u8,
+    keep_alive: bool,
+    head_only: bool,
+) -> u64 {
+    let body = format!(
+        "<!doctype html><title>{0} {1}</title><h1>{0} {1}</h1>\n",
+        status.code(),
+        status.reason()
+    );
+    head(
+        out,
+        status,
+        minor,
+        "text/html; charset=utf-8",
+        body.len() as u64,
+        keep_alive,
+    );
+    if !head_only {
+        out.extend_from_slice(body.as_bytes());
+    }
+    body.len() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn done(s: &str) -> Request {
+        match parse(s.as_bytes()) {
+            Parse::Done(r) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn get_1_1_keeps_alive_by_default() {
+        let r = done("GET /a.html HTTP/1.1\r\nHost: x\r\n\r\nGET /b");
+        assert_eq!((r.method, r.minor, r.keep_alive), (Method::Get, 1, true));
+        assert_eq!(r.target, "/a.html");
+        assert_eq!(r.len, "GET /a.html HTTP/1.1\r\nHost: x\r\n\r\n".len());
+    }
+
+    #[test]
+    fn http_1_0_closes_unless_asked() {
+        assert!(!done("GET / HTTP/1.0\r\n\r\n").keep_alive);
+        assert!(done("HEAD / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
+        assert!(!done("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").keep_alive);
+    }
+
+    #[test]
+    fn partial_until_the_blank_line() {
+        assert_eq!(parse(b"GET / HTTP/1.1\r\nHost: x\r\n"), Parse::Partial);
+        assert_eq!(parse(b""), Parse::Partial);
+    }
+
+    #[test]
+    fn malformed_is_400() {
+        assert_eq!(
+            parse(b"GET\0/ HTTP/1.1\r\n\r\n"),
+            Parse::Error(Status::BadRequest)
+        );
+        assert_eq!(
+            parse(b"\x16\x03\x01\x02\x00\x01\x00"),
+            Parse::Error(Status::BadRequest)
+        );
+        assert_eq!(
+            parse(b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n"),
+            Parse::Error(Status::BadRequest)
+        );
+        assert_eq!(
+            parse(b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Parse::Error(Status::BadRequest)
+        );
+    }
+
+    #[test]
+    fn oversized_request_line_is_414_and_headers_431() {
+        let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_REQUEST_LINE));
+        assert_eq!(parse(long.as_bytes()), Parse::Error(Status::UriTooLong));
+        let partial_long = format!("GET /{}", "a".repeat(MAX_REQUEST_LINE + 1));
+        assert_eq!(
+            parse(partial_long.as_bytes()),
+            Parse::Error(Status::UriTooLong)
+        );
+        let many: String = (0..MAX_HEADERS + 1)
+            .map(|i| format!("X-{i}: v\r\n"))
+            .collect();
+        let r = format!("GET / HTTP/1.1\r\n{many}\r\n");
+        assert_eq!(parse(r.as_bytes()), Parse::Error(Status::HeadersTooLarge));
+        let big = format!("GET / HTTP/1.1\r\nX: {}\r\n", "v".repeat(MAX_HEAD));
+        assert_eq!(parse(big.as_bytes()), Parse::Error(Status::HeadersTooLarge));
+    }
+
+    #[test]
+    fn other_methods_parse_and_a_body_closes() {
+        let r = done("POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
+        assert_eq!(r.method, Method::Other);
+        assert!(!r.keep_alive);
+    }
+
+    #[test]
+    fn heads_say_what_they_must() {
+        let mut v = Vec::new();
+        error(&mut v, Status::MethodNotAllowed, 1, false, false);
+        let s = String::from_utf8(v).unwrap();
+        assert!(s.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"));
+        assert!(s.contains("Allow: GET, HEAD\r\n"));
+        assert!(s.contains("Connection: close\r\n"));
+        let body = s.split("\r\n\r\n").nth(1).unwrap();
+        assert!(s.contains(&format!("Content-Length: {}\r\n", body.len())));
+    }
+
+    #[test]
+    fn content_types_by_extension() {
+        assert_eq!(content_type("/x/INDEX.HTML"), "text/html; charset=utf-8");
+        assert_eq!(content_type("/a.png"), "image/png");
+        assert_eq!(content_type("/noext"), "application/octet-stream");
+    }
+}

@@ -1,0 +1,450 @@
+//! knot: a single-threaded static web server on the tame loop, after the paper's Knot.
+//!
+//! Run: `cargo run --release --example knot`, then open <http://127.0.0.1:8080/>.
+//! `--help` lists the options (the contract is in design.md). The book chapter "knot" walks
+//! through the connection handler (between the ANCHOR lines below).
+//!
+//! The shape: [`accept_loop`] accepts connections and starts one [`serve`] call per
+//! connection. `serve` reads like a thread's main loop (read a request, pin the file in the
+//! cache, write the response, unpin, again), but each wait in it is a state of the machine
+//! that `#[tamed]` writes, so ten thousand connections cost ten thousand small closures, not
+//! ten thousand stacks.
+
+mod cli;
+mod files;
+mod http;
+
+use std::cell::{Cell, RefCell};
+use std::fs;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::Duration;
+
+use tame::TimedOut;
+use tame::net::{TcpListener, TcpStream};
+use tame::tamed;
+
+use files::{Cache, Found};
+use http::{Method, Parse, Request, Status};
+
+/// Bytes read from a socket per `read` call.
+const READ_CHUNK: usize = 8 * 1024;
+/// Bytes of a large file read from disk per chunk while streaming it.
+const FILE_CHUNK: usize = 64 * 1024;
+/// Cached bodies up to this size are copied next to their head, so answers to pipelined
+/// requests go out in one write; larger ones are written straight from the cache.
+const COPY_MAX: usize = 16 * 1024;
+/// Answers to pipelined requests are queued up to this many bytes before they are written.
+const QUEUE_MAX: usize = 64 * 1024;
+/// Connections accepted in one go before the accept loop lets other work run.
+const ACCEPT_BATCH: usize = 64;
+/// How long the accept loop backs off when the process is out of file descriptors.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// At most this long and this many bytes are read and discarded when closing a connection
+/// whose client may still be sending (see [`linger`]).
+const LINGER_TIME: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 256 * 1024;
+
+/// What every connection shares: the options, the cache, the count of open connections.
+struct Server {
+    opts: cli::Options,
+    cache: RefCell<Cache>,
+    /// Connections open now (each held by a [`Slot`]); at most `opts.max_conns`.
+    open: Cell<usize>,
+}
+
+/// One of the `--max-conns` places, held by a connection for as long as it is open.
+struct Slot(Rc<Server>);
+
+impl Server {
+    /// Takes a connection slot, or `None` if all are taken.
+    fn slot(self: &Rc<Self>) -> Option<Slot> {
+        let n = self.open.get();
+        (n < self.opts.max_conns).then(|| {
+            self.open.set(n + 1);
+            Slot(self.clone())
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.open.set(self.0.open.get() - 1);
+    }
+}
+
+fn main() -> ExitCode {
+    let opts = match cli::parse(std::env::args().skip(1)) {
+        Ok(cli::Cli::Run(o)) => o,
+        Ok(cli::Cli::Help) => {
+            print!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("knot: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cache = match Cache::new(&opts.root, opts.cache_bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("knot: --root {}: {e}", opts.root.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match TcpListener::bind(opts.addr) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("knot: cannot listen on {}: {e}", opts.addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(opts.addr);
+    eprintln!("knot: serving {} at http://{addr}/", cache.root().display());
+    let srv = Rc::new(Server {
+        opts,
+        cache: RefCell::new(cache),
+        open: Cell::new(0),
+    });
+    tame::run(move || accept_loop(listener, srv));
+    ExitCode::SUCCESS
+}
+
+// ANCHOR: accept
+/// Accepts connections forever; starts one [`serve`] per connection.
+#[tamed]
+fn accept_loop(listener: TcpListener, srv: Rc<Server>) {
+    let mut batch = 0;
+    let mut starved = false; // backing off after an accept error (reported once)
+    loop {
+        match listener.try_accept() {
+            Ok((sock, peer)) => {
+                starved = false;
+                match srv.slot() {
+                    Some(slot) => {
+                        let _ = sock.set_nodelay(true);
+                        serve(sock, peer, slot);
+                    }
+                    // Over --max-conns: say so and close at once; the listener keeps going.
+                    None => refuse(sock),
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                batch = 0;
+                twait! { listener.readable(mkevent!()); }
+            }
+            // The client gave up before we accepted it, or a signal came: next one.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
+                ) => {}
+            // Out of file descriptors (EMFILE, ENFILE), of kernel memory, or anything else:
+            // the connection stays in the backlog, and no new readiness edge will come for
+            // it. So neither wait for one (we would hang) nor retry at once (we would spin):
+            // retry after a pause. Connections that close meanwhile free descriptors.
+            Err(e) => {
+                if !starved {
+                    say(format_args!(
+                        "knot: accept: {e}; retrying every {ACCEPT_BACKOFF:?}"
+                    ));
+                    starved = true;
+                }
+                twait! { tame::timer(ACCEPT_BACKOFF, mkevent!()); }
+            }
+        }
+        batch += 1;
+        if batch == ACCEPT_BATCH {
+            // Let the connections just started, and everyone else, run before accepting more.
+            batch = 0;
+            twait! { tame::asap(mkevent!()); }
+        }
+    }
+}
+// ANCHOR_END: accept
+
+/// Answers a connection over the limit with a 503 (best effort: one non-blocking write into
+/// an empty send buffer) and closes it.
+fn refuse(sock: TcpStream) {
+    let mut out = Vec::new();
+    http::error(&mut out, Status::Unavailable, 1, false, false);
+    let _ = sock.try_write(&out);
+    let _ = sock.shutdown(Shutdown::Write);
+}
+
+// ANCHOR: serve
+/// One connection, from accept to close: the paper's `thread_main`, as one tamed function.
+#[tamed]
+fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
+    let srv = _slot.0.clone();
+    let idle = srv.opts.idle;
+    let mut input: Vec<u8> = Vec::new(); // bytes read and not yet parsed
+    let mut out = Outbox::default(); // answers not yet written, in request order
+    loop {
+        // 1. Read a request. The whole head must arrive within the idle timeout, so a client
+        //    that sends nothing, or one byte at a time, is closed on time.
+        let deadline = tame::now() + idle;
+        let mut parsed = http::parse(&input);
+        while parsed == Parse::Partial {
+            match read_some(&sock, &mut input) {
+                Ok(0) => return, // the client closed the connection
+                Ok(_) => parsed = http::parse(&input),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let mut ready = Err(TimedOut);
+                    let left = deadline.saturating_duration_since(tame::now());
+                    twait! { sock.readable(tame::add_timeout(left, mkevent!(ready))); }
+                    if ready.is_err() {
+                        return; // idle timeout: `sock` is dropped, which closes it
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+
+        // 2. Pin the file in the cache and queue the answer (the pin is held by `out`).
+        let (keep_alive, status) = match parsed {
+            Parse::Done(req) => {
+                input.drain(..req.len);
+                let found = match req.method {
+                    Method::Get | Method::Head => srv.cache.borrow_mut().pin(&req.target),
+                    Method::Other => None,
+                };
+                let (status, len) = out.respond(&req, found);
+                log(&srv, peer, Some(&req), status, len);
+                (req.keep_alive, status)
+            }
+            Parse::Error(status) => {
+                let len = out.error(status);
+                log(&srv, peer, None, status, len);
+                (false, status)
+            }
+            Parse::Partial => unreachable!("the read loop ends on a complete head"),
+        };
+
+        // 3. Write. When the next pipelined request is already here, answer it first, so
+        //    both answers go out in one write; never queue more than a bounded amount.
+        if !keep_alive || out.must_flush() || !http::complete(&input) {
+            while !out.is_empty() {
+                match out.write_to(&sock) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        let mut ready = Err(TimedOut);
+                        twait! { sock.writable(tame::add_timeout(idle, mkevent!(ready))); }
+                        if ready.is_err() {
+                            return; // the client stopped reading
+                        }
+                    }
+                    Err(_) => return,
+                }
+            }
+            // 4. Unpin: `out` is empty, so it dropped its hold on the file.
+        }
+
+        if !keep_alive {
+            if status != Status::Ok || !input.is_empty() {
+                linger(sock, _slot); // the client may still be sending: see `linger`
+            }
+            return;
+        }
+    }
+}
+// ANCHOR_END: serve
+
+/// Closes a connection whose client may still be sending (an oversized or refused request).
+///
+/// Closing a socket with unread input makes the kernel send a reset, and a reset can destroy
+/// the error response before the client has read it. So: send FIN, then read and discard
+/// until the client closes too, for at most [`LINGER_TIME`] and [`LINGER_BYTES`].
+#[tamed]
+fn linger(sock: TcpStream, slot: Slot) {
+    let _ = sock.shutdown(Shutdown::Write);
+    let deadline = tame::now() + LINGER_TIME;
+    let mut scratch = Vec::new();
+    let mut discarded = 0;
+    while discarded < LINGER_BYTES {
+        scratch.clear();
+        match read_some(&sock, &mut scratch) {
+            Ok(0) => break,
+            Ok(n) => discarded += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let mut ready = Err(TimedOut);
+                let left = deadline.saturating_duration_since(tame::now());
+                twait! { sock.readable(tame::add_timeout(left, mkevent!(ready))); }
+                if ready.is_err() {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    drop(slot); // the connection counts against --max-conns until here
+}
+
+/// Appends what the socket has to `buf` (one `read`); `Ok(0)` is end of stream.
+fn read_some(sock: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let old = buf.len();
+    buf.resize(old + READ_CHUNK, 0);
+    let r = sock.try_read(&mut buf[old..]);
+    buf.truncate(old + *r.as_ref().unwrap_or(&0));
+    r
+}
+
+/// One line per request on stderr, with `--log`.
+fn log(srv: &Server, peer: SocketAddr, req: Option<&Request>, status: Status, len: u64) {
+    if !srv.opts.log {
+        return;
+    }
+    match req {
+        Some(r) => say(format_args!(
+            "{peer} \"{} {} HTTP/1.{}\" {} {len}",
+            r.method.as_str(),
+            r.target.escape_debug(),
+            r.minor,
+            status.code()
+        )),
+        None => say(format_args!("{peer} \"-\" {} {len}", status.code())),
+    }
+}
+
+/// A line on stderr. Unlike `eprintln!`, it does not panic when stderr is gone (a closed
+/// pipe): the server keeps serving.
+fn say(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr(), "{line}");
+}
+
+/// The body part of an [`Outbox`], written after its bytes.
+#[derive(Default)]
+enum Body {
+    #[default]
+    None,
+    /// A cached file, pinned until written; the offset of the next byte to write.
+    Pinned(Rc<files::File>, usize),
+    /// A file too large to cache, read in [`FILE_CHUNK`]s; the bytes still to read.
+    Stream(fs::File, u64),
+}
+
+/// Answers not yet written, in request order: bytes (heads and small bodies), then at most
+/// one large body. Its size is bounded: at most [`QUEUE_MAX`] bytes plus one answer, and a
+/// streamed file is held in memory one chunk at a time.
+#[derive(Default)]
+struct Outbox {
+    buf: Vec<u8>,
+    /// Bytes of `buf` already written.
+    sent: usize,
+    body: Body,
+}
+
+impl Outbox {
+    fn is_empty(&self) -> bool {
+        self.sent == self.buf.len() && matches!(self.body, Body::None)
+    }
+
+    /// Whether the queue must be written before another answer is added.
+    fn must_flush(&self) -> bool {
+        !matches!(self.body, Body::None) || self.buf.len() >= QUEUE_MAX
+    }
+
+    /// Queues the answer to `req`, whose file (if any) was looked up as `found`.
+    /// Returns the status and the length of the body.
+    fn respond(&mut self, req: &Request, found: Option<Found>) -> (Status, u64) {
+        let head_only = req.method == Method::Head;
+        if req.method == Method::Other {
+            let len = http::error(
+                &mut self.buf,
+                Status::MethodNotAllowed,
+                req.minor,
+                req.keep_alive,
+                false,
+            );
+            return (Status::MethodNotAllowed, len);
+        }
+        let Some(found) = found else {
+            let len = http::error(
+                &mut self.buf,
+                Status::NotFound,
+                req.minor,
+                req.keep_alive,
+                head_only,
+            );
+            return (Status::NotFound, len);
+        };
+        let (ctype, len) = match &found {
+            Found::Cached(f) => (f.content_type, f.body.len() as u64),
+            Found::Stream(_, len, ctype) => (*ctype, *len),
+        };
+        http::head(
+            &mut self.buf,
+            Status::Ok,
+            req.minor,
+            ctype,
+            len,
+            req.keep_alive,
+        );
+        if !head_only {
+            match found {
+                Found::Cached(f) if f.body.len() <= COPY_MAX => self.buf.extend_from_slice(&f.body),
+                Found::Cached(f) => self.body = Body::Pinned(f, 0),
+                Found::Stream(file, len, _) => self.body = Body::Stream(file, len),
+            }
+        }
+        (Status::Ok, len)
+    }
+
+    /// Queues an error answer to a request that could not be parsed (the connection closes).
+    fn error(&mut self, status: Status) -> u64 {
+        http::error(&mut self.buf, status, 1, false, false)
+    }
+
+    /// Writes until everything is written (`Ok`) or the socket is full (`WouldBlock`).
+    fn write_to(&mut self, sock: &TcpStream) -> io::Result<()> {
+        loop {
+            let pending = &self.buf[self.sent..];
+            let n = match &mut self.body {
+                Body::Pinned(f, off) => {
+                    if *off == f.body.len() && pending.is_empty() {
+                        self.body = Body::None; // unpin
+                        continue;
+                    }
+                    let bufs = [IoSlice::new(pending), IoSlice::new(&f.body[*off..])];
+                    let n = sock.try_write_vectored(&bufs)?;
+                    if n == 0 {
+                        return Err(io::ErrorKind::WriteZero.into());
+                    }
+                    let from_buf = n.min(pending.len());
+                    *off += n - from_buf;
+                    from_buf
+                }
+                _ if !pending.is_empty() => match sock.try_write(pending)? {
+                    0 => return Err(io::ErrorKind::WriteZero.into()),
+                    n => n,
+                },
+                Body::Stream(file, left) if *left > 0 => {
+                    // Refill from disk only when the previous chunk is out: backpressure.
+                    let want = (*left).min(FILE_CHUNK as u64) as usize;
+                    self.buf.resize(want, 0);
+                    self.sent = 0;
+                    let got = file.read(&mut self.buf)?;
+                    if got == 0 {
+                        // The file shrank under us: the promised length cannot be met.
+                        return Err(io::ErrorKind::UnexpectedEof.into());
+                    }
+                    self.buf.truncate(got);
+                    *left -= got as u64;
+                    continue;
+                }
+                _ => {
+                    self.buf.clear();
+                    self.sent = 0;
+                    self.body = Body::None;
+                    if self.buf.capacity() > QUEUE_MAX + FILE_CHUNK {
+                        self.buf = Vec::new();
+                    }
+                    return Ok(());
+                }
+            };
+            self.sent += n;
+        }
+    }
+}

@@ -1,0 +1,732 @@
+//! knot, tested with real clients: the example runs as a child process on a free loopback
+//! port, and curl, raw sockets, ab, wrk and headless Chromium talk to it.
+//!
+//! An outside program that is missing makes its test print `skipped: <prog> not installed`,
+//! unless `CI=true`, where it fails (`.ci/run` installs them).
+use std::fs;
+use std::io::{BufReader, Read, Write};
+use std::process::{Command, Output};
+use std::thread;
+use std::time::{Duration, Instant};
+
+#[path = "util/knot.rs"]
+mod knot;
+use knot::{Knot, TempDir, closed_within, connect, exchange, have, read_response, run, site};
+
+/// curl with a time bound; `-sS` and `--max-time` always.
+fn curl(args: &[&str]) -> Output {
+    run(
+        Command::new("curl")
+            .args(["-sS", "--max-time", "20"])
+            .args(args),
+        Duration::from_secs(30),
+    )
+}
+
+/// The status code curl saw (`-w %{http_code}`), body discarded.
+fn curl_status(args: &[&str]) -> u16 {
+    let mut a = vec!["-o", "/dev/null", "-w", "%{http_code}"];
+    a.extend_from_slice(args);
+    let out = curl(&a);
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+/// curl's response headers (`-D -`) and body (`-o file`) for a GET.
+fn curl_get(url: &str, extra: &[&str]) -> (String, Vec<u8>) {
+    let dir = TempDir::new("curl");
+    let body = dir.path().join("body");
+    let mut a = vec!["-D", "-", "-o", body.to_str().unwrap()];
+    a.extend_from_slice(extra);
+    a.push(url);
+    let out = curl(&a);
+    assert!(
+        out.status.success(),
+        "curl {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let headers = String::from_utf8_lossy(&out.stdout).into_owned();
+    (headers, fs::read(&body).unwrap_or_default())
+}
+
+fn header<'a>(headers: &'a str, name: &str) -> Option<&'a str> {
+    headers.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+#[test]
+fn help_and_bad_options() {
+    let bin = knot::binary();
+    let out = run(Command::new(&bin).arg("--help"), Duration::from_secs(10));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--max-conns"));
+    let out = run(
+        Command::new(&bin).args(["--max-conns", "0"]),
+        Duration::from_secs(10),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 1"));
+    let out = run(
+        Command::new(&bin).args(["--root", "/nonexistent/knot", "--addr", "127.0.0.1:1"]),
+        Duration::from_secs(10),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/knot"));
+}
+
+#[test]
+fn prints_its_url_and_logs_only_with_log() {
+    let quiet = Knot::start(&[]);
+    let loud = Knot::start(&["--log"]);
+    for k in [&quiet, &loud] {
+        exchange(k.addr, b"GET /hello.txt HTTP/1.0\r\n\r\n", false);
+    }
+    thread::sleep(Duration::from_millis(100));
+    let q = quiet.stderr();
+    assert!(q.contains(&format!("at http://{}/", quiet.addr)), "{q}");
+    assert_eq!(
+        q.lines().count(),
+        1,
+        "nothing per request without --log: {q}"
+    );
+    let l = loud.stderr();
+    assert!(l.contains("\"GET /hello.txt HTTP/1.0\" 200 17"), "{l}");
+}
+
+#[test]
+fn get_serves_every_file_with_its_type_and_length() {
+    if !have("curl") {
+        return;
+    }
+    let k = Knot::start(&[]);
+    for (path, file, ctype) in [
+        ("/", "index.html", "text/html; charset=utf-8"),
+        ("/index.html", "index.html", "text/html; charset=utf-8"),
+        ("/about.html", "about.html", "text/html; charset=utf-8"),
+        ("/style.css", "style.css", "text/css; charset=utf-8"),
+        ("/hello.txt?x=1", "hello.txt", "text/plain; charset=utf-8"),
+    ] {
+        let want = fs::read(site().join(file)).unwrap();
+        let (headers, body) = curl_get(&k.url(path), &[]);
+        assert!(
+            headers.starts_with("HTTP/1.1 200 OK\r\n"),
+            "{path}: {headers}"
+        );
+        assert_eq!(header(&headers, "content-type"), Some(ctype), "{path}");
+        assert_eq!(
+            header(&headers, "content-length"),
+            Some(want.len().to_string().as_str()),
+            "{path}"
+        );
+        assert_eq!(body, want, "{path}");
+    }
+    // HTTP/1.0 too.
+    let (headers, body) = curl_get(&k.url("/hello.txt"), &["--http1.0"]);
+    assert!(headers.starts_with("HTTP/1.0 200 OK\r\n"), "{headers}");
+    assert_eq!(body, fs::read(site().join("hello.txt")).unwrap());
+}
+
+#[test]
+fn head_sends_the_headers_without_the_body() {
+    if !have("curl") {
+        return;
+    }
+    let k = Knot::start(&[]);
+    let out = curl(&["-I", &k.url("/about.html")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let len = fs::metadata(site().join("about.html")).unwrap().len();
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert_eq!(
+        header(&text, "content-length"),
+        Some(len.to_string().as_str())
+    );
+    // On a raw connection, the response after a HEAD's must start right after its head.
+    let mut s = connect(k.addr);
+    s.write_all(
+        b"HEAD /about.html HTTP/1.1\r\nHost: x\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .unwrap();
+    let mut r = BufReader::new(s);
+    let head = read_response(&mut r, true).unwrap();
+    assert_eq!(head.status, 200);
+    let next = read_response(&mut r, false).unwrap();
+    assert_eq!(next.status, 200);
+    assert_eq!(next.body, fs::read(site().join("hello.txt")).unwrap());
+}
+
+#[test]
+fn missing_files_are_404() {
+    if !have("curl") {
+        return;
+    }
+    let k = Knot::start(&[]);
+    assert_eq!(curl_status(&[&k.url("/nope.html")]), 404);
+    assert_eq!(curl_status(&[&k.url("/hello.txt/")]), 404);
+    assert_eq!(curl_status(&["-I", &k.url("/nope.html")]), 404);
+}
+
+#[test]
+fn other_methods_are_405_with_allow() {
+    if !have("curl") {
+        return;
+    }
+    let k = Knot::start(&[]);
+    for m in ["POST", "PUT", "DELETE", "OPTIONS"] {
+        let (headers, _) = curl_get(&k.url("/index.html"), &["-X", m, "--data", "x=1"]);
+        assert!(headers.starts_with("HTTP/1.1 405 "), "{m}: {headers}");
+        assert_eq!(header(&headers, "allow"), Some("GET, HEAD"), "{m}");
+    }
+}
+
+#[test]
+fn malformed_requests_are_400_then_closed() {
+    if !have("curl") {
+        return;
+    }
+    let k = Knot::start(&[]);
+    assert_eq!(curl_status(&["-H", "Bad Header: x", &k.url("/")]), 400);
+    for garbage in [
+        &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nContent-Length: nope\r\n\r\n",
+        b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"GET\0/ HTTP/1.1\r\n\r\n",
+    ] {
+        let mut s = connect(k.addr);
+        s.write_all(garbage).unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let resp = read_response(&mut r, false).unwrap();
+        assert_eq!(resp.status, 400, "{garbage:?}");
+        assert!(
+            closed_within(&mut s, Duration::from_secs(5)),
+            "closed after a 400"
+        );
+    }
+}
+
+#[test]
+fn oversized_request_line_is_414_and_headers_431() {
+    if !have("curl") {
+        return;
+    }
+    let k = Knot::start(&[]);
+    let long = k.url(&format!("/{}", "a".repeat(9000)));
+    assert_eq!(curl_status(&[&long]), 414);
+    let big = format!("X-Big: {}", "b".repeat(20_000));
+    assert_eq!(curl_status(&["-H", &big, &k.url("/")]), 431);
+    let many: Vec<String> = (0..80).map(|i| format!("X-H{i}: v")).collect();
+    let mut args: Vec<&str> = many.iter().flat_map(|h| ["-H", h.as_str()]).collect();
+    let url = k.url("/");
+    args.push(&url);
+    assert_eq!(curl_status(&args), 431);
+}
+
+#[test]
+fn keep_alive_reuses_one_connection() {
+    if !have("curl") {
+        return;
+    }
+    let k = Knot::start(&[]);
+    let out = curl(&[
+        "-v",
+        "-o",
+        "/dev/null",
+        "-o",
+        "/dev/null",
+        &k.url("/"),
+        &k.url("/style.css"),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("Re-using existing connection"), "{err}");
+    // HTTP/1.0 asks for keep-alive explicitly and gets it.
+    let mut s = connect(k.addr);
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    for _ in 0..3 {
+        s.write_all(b"GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            .unwrap();
+        let resp = read_response(&mut r, false).unwrap();
+        assert_eq!(resp.status, 200);
+        assert_eq!(resp.header("connection"), Some("keep-alive"));
+    }
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let k = Knot::start(&[]);
+    let mut s = connect(k.addr);
+    s.write_all(
+        b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n\
+          GET /missing HTTP/1.1\r\nHost: x\r\n\r\n\
+          HEAD /about.html HTTP/1.1\r\nHost: x\r\n\r\n\
+          GET /style.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let a = read_response(&mut r, false).unwrap();
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body, fs::read(site().join("hello.txt")).unwrap());
+    let b = read_response(&mut r, false).unwrap();
+    assert_eq!(b.status, 404);
+    let c = read_response(&mut r, true).unwrap();
+    assert_eq!(c.status, 200);
+    let d = read_response(&mut r, false).unwrap();
+    assert_eq!(d.body, fs::read(site().join("style.css")).unwrap());
+    let mut rest = Vec::new();
+    r.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty(), "closed after `Connection: close`");
+}
+
+#[test]
+fn many_pipelined_requests_in_one_write() {
+    let k = Knot::start(&[]);
+    let s = connect(k.addr);
+    let n = 500;
+    let req = b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n".repeat(n);
+    let w = s.try_clone().unwrap();
+    let writer = thread::spawn(move || {
+        let mut w = w;
+        w.write_all(&req).unwrap();
+    });
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let want = fs::read(site().join("index.html")).unwrap();
+    for i in 0..n {
+        let resp = read_response(&mut r, false).unwrap();
+        assert_eq!(
+            (resp.status, resp.body.len()),
+            (200, want.len()),
+            "response {i}"
+        );
+    }
+    writer.join().unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+}
+
+#[test]
+fn never_serves_outside_the_root() {
+    if !have("curl") {
+        return;
+    }
+    let dir = TempDir::new("traversal");
+    let root = dir.path().join("root");
+    fs::create_dir_all(root.join("sub")).unwrap();
+    fs::write(root.join("index.html"), "inside").unwrap();
+    fs::write(dir.path().join("secret.txt"), "TOP SECRET").unwrap();
+    std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("out")).unwrap();
+    std::os::unix::fs::symlink(dir.path(), root.join("sub/up")).unwrap();
+    let k = Knot::start(&["--root", root.to_str().unwrap()]);
+    assert_eq!(curl_get(&k.url("/"), &[]).1, b"inside");
+    for path in [
+        "/../secret.txt",
+        "/sub/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E/secret.txt",
+        "/..%2fsecret.txt",
+        "/%2e%2e%2fsecret.txt",
+        "/sub/%2e%2e/%2e%2e/secret.txt",
+        "/..%5csecret.txt",
+        "/out",
+        "/sub/up/secret.txt",
+    ] {
+        let (headers, body) = curl_get(&k.url(path), &["--path-as-is"]);
+        assert!(headers.starts_with("HTTP/1.1 404"), "{path}: {headers}");
+        assert!(!String::from_utf8_lossy(&body).contains("SECRET"), "{path}");
+    }
+    // The same requests on a raw socket, in case a client normalised anything.
+    for path in ["/../secret.txt", "/%2e%2e/secret.txt", "/out"] {
+        let req = format!("GET {path} HTTP/1.0\r\n\r\n");
+        assert_eq!(
+            exchange(k.addr, req.as_bytes(), false).status,
+            404,
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn idle_connection_is_closed_after_the_timeout() {
+    let k = Knot::start(&["--idle-timeout-ms", "300"]);
+    let t = Instant::now();
+    let mut silent = connect(k.addr);
+    assert!(closed_within(&mut silent, Duration::from_secs(5)));
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+        "closed after {took:?}"
+    );
+    // A keep-alive connection that goes quiet after a request is closed too.
+    let mut s = connect(k.addr);
+    s.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    assert_eq!(read_response(&mut r, false).unwrap().status, 200);
+    assert!(closed_within(&mut s, Duration::from_secs(5)));
+}
+
+#[test]
+fn slowloris_does_not_stop_service() {
+    if !have("curl") {
+        return;
+    }
+    let idle = Duration::from_millis(4000);
+    let k = Knot::start(&["--idle-timeout-ms", "4000"]);
+    let start = Instant::now();
+    // 100 connections that send nothing, 100 that send a never-ending head one byte at a time.
+    let mut idle_conns: Vec<_> = (0..100).map(|_| connect(k.addr)).collect();
+    let mut trickle: Vec<_> = (0..100).map(|_| connect(k.addr)).collect();
+    let writers: Vec<_> = trickle.iter().map(|s| s.try_clone().unwrap()).collect();
+    let stop = start + idle + Duration::from_secs(2);
+    let dribbler = thread::spawn(move || {
+        let head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+        let mut writers = writers;
+        let mut i = 0;
+        while Instant::now() < stop {
+            let b = head.get(i).copied().unwrap_or(b'z');
+            for w in &mut writers {
+                let _ = w.write(&[b]); // fails once the server closed it: fine
+            }
+            i += 1;
+            thread::sleep(Duration::from_millis(50));
+        }
+    });
+    // Meanwhile a normal client is served at once, again and again.
+    let want = fs::read(site().join("index.html")).unwrap();
+    let mut served = 0;
+    while served == 0 || start.elapsed() < idle / 2 {
+        let t = Instant::now();
+        let (headers, body) = curl_get(&k.url("/"), &[]);
+        assert!(headers.starts_with("HTTP/1.1 200"), "{headers}");
+        assert_eq!(body, want);
+        let took = t.elapsed();
+        assert!(
+            took < Duration::from_secs(2),
+            "a normal request took {took:?}"
+        );
+        served += 1;
+        thread::sleep(Duration::from_millis(100));
+    }
+    // The slow connections are still open before the idle timeout...
+    if start.elapsed() < idle - Duration::from_millis(500) {
+        assert!(!closed_within(
+            &mut idle_conns[0],
+            Duration::from_millis(10)
+        ));
+        assert!(!closed_within(&mut trickle[0], Duration::from_millis(10)));
+    }
+    // ... and all 200 are closed at it, the byte-at-a-time ones too (the whole head must
+    // arrive within the timeout). Each opened after `start`, so none closes before
+    // `start + idle`.
+    let by = start + idle + Duration::from_secs(2);
+    assert!(closed_within(&mut idle_conns[0], by - Instant::now()));
+    assert!(
+        start.elapsed() >= idle - Duration::from_millis(50),
+        "closed early"
+    );
+    for s in idle_conns.iter_mut().chain(trickle.iter_mut()) {
+        let left = by.saturating_duration_since(Instant::now());
+        assert!(
+            closed_within(s, left.max(Duration::from_millis(10))),
+            "not closed at the idle timeout"
+        );
+    }
+    dribbler.join().unwrap();
+    // The server still serves.
+    assert_eq!(curl_get(&k.url("/"), &[]).1, want);
+}
+
+#[test]
+fn garbage_never_takes_the_server_down() {
+    let mut k = Knot::start(&["--idle-timeout-ms", "500"]);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 7;
+        x ^= x >> 9;
+        x
+    };
+    let prefixes: [&[u8]; 4] = [
+        b"",
+        b"GET /",
+        b"GET / HTTP/1.1\r\n",
+        b"HEAD /index.html HTTP/1.0\r\nX: ",
+    ];
+    for i in 0..200 {
+        let mut msg = prefixes[i % prefixes.len()].to_vec();
+        let len = (next() % 3000) as usize;
+        msg.extend((0..len).map(|_| next() as u8));
+        if i % 3 == 0 {
+            msg.extend_from_slice(b"\r\n\r\n");
+        }
+        let mut s = connect(k.addr);
+        let _ = s.write_all(&msg);
+        // Either an answer and a close, or a close at the idle timeout; never a hang.
+        assert!(closed_within(&mut s, Duration::from_secs(5)), "message {i}");
+    }
+    assert!(k.alive(), "{}", k.stderr());
+    assert_eq!(
+        exchange(k.addr, b"GET /hello.txt HTTP/1.0\r\n\r\n", false).status,
+        200
+    );
+}
+
+#[test]
+fn max_conns_refuses_the_excess_and_recovers() {
+    let k = Knot::start(&["--max-conns", "5"]);
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        let mut s = connect(k.addr);
+        s.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        assert_eq!(read_response(&mut r, false).unwrap().status, 200);
+        held.push(s);
+    }
+    // The sixth is answered 503 (or just closed), at once.
+    let mut sixth = connect(k.addr);
+    let mut got = Vec::new();
+    let _ = sixth.read_to_end(&mut got);
+    let text = String::from_utf8_lossy(&got);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 503 "),
+        "{text}"
+    );
+    // Close one: a new connection is served again.
+    drop(held.pop());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut s = connect(k.addr);
+        s.write_all(b"GET /hello.txt HTTP/1.0\r\n\r\n").unwrap();
+        match read_response(&mut BufReader::new(s), false) {
+            Ok(r) if r.status == 200 => break,
+            other => assert!(Instant::now() < deadline, "still refused: {other:?}"),
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn out_of_file_descriptors_on_accept_is_survived() {
+    // With at most 32 open files, connections beyond ~25 hit EMFILE on accept.
+    let mut k = Knot::start_with(&[], Some(32));
+    let hogs: Vec<_> = (0..60).map(|_| connect(k.addr)).collect();
+    thread::sleep(Duration::from_millis(300));
+    assert!(k.alive(), "knot died: {}", k.stderr());
+    drop(hogs);
+    // The backlog drains (the hogs are closed as they are accepted) and service resumes.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut s = connect(k.addr);
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let _ = s.write_all(b"GET /hello.txt HTTP/1.0\r\n\r\n");
+        if let Ok(r) = read_response(&mut BufReader::new(s), false) {
+            assert_eq!(r.status, 200);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not served again: {}",
+            k.stderr()
+        );
+    }
+    assert!(k.alive());
+    assert!(k.stderr().contains("accept:"), "{}", k.stderr());
+}
+
+#[test]
+fn large_file_is_streamed_byte_for_byte() {
+    if !have("curl") {
+        return;
+    }
+    let dir = TempDir::new("large");
+    // 20 MiB of a non-repeating pattern (a shifted chunk would show).
+    let mut data = Vec::with_capacity(20 << 20);
+    let mut x: u32 = 1;
+    while data.len() < 20 << 20 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    fs::write(dir.path().join("big.bin"), &data).unwrap();
+    let k = Knot::start(&["--root", dir.path().to_str().unwrap(), "--cache-mb", "1"]);
+    let (headers, body) = curl_get(&k.url("/big.bin"), &[]);
+    assert_eq!(header(&headers, "content-length"), Some("20971520"));
+    assert_eq!(
+        header(&headers, "content-type"),
+        Some("application/octet-stream")
+    );
+    assert!(body == data, "streamed body differs");
+    // Slow readers: the server waits for them instead of buffering. Four connections ask for
+    // the file and read nothing for a while; the server's memory must not grow by anything
+    // like 4 x 20 MiB (it holds one 64 KiB chunk per connection). A HEAD pipelined behind
+    // each GET shows the stream ended exactly at the file's length.
+    let before = k.rss_kib().expect("VmRSS of the server");
+    let mut slow: Vec<_> = (0..4)
+        .map(|_| {
+            let mut s = connect(k.addr);
+            s.write_all(
+                b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nHEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\n",
+            )
+            .unwrap();
+            s
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(500));
+    let during = k.rss_kib().expect("VmRSS of the server");
+    assert!(
+        during < before + 8 * 1024,
+        "server memory grew from {before} KiB to {during} KiB with 4 stalled readers"
+    );
+    for s in slow.drain(..) {
+        let mut r = BufReader::new(s);
+        let a = read_response(&mut r, false).unwrap();
+        assert!(a.body == data, "streamed body differs for a slow reader");
+        let b = read_response(&mut r, true).unwrap();
+        assert_eq!(b.header("content-length"), Some("20971520"));
+    }
+}
+
+#[test]
+fn ab_keep_alive_load_has_no_errors() {
+    if !have("ab") {
+        return;
+    }
+    let k = Knot::start(&[]);
+    let out = run(
+        Command::new("ab").args([
+            "-q",
+            "-n",
+            "2000",
+            "-c",
+            "50",
+            "-k",
+            "-s",
+            "20",
+            &k.url("/index.html"),
+        ]),
+        Duration::from_secs(60),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("Complete requests:      2000"), "{text}");
+    assert!(text.contains("Failed requests:        0"), "{text}");
+    assert!(!text.contains("Non-2xx"), "{text}");
+    assert!(text.contains("Keep-Alive requests:    2000"), "{text}");
+    // And without keep-alive (HTTP/1.0, one connection per request).
+    let out = run(
+        Command::new("ab").args([
+            "-q",
+            "-n",
+            "500",
+            "-c",
+            "20",
+            "-s",
+            "20",
+            &k.url("/hello.txt"),
+        ]),
+        Duration::from_secs(60),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Failed requests:        0"), "{text}");
+    assert!(!text.contains("Non-2xx"), "{text}");
+}
+
+#[test]
+fn wrk_load_has_no_errors() {
+    if !have("wrk") {
+        return;
+    }
+    let k = Knot::start(&[]);
+    let out = run(
+        Command::new("wrk").args([
+            "-t1",
+            "-c50",
+            "-d2s",
+            "--timeout",
+            "5s",
+            &k.url("/index.html"),
+        ]),
+        Duration::from_secs(30),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains("Socket errors"), "{text}");
+    assert!(!text.contains("Non-2xx"), "{text}");
+    let requests: u64 = text
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .split_once(" requests in ")
+                .map(|(n, _)| n.trim().parse().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    assert!(requests > 100, "{text}");
+}
+
+#[test]
+fn chromium_renders_the_default_site() {
+    if !have("chromium") {
+        return;
+    }
+    let k = Knot::start(&["--log"]);
+    let chromium = |profile: &TempDir, extra: &[&str]| {
+        let mut c = Command::new("chromium");
+        c.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(k.url("/"));
+        run(&mut c, Duration::from_secs(90))
+    };
+    let profile = TempDir::new("chromium");
+    let out = chromium(&profile, &["--dump-dom"]);
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains(r#"<h1 id="title">knot is serving this page</h1>"#),
+        "DOM: {dom}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shots = TempDir::new("shot");
+    let png = shots.path().join("knot.png");
+    let profile = TempDir::new("chromium");
+    let out = chromium(
+        &profile,
+        &[
+            &format!("--screenshot={}", png.display()),
+            "--window-size=800,600",
+        ],
+    );
+    let bytes = fs::read(&png).unwrap_or_else(|e| {
+        panic!(
+            "no screenshot ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    assert!(bytes.len() > 10_000, "a blank page? {} bytes", bytes.len());
+    // The browser fetched the page's stylesheet too: it rendered the page, not just the HTML.
+    assert!(
+        k.stderr().contains("\"GET /style.css HTTP/1.1\" 200"),
+        "{}",
+        k.stderr()
+    );
+}

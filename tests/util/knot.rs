@@ -1,0 +1,346 @@
+//! Helpers for the knot tests: start the server as a child process, run outside programs
+//! (curl, ab, wrk, chromium) with a time bound, speak raw HTTP, make temporary directories.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The default site shipped with knot.
+pub fn site() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/knot/site")
+}
+
+/// The knot binary next to this test binary (`<target>/<profile>/examples/knot`).
+///
+/// `cargo build --example knot` runs once per test process first: `cargo test --test knot`
+/// does not build examples, and a stale binary would test old code. (Cargo does not hold its
+/// build lock while tests run, so this does not deadlock.)
+pub fn binary() -> PathBuf {
+    static BUILT: Mutex<bool> = Mutex::new(false);
+    let exe = std::env::current_exe().expect("current_exe");
+    // <target>/<profile>/deps/knot-xxxx
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("<target>/<profile>");
+    let bin = profile_dir.join("examples/knot");
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !*built {
+        *built = true;
+        let target = profile_dir.parent().expect("<target>");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-q", "--example", "knot", "--target-dir"])
+            .arg(target)
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.file_name() == Some(OsStr::new("release")) {
+            cmd.arg("--release");
+        }
+        match cmd.status() {
+            Ok(s) if s.success() => {}
+            r if bin.exists() => {
+                eprintln!("cargo build --example knot: {r:?}; using {}", bin.display())
+            }
+            r => panic!("cargo build --example knot: {r:?}"),
+        }
+    }
+    assert!(bin.exists(), "{} missing after the build", bin.display());
+    bin
+}
+
+/// A temporary directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "knot-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).expect("create temp dir");
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running knot, killed (and reaped) on drop.
+pub struct Knot {
+    child: Child,
+    pub addr: SocketAddr,
+    /// Where the server's stderr goes.
+    log: PathBuf,
+    _dir: TempDir,
+}
+
+impl Knot {
+    /// Starts knot on a free loopback port with these extra arguments.
+    pub fn start(args: &[&str]) -> Knot {
+        Self::start_with(args, None)
+    }
+
+    /// Like [`start`](Knot::start), with the open-files limit (`ulimit -n`) set to `nofile`.
+    pub fn start_with(args: &[&str], nofile: Option<u32>) -> Knot {
+        let bin = binary();
+        let mut last = String::new();
+        for _attempt in 0..5 {
+            // Port 0 cannot be passed on the command line: ask the kernel for a free port,
+            // release it, and hand it over. Another process may grab it in between: retry.
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+            let dir = TempDir::new("server");
+            let log = dir.path().join("stderr.log");
+            let mut cmd = match nofile {
+                Some(n) => {
+                    let mut c = Command::new("sh");
+                    c.arg("-c")
+                        .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                        .arg(&bin);
+                    c
+                }
+                None => Command::new(&bin),
+            };
+            cmd.arg("--addr")
+                .arg(addr.to_string())
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(fs::File::create(&log).expect("log file"));
+            let child = cmd.spawn().expect("spawn knot");
+            let mut k = Knot {
+                child,
+                addr,
+                log,
+                _dir: dir,
+            };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(status)) = k.child.try_wait() {
+                    last = format!("knot exited with {status}: {}", k.stderr());
+                    break;
+                }
+                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                    return k;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!("knot did not start: {last}");
+    }
+
+    /// `http://ADDR` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// What the server wrote on stderr so far.
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The server's resident memory (`VmRSS` from /proc), in KiB.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// Whether the server is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Knot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether `prog` is on the PATH.
+pub fn installed(prog: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|d| {
+            let p = d.join(prog);
+            fs::metadata(&p).is_ok_and(|m| m.is_file())
+        })
+    })
+}
+
+/// `true` if `prog` can be used. If not: in CI (`CI=true`) the test fails, otherwise it
+/// prints `skipped: <prog> not installed` and the caller returns.
+pub fn have(prog: &str) -> bool {
+    if installed(prog) {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{prog} not installed, and CI=true: install it (see .ci/run)");
+    }
+    // Straight to stderr, past the test harness's capture, so the skip shows in the output.
+    let _ = writeln!(io::stderr(), "skipped: {prog} not installed");
+    false
+}
+
+/// Runs a command to completion with its output captured; kills it after `limit`.
+pub fn run(cmd: &mut Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let mut out = child.stdout.take().expect("piped");
+    let mut err = child.stderr.take().expect("piped");
+    let out_t = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err_t = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let status = wait_bounded(&mut child, limit)
+        .unwrap_or_else(|| panic!("{cmd:?} still running after {limit:?}: killed"));
+    Output {
+        status,
+        stdout: out_t.join().unwrap_or_default(),
+        stderr: err_t.join().unwrap_or_default(),
+    }
+}
+
+/// Waits for `child` for at most `limit`; on timeout kills and reaps it and returns `None`.
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// One HTTP response read off a raw connection.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Connects with read/write timeouts, so a test never hangs on a silent server.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+/// Reads one response (no body after a HEAD request).
+pub fn read_response(r: &mut impl BufRead, head_request: bool) -> io::Result<Response> {
+    let mut line = String::new();
+    if r.read_line(&mut line)? == 0 {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| io::Error::other(format!("bad status line {line:?}")))?;
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        r.read_line(&mut line)?;
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        let (n, v) = l
+            .split_once(':')
+            .ok_or_else(|| io::Error::other(format!("bad header {l:?}")))?;
+        headers.push((n.trim().to_string(), v.trim().to_string()));
+    }
+    let mut resp = Response {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    if !head_request {
+        let len: usize = resp
+            .header("content-length")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| io::Error::other("no Content-Length"))?;
+        resp.body = vec![0; len];
+        r.read_exact(&mut resp.body)?;
+    }
+    Ok(resp)
+}
+
+/// Sends `request` on a new connection and reads one response.
+pub fn exchange(addr: SocketAddr, request: &[u8], head_request: bool) -> Response {
+    let mut s = connect(addr);
+    s.write_all(request).expect("send request");
+    read_response(&mut BufReader::new(s), head_request).expect("read response")
+}
+
+/// Whether the server closed `s` (EOF or reset) within `limit`; anything it sends first
+/// is discarded.
+pub fn closed_within(s: &mut TcpStream, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        s.set_read_timeout(Some(left)).unwrap();
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return true,
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut =>
+            {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
