@@ -74,9 +74,63 @@ pub use tame_rt::{
     writable,
 };
 
-/// Non-blocking TCP and UDP sockets on the tame loop.
+/// Non-blocking TCP and UDP sockets on the tame loop, and tamed helpers built on them.
+///
+/// The sockets' `try_*` calls never block: on `WouldBlock`, wait with `readable` / `writable`
+/// and try again. The helpers [`accept`](net::accept), [`read_some`](net::read_some) and
+/// [`write_all`](net::write_all) do that loop for you, and stop when their `done` event's
+/// receiver is cancelled, so they compose with [`add_timeout`].
+///
+/// ```
+/// # if cfg!(miri) { return; } // Miri has no sockets
+/// use std::io;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+/// use tame::net::{TcpListener, TcpStream, accept, read_some, write_all};
+/// use tame::{Event, TimedOut, tamed};
+///
+/// /// Answers one client: reads what it sends, writes it back upper-cased.
+/// #[tamed]
+/// fn shout_once(listener: Rc<TcpListener>, done: Event<Result<Vec<u8>, TimedOut>>) {
+///     // A place keeps its value if the event is dropped untriggered: start with an error.
+///     let gave_up = || io::Error::from(io::ErrorKind::NotConnected);
+///     let mut conn = Err(gave_up());
+///     twait! { accept(listener, mkevent!(conn)); }
+///     let Ok((stream, _peer)) = conn else { return };
+///     let stream = Rc::new(stream);
+///     let mut got = Err(TimedOut);
+///     twait! {
+///         read_some(stream.clone(), Vec::new(), 1024,
+///                   tame::add_timeout(Duration::from_secs(5), mkevent!(got)));
+///     }
+///     let Ok((bytes, Ok(_))) = got else { return done.trigger(Err(TimedOut)) };
+///     let mut wrote = Err(gave_up());
+///     twait! { write_all(stream, bytes.to_ascii_uppercase(), mkevent!(wrote)); }
+///     if wrote.is_ok() {
+///         done.trigger(Ok(bytes));
+///     }
+/// }
+///
+/// let listener = Rc::new(TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap());
+/// let addr = listener.local_addr().unwrap();
+/// let client = std::thread::spawn(move || {
+///     use std::io::{Read, Write};
+///     let mut s = std::net::TcpStream::connect(addr).unwrap();
+///     s.write_all(b"hi").unwrap();
+///     let mut back = [0u8; 2];
+///     s.read_exact(&mut back).unwrap();
+///     back
+/// });
+/// let r = tame::Rendezvous::<(), _>::new();
+/// tame::run(|| shout_once(listener, r.event(())));
+/// assert_eq!(r.try_join().unwrap().1.unwrap(), b"hi");
+/// assert_eq!(&client.join().unwrap(), b"HI");
+/// # let _: Option<TcpStream> = None;
+/// ```
 pub mod net {
-    pub use tame_rt::net::{TcpListener, TcpStream, UdpSocket, Wrapped};
+    pub use tame_rt::net::{
+        TcpListener, TcpStream, UdpSocket, Wrapped, accept, read_some, write_all,
+    };
 }
 
 /// What `#[tamed]` expands to. Not a public API: it may change in any release.

@@ -18,6 +18,15 @@
 //! loop on their `try_*` call until `WouldBlock`, then wait again. Errors and hang-ups count as
 //! ready in both directions so the caller's next `try_*` call sees them.
 //!
+//! # Fd numbers are reused
+//! The kernel drops a closed fd from the poller by itself, and the next socket may get the same
+//! number. A `tame::net` socket deregisters when dropped, so its entry is always its own (the
+//! entry is marked `owned` and waits on it cost no system call). For any other fd the table
+//! cannot tell a new fd from an idle old one: so a wait on such an fd that finds no waiter and
+//! no remembered edge in its direction re-arms it (`EPOLL_CTL_MOD`, falling back to a fresh registration when
+//! the kernel does not know the fd). That costs one system call per wait after an idle period,
+//! and an fd closed and reused without [`deregister`] still works.
+//!
 //! Invariants: `waiters == total number of waiting events in the table`; a waiting event whose
 //! receiver is cancelled is removed at once (an allocation-free internal hook), so it no longer
 //! keeps the loop alive.
@@ -40,6 +49,8 @@ struct Dir {
 #[derive(Default)]
 struct Fd {
     registered: bool,
+    /// Waited on through a `tame::net` socket, which deregisters when dropped.
+    owned: bool,
     read: Dir,
     write: Dir,
 }
@@ -95,35 +106,63 @@ impl Io {
         }
     }
 
-    /// Adds a waiter; returns the event back if it must be triggered at once.
-    fn wait(&mut self, fd: RawFd, d: Direction, e: Event<()>) -> Option<Event<()>> {
+    /// Adds a waiter; returns the event back if it must be triggered at once. `owned`: the
+    /// fd belongs to a `tame::net` socket (see the module docs).
+    fn wait(&mut self, fd: RawFd, d: Direction, e: Event<()>, owned: bool) -> Option<Event<()>> {
         let Ok(i) = usize::try_from(fd) else {
             return Some(e);
         };
         if self.fds.len() <= i {
             self.fds.resize_with(i + 1, Fd::default);
         }
-        if !self.fds[i].registered {
+        let f = &self.fds[i];
+        let remembered = match d {
+            Direction::Read => f.read.ready,
+            Direction::Write => f.write.ready,
+        };
+        let idle = f.registered
+            && !f.owned
+            && !owned
+            && !remembered
+            && f.read.waiters.is_empty()
+            && f.write.waiters.is_empty();
+        if !f.registered || idle {
             let interest = Interest::READABLE | Interest::WRITABLE;
             let res = match self.poll() {
-                Ok(p) => match p
-                    .registry()
-                    .register(&mut SourceFd(&fd), Token(i), interest)
-                {
-                    // Registered by someone who closed it without deregistering: take it over.
-                    Err(err) if err.kind() == io::ErrorKind::AlreadyExists => p
-                        .registry()
-                        .reregister(&mut SourceFd(&fd), Token(i), interest),
-                    r => r,
-                },
+                Ok(p) => {
+                    let reg = p.registry();
+                    let src = &mut SourceFd(&fd);
+                    if idle {
+                        // Maybe a new fd under an old number: re-arm, or register afresh.
+                        match reg.reregister(src, Token(i), interest) {
+                            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                                reg.register(src, Token(i), interest)
+                            }
+                            r => r,
+                        }
+                    } else {
+                        match reg.register(src, Token(i), interest) {
+                            // Registered by someone who closed it without deregistering:
+                            // take it over.
+                            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                                reg.reregister(src, Token(i), interest)
+                            }
+                            r => r,
+                        }
+                    }
+                }
                 Err(err) => Err(err),
             };
             if res.is_err() {
                 // Not pollable (a regular file, a closed fd): report it ready; the caller's
                 // next call returns the data or the error.
+                self.fds[i].registered = false;
                 return Some(e);
             }
             self.fds[i].registered = true;
+        }
+        if owned {
+            self.fds[i].owned = true;
         }
         let dir = self.dir(fd, d);
         if dir.ready {
@@ -213,7 +252,7 @@ fn prune_hook(fd: usize, _: u64) {
     drop(dead); // outside the borrow: dropping reaches the events' receivers
 }
 
-fn wait<S: AsRawFd + ?Sized>(source: &S, d: Direction, mut e: Event<()>) {
+fn wait<S: AsRawFd + ?Sized>(source: &S, d: Direction, mut e: Event<()>, owned: bool) {
     if !e.is_live() {
         return;
     }
@@ -221,7 +260,7 @@ fn wait<S: AsRawFd + ?Sized>(source: &S, d: Direction, mut e: Event<()>) {
     if let Ok(i) = usize::try_from(fd) {
         e.on_cancel_internal(prune_hook, i, 0);
     }
-    let now = crate::core::with(|c| c.io.borrow_mut().wait(fd, d, e));
+    let now = crate::core::with(|c| c.io.borrow_mut().wait(fd, d, e, owned));
     if let Some(e) = now {
         e.trigger(());
     }
@@ -233,7 +272,9 @@ fn wait<S: AsRawFd + ?Sized>(source: &S, d: Direction, mut e: Event<()>) {
 /// …). Readiness is edge-triggered and may be spurious: read until `WouldBlock`, then wait
 /// again. While `e` waits the loop stays alive; if `e`'s receiver is cancelled, the interest is
 /// removed at once. An fd that cannot be polled (a regular file) counts as always ready.
-/// Call [`deregister`] before closing an fd you passed here (`tame::net` types do it for you).
+/// Call [`deregister`] before closing an fd you passed here (`tame::net` types do it for
+/// you); an fd closed without it is handled, at the price of one system call per wait that
+/// follows an idle period on any fd that is not a `tame::net` socket.
 ///
 /// ```
 /// # use tame_rt as tame;
@@ -249,7 +290,7 @@ fn wait<S: AsRawFd + ?Sized>(source: &S, d: Direction, mut e: Event<()>) {
 /// tame::deregister(&b);
 /// ```
 pub fn readable<S: AsRawFd + ?Sized>(source: &S, e: Event<()>) {
-    wait(source, Direction::Read, e)
+    wait(source, Direction::Read, e, false)
 }
 
 /// Triggers `e` when `source` may be writable. The same rules as [`readable`] apply.
@@ -264,7 +305,17 @@ pub fn readable<S: AsRawFd + ?Sized>(source: &S, e: Event<()>) {
 /// tame::deregister(&a);
 /// ```
 pub fn writable<S: AsRawFd + ?Sized>(source: &S, e: Event<()>) {
-    wait(source, Direction::Write, e)
+    wait(source, Direction::Write, e, false)
+}
+
+/// `readable` / `writable` for a `tame::net` socket, which deregisters itself when dropped.
+pub(crate) fn wait_owned<S: AsRawFd + ?Sized>(source: &S, write: bool, e: Event<()>) {
+    let d = if write {
+        Direction::Write
+    } else {
+        Direction::Read
+    };
+    wait(source, d, e, true)
 }
 
 /// Forgets `source`: removes it from the poller and abandons (drops) the events waiting on it.

@@ -4,12 +4,21 @@
 //! `io::ErrorKind::WouldBlock` when the socket is not ready, and the caller waits with
 //! `readable` / `writable` (as methods here, or the free functions) before trying again.
 //! Dropping a socket removes it from the loop's poller and abandons events waiting on it.
+//!
+//! Three tamed helpers cover the usual loops: [`accept`] one connection, [`read_some`] bytes,
+//! [`write_all`] of a buffer. Each waits for readiness as often as needed, and stops (dropping
+//! its `done` event) if `done`'s receiver is cancelled, so they compose with
+//! [`add_timeout`](crate::add_timeout).
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
+use std::rc::Rc;
+
+use tame_macros::tamed;
 
 use crate::event::Event;
+use crate::rendezvous::Rendezvous;
 
 macro_rules! readiness {
     ($t:ty, $make:literal) => {
@@ -21,7 +30,7 @@ macro_rules! readiness {
                         "let r = tame::Rendezvous::<(), ()>::new();\n",
                         "s.readable(r.event(()));\nassert_eq!(r.pending(), 1);\n```")]
             pub fn readable(&self, e: Event<()>) {
-                crate::io::readable(self, e)
+                crate::io::wait_owned(self, false, e)
             }
             /// Triggers `e` when the socket may be writable (see [`writable`](crate::writable)).
             ///
@@ -30,7 +39,7 @@ macro_rules! readiness {
                         "let r = tame::Rendezvous::<(), ()>::new();\n",
                         "s.writable(r.event(()));\nassert!(r.pending() + r.ready() == 1);\n```")]
             pub fn writable(&self, e: Event<()>) {
-                crate::io::writable(self, e)
+                crate::io::wait_owned(self, true, e)
             }
             /// Wraps a mio socket created elsewhere (mio sockets are always non-blocking).
             ///
@@ -372,4 +381,166 @@ impl UdpSocket {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }
+}
+
+/// Wires a helper's wait to its `done` event: when `done`'s receiver is cancelled (by
+/// [`add_timeout`](crate::add_timeout), say), `r` is cancelled, which removes the fd interest
+/// and ends the helper's `twait!(r)` with `None`.
+fn stop_with<T>(done: &mut Event<T>, r: &Rendezvous<(), ()>) {
+    let r = r.clone();
+    done.on_cancel(move || r.cancel());
+}
+
+/// Accepts one connection: triggers `done` with the new stream and its peer address, or with
+/// the error `accept` returned (`EMFILE` when out of fds, say: the listener stays usable).
+///
+/// Waits for the listener to be readable as often as needed. If `done`'s receiver is
+/// cancelled (for instance by [`add_timeout`](crate::add_timeout)), it stops waiting and drops
+/// `done`.
+///
+/// ```
+/// # use tame_rt as tame;
+/// # if cfg!(miri) { return; } // Miri has no sockets
+/// use std::rc::Rc;
+/// use tame::net::{TcpListener, accept};
+///
+/// let l = Rc::new(TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap());
+/// let addr = l.local_addr().unwrap();
+/// let r = tame::Rendezvous::<(), _>::new();
+/// tame::run(|| {
+///     accept(l.clone(), r.event(()));
+///     std::net::TcpStream::connect(addr).unwrap();
+/// });
+/// let ((), res) = r.try_join().unwrap();
+/// let (_stream, peer) = res.unwrap();
+/// assert!(peer.ip().is_loopback());
+/// ```
+#[tamed(crate = crate)]
+pub fn accept(listener: Rc<TcpListener>, mut done: Event<io::Result<(TcpStream, SocketAddr)>>) {
+    let r: Rendezvous<(), ()> = Rendezvous::new();
+    stop_with(&mut done, &r);
+    loop {
+        match listener.try_accept() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            res => return done.trigger(res),
+        }
+        listener.readable(r.event(()));
+        if twait!(r).is_none() && !done.is_live() {
+            return;
+        }
+    }
+}
+
+/// Reads once: appends at most `max` bytes that have arrived on `stream` to `buf`, waiting
+/// until at least one byte (or end of stream, or an error) is there. Triggers `done` with the
+/// buffer and the number of bytes appended: `Ok(0)` means the peer closed its side (or
+/// `max` is 0).
+///
+/// If `done`'s receiver is cancelled (for instance by [`add_timeout`](crate::add_timeout)),
+/// it stops waiting and drops `done`, and `buf` with it.
+///
+/// ```
+/// # use tame_rt as tame;
+/// # if cfg!(miri) { return; } // Miri has no sockets
+/// use std::io::Write;
+/// use std::rc::Rc;
+/// use tame::net::{TcpListener, TcpStream, read_some};
+///
+/// let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+/// let mut client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+/// # std::thread::sleep(std::time::Duration::from_millis(10));
+/// let (server, _) = l.try_accept().unwrap();
+/// let r = tame::Rendezvous::<(), _>::new();
+/// tame::run(|| {
+///     read_some(Rc::new(server), b"got: ".to_vec(), 4096, r.event(()));
+///     client.write_all(b"hello").unwrap();
+/// });
+/// let ((), (buf, n)) = r.try_join().unwrap();
+/// assert_eq!((buf.as_slice(), n.unwrap()), (&b"got: hello"[..], 5));
+/// ```
+#[tamed(crate = crate)]
+pub fn read_some(
+    stream: Rc<TcpStream>,
+    mut buf: Vec<u8>,
+    max: usize,
+    mut done: Event<(Vec<u8>, io::Result<usize>)>,
+) {
+    let r: Rendezvous<(), ()> = Rendezvous::new();
+    stop_with(&mut done, &r);
+    let start = buf.len();
+    buf.resize(start + max, 0);
+    loop {
+        match stream.try_read(&mut buf[start..]) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            res => {
+                buf.truncate(start + *res.as_ref().unwrap_or(&0));
+                return done.trigger((buf, res));
+            }
+        }
+        stream.readable(r.event(()));
+        if twait!(r).is_none() && !done.is_live() {
+            return;
+        }
+    }
+}
+
+/// Writes all of `data` to `stream`, waiting for room as often as needed. Triggers `done` with
+/// the number of bytes written (`data`'s length), or with the first error; `WriteZero` if the
+/// socket accepts nothing.
+///
+/// If `done`'s receiver is cancelled (for instance by [`add_timeout`](crate::add_timeout)),
+/// it stops, having written a prefix of `data`, and drops `done`.
+///
+/// ```
+/// # use tame_rt as tame;
+/// # if cfg!(miri) { return; } // Miri has no sockets
+/// use std::io::Read;
+/// use std::rc::Rc;
+/// use tame::net::{TcpListener, write_all};
+///
+/// let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+/// let mut client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+/// # std::thread::sleep(std::time::Duration::from_millis(10));
+/// let (server, _) = l.try_accept().unwrap();
+/// let big = vec![7u8; 1 << 20]; // more than a socket buffer holds: waits for room
+/// let reader = std::thread::spawn(move || {
+///     let mut got = Vec::new();
+///     client.read_to_end(&mut got).unwrap();
+///     got.len()
+/// });
+/// let r = tame::Rendezvous::<(), _>::new();
+/// let server = Rc::new(server);
+/// tame::run(|| write_all(server.clone(), big, r.event(())));
+/// drop(server); // closes: the reader sees the end
+/// assert_eq!(r.try_join().unwrap().1.unwrap(), 1 << 20);
+/// assert_eq!(reader.join().unwrap(), 1 << 20);
+/// ```
+#[tamed(crate = crate)]
+pub fn write_all<B: AsRef<[u8]> + 'static>(
+    stream: Rc<TcpStream>,
+    data: B,
+    mut done: Event<io::Result<usize>>,
+) {
+    let r: Rendezvous<(), ()> = Rendezvous::new();
+    stop_with(&mut done, &r);
+    let mut off = 0;
+    while off < data.as_ref().len() {
+        match stream.try_write(&data.as_ref()[off..]) {
+            Ok(0) => return done.trigger(Err(io::ErrorKind::WriteZero.into())),
+            Ok(n) => {
+                off += n;
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return done.trigger(Err(e)),
+        }
+        stream.writable(r.event(()));
+        if twait!(r).is_none() && !done.is_live() {
+            return;
+        }
+    }
+    done.trigger(Ok(off));
 }

@@ -12,8 +12,14 @@
 //! Triggered values move at once to the `ready` queue (trigger order), so a slot is never
 //! "triggered". Invariants: `pending == number of Pending slots`; a slot index is held by at
 //! most one live `Event`, and only that event's trigger or drop frees it (hence no generation
-//! counters); `waiter` is set only while a tamed call is blocked in `twait!(r)` and is taken
-//! (never run inline) when a value arrives or when nothing more can arrive.
+//! counters); `waiters` holds the tamed calls blocked in `twait!(r)`, oldest first. A value
+//! that arrives wakes the oldest waiter; when nothing more can arrive (no pending event left,
+//! or `cancel`) every waiter is woken. Waking only queues the call (never runs it inline), and
+//! a woken call polls again, so a value taken by someone else in between is not lost: the call
+//! just waits again, at the back of the queue.
+//!
+//! Nothing the user owns (ids, values, hooks, waiters) is dropped while the state is borrowed:
+//! dropping an id may drop an event of this same rendezvous, which must borrow it again.
 //!
 //! Handles (`Rendezvous` values) are counted apart from events: when the last handle goes, the
 //! receiver is gone, and every pending event is cancelled (its `on_cancel` hooks run).
@@ -45,8 +51,8 @@ struct State<I, T> {
     ready: VecDeque<(I, T)>,
     /// Number of `Pending` slots.
     pending: usize,
-    /// The tamed call blocked in `twait!(r)`, if any.
-    waiter: Option<Rc<dyn Wake>>,
+    /// The tamed calls blocked in `twait!(r)`, oldest first.
+    waiters: SmallVec<[Rc<dyn Wake>; 1]>,
     /// Set for the hidden per-site rendezvous of `mkevent!(place)`: events count toward that
     /// call's `twait!{}` join.
     group: Option<Rc<dyn Join>>,
@@ -71,6 +77,9 @@ pub(crate) struct Inner<I, T> {
 /// # Guarantees
 /// - Values are joined in the order their events were triggered.
 /// - `twait!(r)` yields `None` once `r` has no ready values and no pending events.
+/// - Several calls may wait on one rendezvous (through clones of the handle): each value goes
+///   to exactly one of them, the longest waiting first; when nothing more can arrive, all of
+///   them get `None`.
 /// - Making, triggering and joining an event on an existing rendezvous allocates nothing once
 ///   the internal tables have grown to the largest number of events outstanding at once.
 ///
@@ -108,7 +117,7 @@ impl<I: 'static, T: 'static> Rendezvous<I, T> {
                     free: NONE,
                     ready: VecDeque::new(),
                     pending: 0,
-                    waiter: None,
+                    waiters: SmallVec::new(),
                     group: None,
                 }),
                 handles: Cell::new(1),
@@ -241,39 +250,59 @@ impl<I: 'static, T: 'static> Rendezvous<I, T> {
         Event::new(Target::Slot { sink, slot: 0 })
     }
 
-    /// Registers `w` to be woken when a value is ready or nothing more can arrive.
-    pub(crate) fn set_waiter(&self, w: Rc<dyn Wake>) {
-        self.inner.state.borrow_mut().waiter = Some(w);
+    /// Queues `w` to be woken when a value is ready or nothing more can arrive.
+    pub(crate) fn add_waiter(&self, w: Rc<dyn Wake>) {
+        self.inner.state.borrow_mut().waiters.push(w);
     }
 }
 
 impl<I, T> Inner<I, T> {
     fn cancel_all(&self) {
-        let mut hooks: SmallVec<[Hook; 4]> = SmallVec::new();
-        let (waiter, group, n) = {
+        // Ids and hooks are moved out and dropped or run only after the borrow ends: either
+        // may reach this rendezvous again (an id that owns one of its events, say).
+        let mut taken: SmallVec<[(I, SmallVec<[Hook; 1]>); 4]> = SmallVec::new();
+        let (waiters, group) = {
             let mut st = self.state.borrow_mut();
-            let mut n = 0usize;
-            for s in st.slots.iter_mut() {
-                if let Slot::Pending { .. } = s {
-                    if let Slot::Pending { hooks: h, .. } = std::mem::replace(s, Slot::Cancelled) {
-                        hooks.extend(h);
+            if st.pending > 0 {
+                for s in st.slots.iter_mut() {
+                    if matches!(s, Slot::Pending { .. })
+                        && let Slot::Pending { id, hooks } = std::mem::replace(s, Slot::Cancelled)
+                    {
+                        taken.push((id, hooks));
                     }
-                    n += 1;
                 }
             }
             st.pending = 0;
-            (st.waiter.take(), st.group.clone(), n)
+            (std::mem::take(&mut st.waiters), st.group.clone())
         };
-        for h in hooks {
-            h.run();
+        let n = taken.len();
+        for (id, hooks) in taken {
+            drop(id);
+            for h in hooks {
+                h.run();
+            }
         }
         if let Some(g) = group {
             for _ in 0..n {
                 g.clone().join_done();
             }
         }
-        if let Some(w) = waiter {
+        for w in waiters {
             w.wake();
+        }
+    }
+
+    /// The waiters to wake after a slot stopped being pending: the oldest one if a value
+    /// arrived and more may come, every one if nothing more can arrive.
+    fn waiters_to_wake(st: &mut State<I, T>, value_arrived: bool) -> SmallVec<[Rc<dyn Wake>; 1]> {
+        if st.pending == 0 {
+            std::mem::take(&mut st.waiters)
+        } else if value_arrived && !st.waiters.is_empty() {
+            let mut one = SmallVec::new();
+            one.push(st.waiters.remove(0));
+            one
+        } else {
+            SmallVec::new()
         }
     }
 
@@ -292,14 +321,14 @@ impl<I: 'static, T: 'static> Sink<T> for Inner<I, T> {
             Slot::Pending { id, hooks } => {
                 st.pending -= 1;
                 st.ready.push_back((id, value));
-                let waiter = st.waiter.take();
+                let waiters = Self::waiters_to_wake(&mut st, true);
                 let group = st.group.clone();
                 drop(st);
                 drop(hooks);
                 if let Some(g) = group {
                     g.join_done();
                 }
-                if let Some(w) = waiter {
+                for w in waiters {
                     w.wake();
                 }
             }
@@ -316,18 +345,14 @@ impl<I: 'static, T: 'static> Sink<T> for Inner<I, T> {
         match Self::release(&mut st, slot) {
             Slot::Pending { id, hooks } => {
                 st.pending -= 1;
-                let waiter = if st.pending == 0 {
-                    st.waiter.take()
-                } else {
-                    None
-                };
+                let waiters = Self::waiters_to_wake(&mut st, false);
                 let group = st.group.clone();
                 drop(st);
                 drop((id, hooks));
                 if let Some(g) = group {
                     g.join_done();
                 }
-                if let Some(w) = waiter {
+                for w in waiters {
                     w.wake();
                 }
             }
@@ -387,7 +412,7 @@ impl<I, T> fmt::Debug for Rendezvous<I, T> {
         f.debug_struct("Rendezvous")
             .field("pending", &st.pending)
             .field("ready", &st.ready.len())
-            .field("waiting", &st.waiter.is_some())
+            .field("waiting", &st.waiters.len())
             .finish()
     }
 }

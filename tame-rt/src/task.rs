@@ -2,14 +2,14 @@
 //! `#[tamed]` macro emits code against.
 //!
 //! A task is `Rc<Task<F>>` where `F` is the closure the macro wrote (the state machine). It is
-//! referenced by the run queue while queued, by rendezvous it waits on (`waiter`), and by
+//! referenced by the run queue while queued, by the rendezvous it waits on (as a waiter), and by
 //! the `mkevent!()` events of its current `twait!{}` block (through [`Join`]). When nothing
 //! refers to it any more it is freed, with whatever state its closure still held.
 //!
 //! # Wait states (`Header::wait`)
 //! - `Running`: not blocked (running, queued, or finished).
 //! - `Join`: blocked at the end of a `twait!{}` block until `joins == 0`.
-//! - `Rendezvous`: blocked in `twait!(r)`; registered as `r`'s waiter.
+//! - `Rendezvous`: blocked in `twait!(r)`; queued among `r`'s waiters.
 //!
 //! Invariant: a task is in the run queue at most once (`queued`), and only a task whose wait
 //! is over is resumed; a wake-up that arrives while the wait is not over is ignored.
@@ -201,7 +201,7 @@ impl Cx {
     }
 
     /// `twait!(r)`: `Some(next)` to go on with `next` (`None` once `r` can yield nothing more);
-    /// `None` when blocked, with this call registered as `r`'s waiter.
+    /// `None` when blocked, with this call queued among `r`'s waiters.
     pub fn poll_rv<I: 'static, T: 'static>(
         &self,
         r: &Rendezvous<I, T>,
@@ -216,7 +216,7 @@ impl Cx {
         let h = self.task.header();
         h.wait.set(WaitKind::Rendezvous);
         h.line.set(line);
-        r.set_waiter(self.task.clone().as_wake());
+        r.add_waiter(self.task.clone().as_wake());
         #[cfg(debug_assertions)]
         crate::core::register_blocked(&self.task);
         None

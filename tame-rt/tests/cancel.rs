@@ -141,3 +141,27 @@ fn from_fn_events_ignore_on_cancel() {
     e.trigger(());
     assert_eq!(n.get(), 0);
 }
+
+#[test]
+fn cancel_drops_ids_that_own_events_of_the_same_rendezvous() {
+    // An id may own an event of the rendezvous being cancelled: dropping it reaches the
+    // rendezvous again, which must not be borrowed at that moment.
+    let r: Rendezvous<Option<Event<()>>, ()> = Rendezvous::new();
+    let inner = r.event(None);
+    let outer = r.event(Some(inner));
+    assert_eq!(r.pending(), 2);
+    r.cancel();
+    assert_eq!((r.pending(), r.ready()), (0, 0));
+    assert!(!outer.is_live());
+    outer.trigger(()); // dropped: cancelled
+    assert!(r.try_join().is_none());
+}
+
+#[test]
+fn dropping_the_last_handle_drops_ids_that_own_events_of_it() {
+    let r: Rendezvous<Option<Event<()>>, ()> = Rendezvous::new();
+    let inner = r.event(None);
+    let outer = r.event(Some(inner));
+    drop(r);
+    assert!(!outer.is_live());
+}

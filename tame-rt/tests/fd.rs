@@ -199,3 +199,86 @@ fn dropping_a_socket_abandons_its_waiters() {
         assert_eq!(r.pending(), 0);
     });
 }
+
+#[test]
+fn net_helpers_accept_read_and_write_all() {
+    use std::io::Read;
+    use std::rc::Rc;
+    use tame_rt::net::{accept, read_some, write_all};
+
+    let l = Rc::new(TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap());
+    let addr = l.local_addr().unwrap();
+    let big: Vec<u8> = (0..(3 << 20)).map(|i| (i % 251) as u8).collect();
+    let expect = big.clone();
+    let client = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        s.write_all(b"request").unwrap();
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).unwrap();
+        got
+    });
+    let accepted = Rendezvous::<(), _>::new();
+    run(|| accept(l.clone(), accepted.event(())));
+    let (stream, peer) = accepted.try_join().unwrap().1.unwrap();
+    assert!(peer.ip().is_loopback());
+    let stream = Rc::new(stream);
+    let read = Rendezvous::<(), _>::new();
+    run(|| read_some(stream.clone(), b">".to_vec(), 64, read.event(())));
+    let (buf, n) = read.try_join().unwrap().1;
+    assert_eq!((buf.as_slice(), n.unwrap()), (&b">request"[..], 7));
+    let wrote = Rendezvous::<(), _>::new();
+    run(|| write_all(stream.clone(), big, wrote.event(())));
+    assert_eq!(wrote.try_join().unwrap().1.unwrap(), 3 << 20);
+    drop(stream);
+    assert!(client.join().unwrap() == expect);
+}
+
+#[test]
+fn read_some_reports_the_end_of_the_stream_as_zero() {
+    use std::rc::Rc;
+    let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let r = Rendezvous::<(), _>::new();
+    run(|| {
+        let l = Rc::new(l);
+        tame_rt::net::accept(
+            l,
+            Event::from_fn({
+                let r = r.clone();
+                move |res: std::io::Result<(TcpStream, _)>| {
+                    let (s, _) = res.unwrap();
+                    tame_rt::net::read_some(Rc::new(s), Vec::new(), 16, r.event(()));
+                }
+            }),
+        );
+        timer(Duration::from_millis(5), Event::from_fn(move |()| drop(c)));
+    });
+    let ((), (buf, n)) = r.try_join().unwrap();
+    assert_eq!((buf.len(), n.unwrap()), (0, 0));
+}
+
+#[test]
+fn a_helper_stops_waiting_when_its_timeout_fires() {
+    use std::rc::Rc;
+    use tame_rt::{TimedOut, add_timeout};
+    let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let _quiet = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    std::thread::sleep(Duration::from_millis(10));
+    let (s, _) = l.try_accept().unwrap();
+    type Read = (Vec<u8>, std::io::Result<usize>);
+    let r: Rendezvous<(), Result<Read, TimedOut>> = Rendezvous::new();
+    let start = Instant::now();
+    // The peer never writes: the timeout fires, the read is cancelled, its fd interest goes,
+    // and the loop ends (it would run forever if the helper still waited).
+    run(|| {
+        tame_rt::net::read_some(
+            Rc::new(s),
+            Vec::new(),
+            16,
+            add_timeout(Duration::from_millis(20), r.event(())),
+        )
+    });
+    assert!(matches!(r.try_join(), Some(((), Err(TimedOut)))));
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
