@@ -127,16 +127,36 @@ impl TameMacro {
                             "`twait!()` needs a rendezvous: write `twait!(r)`, or `twait! { … }` for a block",
                         ))
                     } else {
-                        mac.parse_body::<Expr>().map(TameMacro::Poll)
+                        mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated)
+                            .and_then(|args| {
+                                if args.len() == 1 {
+                                    Ok(TameMacro::Poll(
+                                        args.into_iter().next().expect("one argument"),
+                                    ))
+                                } else {
+                                    Err(syn::Error::new_spanned(
+                                        mac,
+                                        "`twait!(…)` takes one rendezvous: `twait!(r)`; \
+                                         to wait for several events at once, make them inside \
+                                         `twait! { … }` or on one rendezvous",
+                                    ))
+                                }
+                            })
                     }
                 }
             },
             "mkevent" => mac
                 .parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated)
                 .and_then(|args| {
+                    let args_trailing_comma = args.trailing_punct();
                     let mut args: Vec<Expr> = args.into_iter().collect();
                     match args.len() {
                         0 => Ok(TameMacro::JoinEvent),
+                        1 if args_trailing_comma => Err(syn::Error::new_spanned(
+                            mac,
+                            "`mkevent!` is missing the id after the comma: write \
+                             `mkevent!(rendezvous, id)`, or `mkevent!(place)` without a comma",
+                        )),
                         1 => Ok(TameMacro::PlaceEvent(args.remove(0))),
                         2 => {
                             let id = args.remove(1);
