@@ -1,4 +1,4 @@
-//! The single-threaded runtime behind [tame](https://docs.rs/tame): events, rendezvous,
+//! The single-threaded runtime behind `tame`: events, rendezvous,
 //! timers, fd readiness and cancellation on a mio loop.
 //!
 //! Use it through the `tame` crate, which re-exports everything here together with the

@@ -186,8 +186,13 @@ fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(60 * 60 * 24 * 365 * 30)
 }
 
-/// Triggers `e` on the next turn of the loop, after the work already queued and one poll for
-/// I/O, so a call that waits on `asap` in a loop lets other work run.
+/// Triggers `e` at the start of the loop's next turn.
+///
+/// Called from a running call, that is after the calls queued for this turn have run (up to the
+/// per-turn budget of 256) and after one poll for I/O; a call waiting on `e` is then queued
+/// behind the calls already queued. So a call that waits on `asap` in a loop lets other work
+/// run. Called from `run`'s closure, before the first turn, `e` triggers at the start of the
+/// first turn, before the calls queued so far are resumed.
 ///
 /// ```
 /// # use tame_rt as tame;

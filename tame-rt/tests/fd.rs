@@ -282,3 +282,20 @@ fn a_helper_stops_waiting_when_its_timeout_fires() {
     assert!(matches!(r.try_join(), Some(((), Err(TimedOut)))));
     assert!(start.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn a_regular_file_counts_as_always_ready() {
+    let path = std::env::temp_dir().join(format!("tame-fd-{}", std::process::id()));
+    std::fs::write(&path, b"data").unwrap();
+    let f = std::fs::File::open(&path).unwrap();
+    let r: Rendezvous<&str, ()> = Rendezvous::new();
+    run(|| {
+        readable(&f, r.event("read"));
+        writable(&f, r.event("write"));
+    });
+    assert_eq!(r.try_join(), Some(("read", ())));
+    assert_eq!(r.try_join(), Some(("write", ())));
+    deregister(&f);
+    drop(f);
+    std::fs::remove_file(&path).unwrap();
+}

@@ -61,7 +61,8 @@ fn timers_fire_in_deadline_order_then_set_order() {
 }
 
 #[test]
-fn asap_runs_on_the_next_turn_after_queued_work() {
+fn asap_triggers_at_the_start_of_the_next_turn() {
+    // From `run`'s closure: before the calls queued so far are resumed.
     let log = Log::default();
     run(|| {
         let l = log.clone();
