@@ -139,7 +139,11 @@ impl<T> Event<T> {
     /// assert_eq!(r.try_join(), Some((1, "one".to_string())));
     /// ```
     pub fn trigger(mut self, value: T) {
-        match self.target.take() {
+        let target = self.target.take();
+        // Consumed: nothing is left for `Drop` to abandon (forgetting an empty event leaks
+        // nothing, and skips a call to `drop` on the hot path).
+        std::mem::forget(self);
+        match target {
             Some(Target::Slot { sink, slot }) => sink.trigger(slot, value),
             Some(Target::Join(j)) => {
                 drop(value);

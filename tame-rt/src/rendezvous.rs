@@ -5,14 +5,17 @@
 //!
 //! | slot state | meaning | counted in |
 //! |---|---|---|
-//! | `Pending { id, hooks }` | its event exists and may still trigger | `pending()` |
+//! | `Pending { id, hook, more }` | its event exists and may still trigger | `pending()` |
 //! | `Cancelled` | `cancel()` ran while its event existed; the event's trigger will be dropped | nothing |
 //! | `Free { next }` | no event refers to it; on the free list | nothing |
 //!
 //! Triggered values move at once to the `ready` queue (trigger order), so a slot is never
-//! "triggered". Invariants: `pending == number of Pending slots`; a slot index is held by at
+//! "triggered". A slot keeps its first `on_cancel` hook inline; further ones go to the side
+//! table `extra_hooks`, tagged with the slot, and `more` says there are some (hooks are rare,
+//! and an empty inline `Option` costs nothing to drop on the hot path). Invariants: `pending == number of Pending slots`; a slot index is held by at
 //! most one live `Event`, and only that event's trigger or drop frees it (hence no generation
-//! counters); `waiters` holds the tamed calls blocked in `twait!(r)`, oldest first. A value
+//! counters); `extra_hooks` holds hooks of `Pending` slots only; `waiter` is the tamed call
+//! blocked in `twait!(r)` the longest, `more_waiters` the others, oldest first. A value
 //! that arrives wakes the oldest waiter; when nothing more can arrive (no pending event left,
 //! or `cancel`) every waiter is woken. Waking only queues the call (never runs it inline), and
 //! a woken call polls again, so a value taken by someone else in between is not lost: the call
@@ -37,7 +40,11 @@ use crate::task::Wake;
 const NONE: u32 = u32::MAX;
 
 enum Slot<I> {
-    Pending { id: I, hooks: SmallVec<[Hook; 1]> },
+    Pending {
+        id: I,
+        hook: Option<Hook>,
+        more: bool,
+    },
     Cancelled,
     Free { next: u32 },
 }
@@ -51,8 +58,12 @@ struct State<I, T> {
     ready: VecDeque<(I, T)>,
     /// Number of `Pending` slots.
     pending: usize,
-    /// The tamed calls blocked in `twait!(r)`, oldest first.
-    waiters: SmallVec<[Rc<dyn Wake>; 1]>,
+    /// Hooks beyond the first of `Pending` slots, in the order they were added.
+    extra_hooks: Vec<(u32, Hook)>,
+    /// The tamed call blocked in `twait!(r)` the longest, if any.
+    waiter: Option<Rc<dyn Wake>>,
+    /// Further blocked calls, oldest first (empty unless `waiter` is set).
+    more_waiters: VecDeque<Rc<dyn Wake>>,
     /// Set for the hidden per-site rendezvous of `mkevent!(place)`: events count toward that
     /// call's `twait!{}` join.
     group: Option<Rc<dyn Join>>,
@@ -117,7 +128,9 @@ impl<I: 'static, T: 'static> Rendezvous<I, T> {
                     free: NONE,
                     ready: VecDeque::new(),
                     pending: 0,
-                    waiters: SmallVec::new(),
+                    extra_hooks: Vec::new(),
+                    waiter: None,
+                    more_waiters: VecDeque::new(),
                     group: None,
                 }),
                 handles: Cell::new(1),
@@ -147,7 +160,8 @@ impl<I: 'static, T: 'static> Rendezvous<I, T> {
             let mut st = self.inner.state.borrow_mut();
             let pending = Slot::Pending {
                 id,
-                hooks: SmallVec::new(),
+                hook: None,
+                more: false,
             };
             let slot = if st.free != NONE {
                 let i = st.free;
@@ -250,9 +264,27 @@ impl<I: 'static, T: 'static> Rendezvous<I, T> {
         Event::new(Target::Slot { sink, slot: 0 })
     }
 
-    /// Queues `w` to be woken when a value is ready or nothing more can arrive.
-    pub(crate) fn add_waiter(&self, w: Rc<dyn Wake>) {
-        self.inner.state.borrow_mut().waiters.push(w);
+    /// `twait!(r)` in one borrow: `Some(Some(v))` for the next value, `Some(None)` when nothing
+    /// more can arrive, or `None` after queueing `waiter()` to be woken when either happens.
+    #[inline]
+    pub(crate) fn poll_or_wait(
+        &self,
+        waiter: impl FnOnce() -> Rc<dyn Wake>,
+    ) -> Option<Option<(I, T)>> {
+        let mut st = self.inner.state.borrow_mut();
+        if let Some(v) = st.ready.pop_front() {
+            return Some(Some(v));
+        }
+        if st.pending == 0 {
+            return Some(None);
+        }
+        let w = waiter();
+        if st.waiter.is_none() {
+            st.waiter = Some(w);
+        } else {
+            st.more_waiters.push_back(w);
+        }
+        None
     }
 }
 
@@ -260,50 +292,69 @@ impl<I, T> Inner<I, T> {
     fn cancel_all(&self) {
         // Ids and hooks are moved out and dropped or run only after the borrow ends: either
         // may reach this rendezvous again (an id that owns one of its events, say).
-        let mut taken: SmallVec<[(I, SmallVec<[Hook; 1]>); 4]> = SmallVec::new();
-        let (waiters, group) = {
+        let mut taken: SmallVec<[(I, Option<Hook>); 4]> = SmallVec::new();
+        let (extra, wake, group) = {
             let mut st = self.state.borrow_mut();
             if st.pending > 0 {
                 for s in st.slots.iter_mut() {
                     if matches!(s, Slot::Pending { .. })
-                        && let Slot::Pending { id, hooks } = std::mem::replace(s, Slot::Cancelled)
+                        && let Slot::Pending { id, hook, .. } =
+                            std::mem::replace(s, Slot::Cancelled)
                     {
-                        taken.push((id, hooks));
+                        taken.push((id, hook));
                     }
                 }
             }
             st.pending = 0;
-            (std::mem::take(&mut st.waiters), st.group.clone())
+            // Every extra hook belongs to a slot that was pending: all of them run.
+            let extra = std::mem::take(&mut st.extra_hooks);
+            (extra, Self::take_waiters(&mut st, true), st.group.clone())
         };
         let n = taken.len();
-        for (id, hooks) in taken {
+        // Each slot's first hook, then the others in the order they were added: the hooks of
+        // one event run in the order they were added.
+        for (id, hook) in taken {
             drop(id);
-            for h in hooks {
+            if let Some(h) = hook {
                 h.run();
             }
+        }
+        for (_, h) in extra {
+            h.run();
         }
         if let Some(g) = group {
             for _ in 0..n {
                 g.clone().join_done();
             }
         }
-        for w in waiters {
-            w.wake();
-        }
+        wake.wake();
     }
 
     /// The waiters to wake after a slot stopped being pending: the oldest one if a value
-    /// arrived and more may come, every one if nothing more can arrive.
-    fn waiters_to_wake(st: &mut State<I, T>, value_arrived: bool) -> SmallVec<[Rc<dyn Wake>; 1]> {
-        if st.pending == 0 {
-            std::mem::take(&mut st.waiters)
-        } else if value_arrived && !st.waiters.is_empty() {
-            let mut one = SmallVec::new();
-            one.push(st.waiters.remove(0));
-            one
+    /// arrived and more may come, every one if nothing more can arrive (or `all`).
+    #[inline]
+    fn take_waiters(st: &mut State<I, T>, all: bool) -> Wakeups {
+        if st.more_waiters.is_empty() {
+            match st.waiter.take() {
+                Some(w) => Wakeups::One(w),
+                None => Wakeups::None,
+            }
+        } else if st.pending == 0 || all {
+            Wakeups::All(st.waiter.take(), std::mem::take(&mut st.more_waiters))
         } else {
-            SmallVec::new()
+            let first = st.waiter.take();
+            st.waiter = st.more_waiters.pop_front();
+            first.map_or(Wakeups::None, Wakeups::One)
         }
+    }
+
+    /// The extra hooks of `slot`, which is being released (`more` was set).
+    #[cold]
+    fn take_extra_hooks(st: &mut State<I, T>, slot: u32) -> Vec<Hook> {
+        st.extra_hooks
+            .extract_if(.., |(s, _)| *s == slot)
+            .map(|(_, h)| h)
+            .collect()
     }
 
     /// Frees `slot` (which must not be `Free`) and returns what it held.
@@ -318,19 +369,18 @@ impl<I: 'static, T: 'static> Sink<T> for Inner<I, T> {
     fn trigger(&self, slot: u32, value: T) {
         let mut st = self.state.borrow_mut();
         match Self::release(&mut st, slot) {
-            Slot::Pending { id, hooks } => {
+            Slot::Pending { id, hook, more } => {
                 st.pending -= 1;
                 st.ready.push_back((id, value));
-                let waiters = Self::waiters_to_wake(&mut st, true);
+                let wake = Self::take_waiters(&mut st, false);
+                let extra = more.then(|| Self::take_extra_hooks(&mut st, slot));
                 let group = st.group.clone();
                 drop(st);
-                drop(hooks);
+                drop_hooks(hook, extra);
                 if let Some(g) = group {
                     g.join_done();
                 }
-                for w in waiters {
-                    w.wake();
-                }
+                wake.wake();
             }
             Slot::Cancelled => {
                 drop(st);
@@ -343,18 +393,23 @@ impl<I: 'static, T: 'static> Sink<T> for Inner<I, T> {
     fn abandon(&self, slot: u32) {
         let mut st = self.state.borrow_mut();
         match Self::release(&mut st, slot) {
-            Slot::Pending { id, hooks } => {
+            Slot::Pending { id, hook, more } => {
                 st.pending -= 1;
-                let waiters = Self::waiters_to_wake(&mut st, false);
+                // No value: only the end (nothing pending any more) wakes anyone.
+                let wake = if st.pending == 0 {
+                    Self::take_waiters(&mut st, true)
+                } else {
+                    Wakeups::None
+                };
+                let extra = more.then(|| Self::take_extra_hooks(&mut st, slot));
                 let group = st.group.clone();
                 drop(st);
-                drop((id, hooks));
+                drop(id);
+                drop_hooks(hook, extra);
                 if let Some(g) = group {
                     g.join_done();
                 }
-                for w in waiters {
-                    w.wake();
-                }
+                wake.wake();
             }
             Slot::Cancelled => {}
             Slot::Free { .. } => unreachable!("event slot consumed twice"),
@@ -369,12 +424,62 @@ impl<I: 'static, T: 'static> Sink<T> for Inner<I, T> {
     }
 
     fn on_cancel(&self, slot: u32, hook: Hook) {
-        let mut st = self.state.borrow_mut();
+        let mut guard = self.state.borrow_mut();
+        let st = &mut *guard;
         match &mut st.slots[slot as usize] {
-            Slot::Pending { hooks, .. } => hooks.push(hook),
+            Slot::Pending {
+                hook: first @ None, ..
+            } => *first = Some(hook),
+            Slot::Pending { more, .. } => {
+                *more = true;
+                st.extra_hooks.push((slot, hook));
+            }
             _ => {
-                drop(st);
+                drop(guard);
                 hook.run();
+            }
+        }
+    }
+}
+
+/// Drops the hooks of a slot that was triggered or abandoned (they never run), outside any
+/// borrow: a hook's closure may own a handle of this rendezvous.
+#[inline(always)]
+fn drop_hooks(hook: Option<Hook>, extra: Option<Vec<Hook>>) {
+    #[cold]
+    #[inline(never)]
+    fn slow(hook: Option<Hook>, extra: Option<Vec<Hook>>) {
+        drop((hook, extra));
+    }
+    if hook.is_some() || extra.is_some() {
+        slow(hook, extra);
+    } else {
+        // Both `None`: nothing to drop.
+        std::mem::forget((hook, extra));
+    }
+}
+
+/// Blocked calls to wake, taken out of the state so they are woken after its borrow ends.
+enum Wakeups {
+    None,
+    One(Rc<dyn Wake>),
+    /// The oldest waiter (if any) and the others, oldest first.
+    All(Option<Rc<dyn Wake>>, VecDeque<Rc<dyn Wake>>),
+}
+
+impl Wakeups {
+    #[inline]
+    fn wake(self) {
+        match self {
+            Wakeups::None => {}
+            Wakeups::One(w) => w.wake(),
+            Wakeups::All(first, rest) => {
+                if let Some(w) = first {
+                    w.wake();
+                }
+                for w in rest {
+                    w.wake();
+                }
             }
         }
     }
@@ -412,7 +517,10 @@ impl<I, T> fmt::Debug for Rendezvous<I, T> {
         f.debug_struct("Rendezvous")
             .field("pending", &st.pending)
             .field("ready", &st.ready.len())
-            .field("waiting", &st.waiters.len())
+            .field(
+                "waiting",
+                &(usize::from(st.waiter.is_some()) + st.more_waiters.len()),
+            )
             .finish()
     }
 }

@@ -207,16 +207,12 @@ impl Cx {
         r: &Rendezvous<I, T>,
         line: u32,
     ) -> Option<Option<(I, T)>> {
-        if let Some(v) = r.try_join() {
-            return Some(Some(v));
-        }
-        if r.pending() == 0 {
-            return Some(None);
+        if let Some(done) = r.poll_or_wait(|| self.task.clone().as_wake()) {
+            return Some(done);
         }
         let h = self.task.header();
         h.wait.set(WaitKind::Rendezvous);
         h.line.set(line);
-        r.add_waiter(self.task.clone().as_wake());
         #[cfg(debug_assertions)]
         crate::core::register_blocked(&self.task);
         None

@@ -165,3 +165,20 @@ fn dropping_the_last_handle_drops_ids_that_own_events_of_it() {
     drop(r);
     assert!(!outer.is_live());
 }
+
+#[test]
+fn hooks_of_a_triggered_event_do_not_follow_its_slot_to_the_next_event() {
+    let r: Rendezvous<u8, ()> = Rendezvous::new();
+    let (n, hook) = flag();
+    let mut a = r.event(1);
+    for _ in 0..3 {
+        a.on_cancel(hook());
+    }
+    a.trigger(()); // its three hooks are dropped, never run
+    let mut b = r.event(2); // reuses a's slot
+    b.on_cancel(hook());
+    b.on_cancel(hook());
+    r.cancel();
+    assert_eq!(n.get(), 2);
+    assert_eq!(r.try_join(), Some((1, ())));
+}
