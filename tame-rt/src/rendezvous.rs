@@ -46,7 +46,9 @@ enum Slot<I> {
         more: bool,
     },
     Cancelled,
-    Free { next: u32 },
+    Free {
+        next: u32,
+    },
 }
 
 struct State<I, T> {
