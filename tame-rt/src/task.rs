@@ -33,13 +33,15 @@ pub(crate) enum WaitKind {
 }
 
 pub(crate) struct Header {
-    /// The tamed function's name, for stuck reports (debug builds only report them).
-    #[cfg_attr(not(debug_assertions), allow(dead_code))]
+    /// The tamed function's name, for stuck reports (debug builds only: release builds keep
+    /// no name, file or line, 36 bytes less per call).
+    #[cfg(debug_assertions)]
     pub(crate) name: &'static str,
     /// Its source file, for stuck reports.
-    #[cfg_attr(not(debug_assertions), allow(dead_code))]
+    #[cfg(debug_assertions)]
     pub(crate) file: &'static str,
     /// Line of the `twait` it is blocked in (valid while `wait != Running`).
+    #[cfg(debug_assertions)]
     pub(crate) line: Cell<u32>,
     /// Outstanding events of the current `twait!{}` block.
     pub(crate) joins: Cell<u32>,
@@ -151,10 +153,15 @@ pub fn spawn<F>(name: &'static str, file: &'static str, f: F)
 where
     F: FnMut(&Cx) -> Step + 'static,
 {
+    #[cfg(not(debug_assertions))]
+    let _ = (name, file);
     let task = Rc::new(Task {
         hdr: Header {
+            #[cfg(debug_assertions)]
             name,
+            #[cfg(debug_assertions)]
             file,
+            #[cfg(debug_assertions)]
             line: Cell::new(0),
             joins: Cell::new(0),
             wait: Cell::new(WaitKind::Running),
@@ -189,11 +196,14 @@ impl Cx {
     /// otherwise the call is marked blocked and `false` is returned (the closure saves its
     /// state and returns `Step::Blocked`).
     pub fn join_ready(&self, line: u32) -> bool {
+        #[cfg(not(debug_assertions))]
+        let _ = line;
         let h = self.task.header();
         if h.joins.get() == 0 {
             return true;
         }
         h.wait.set(WaitKind::Join);
+        #[cfg(debug_assertions)]
         h.line.set(line);
         #[cfg(debug_assertions)]
         crate::core::register_blocked(&self.task);
@@ -207,11 +217,14 @@ impl Cx {
         r: &Rendezvous<I, T>,
         line: u32,
     ) -> Option<Option<(I, T)>> {
+        #[cfg(not(debug_assertions))]
+        let _ = line;
         if let Some(done) = r.poll_or_wait(|| self.task.clone().as_wake()) {
             return Some(done);
         }
         let h = self.task.header();
         h.wait.set(WaitKind::Rendezvous);
+        #[cfg(debug_assertions)]
         h.line.set(line);
         #[cfg(debug_assertions)]
         crate::core::register_blocked(&self.task);
