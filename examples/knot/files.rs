@@ -19,7 +19,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 /// A cached file.
 #[derive(Debug)]
@@ -80,13 +80,21 @@ pub fn relative(target: &str) -> Option<PathBuf> {
 
 struct Entry {
     file: Rc<File>,
-    /// The canonical file, stat'ed on each hit to notice changes on disk.
+    /// The canonical file, stat'ed on a hit (at most once per [`REVALIDATE`]) to notice
+    /// changes on disk.
     path: PathBuf,
     /// Whether the key names a directory (and `file` is its index.html).
     dir: bool,
     tick: u64,
     modified: Option<SystemTime>,
+    /// When the file on disk was last compared with this entry.
+    checked: Instant,
 }
+
+/// How long a cached file is served without looking at the disk again: a file changed on disk
+/// is served fresh within this time. (A `stat` per hit would cost a system call and a path
+/// walk per request.)
+pub const REVALIDATE: Duration = Duration::from_secs(1);
 
 /// The pinned file cache.
 pub struct Cache {
@@ -96,6 +104,8 @@ pub struct Cache {
     tick: u64,
     map: HashMap<PathBuf, Entry>,
     lru: BTreeMap<u64, PathBuf>,
+    /// [`REVALIDATE`], or less in tests.
+    revalidate: Duration,
 }
 
 impl Cache {
@@ -108,6 +118,7 @@ impl Cache {
             tick: 0,
             map: HashMap::new(),
             lru: BTreeMap::new(),
+            revalidate: REVALIDATE,
         })
     }
 
@@ -135,11 +146,18 @@ impl Cache {
             if want_dir && !e.dir {
                 return None;
             }
-            // Revalidate cheaply: a file changed on disk is reloaded.
-            let meta = fs::metadata(&e.path).ok();
-            let fresh = meta.as_ref().and_then(|m| m.modified().ok());
-            let same_len = meta.is_some_and(|m| m.len() == e.file.body.len() as u64);
-            if fresh.is_some() && fresh == e.modified && same_len {
+            // Revalidate cheaply, and at most once per `revalidate`: a file changed on disk
+            // is reloaded.
+            let now = tame::now();
+            let recent = now.saturating_duration_since(e.checked) < self.revalidate;
+            let unchanged = recent || {
+                let meta = fs::metadata(&e.path).ok();
+                let fresh = meta.as_ref().and_then(|m| m.modified().ok());
+                let same_len = meta.is_some_and(|m| m.len() == e.file.body.len() as u64);
+                e.checked = now;
+                fresh.is_some() && fresh == e.modified && same_len
+            };
+            if unchanged {
                 self.lru.remove(&e.tick);
                 e.tick = tick;
                 self.lru.insert(tick, rel);
@@ -173,6 +191,7 @@ impl Cache {
                 dir,
                 tick,
                 modified: meta.modified().ok(),
+                checked: tame::now(),
             },
         );
         Some(Found::Cached(file))
@@ -335,6 +354,27 @@ mod tests {
             Some(Found::Stream(_, 4, "text/plain; charset=utf-8"))
         ));
         assert_eq!(c.bytes(), 0);
+    }
+
+    #[test]
+    fn a_file_changed_on_disk_is_reloaded_after_the_revalidation_interval() {
+        let (d, mut c) = site();
+        c.cap = 1024; // small files are cached, not streamed
+        let Some(Found::Cached(old)) = c.pin("/b.txt") else {
+            panic!("cached")
+        };
+        assert_eq!(&*old.body, b"bbbb");
+        fs::write(d.join("root/b.txt"), "new contents").unwrap();
+        // Within the interval the cached copy is served without a look at the disk.
+        let Some(Found::Cached(same)) = c.pin("/b.txt") else {
+            panic!("cached")
+        };
+        assert!(Rc::ptr_eq(&old, &same));
+        c.revalidate = Duration::ZERO; // as if the interval had passed
+        let Some(Found::Cached(new)) = c.pin("/b.txt") else {
+            panic!("cached")
+        };
+        assert_eq!(&*new.body, b"new contents");
     }
 
     #[test]

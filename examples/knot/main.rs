@@ -34,8 +34,9 @@ const READ_CHUNK: usize = 8 * 1024;
 /// Bytes of a large file read from disk per chunk while streaming it.
 const FILE_CHUNK: usize = 64 * 1024;
 /// Cached bodies up to this size are copied next to their head, so answers to pipelined
-/// requests go out in one write; larger ones are written straight from the cache.
-const COPY_MAX: usize = 16 * 1024;
+/// requests go out in one write; larger ones are written straight from the cache, with the
+/// head, in one `writev` (a copy costs more than a second slice beyond a few KiB).
+const COPY_MAX: usize = 4 * 1024;
 /// Answers to pipelined requests are queued up to this many bytes before they are written.
 const QUEUE_MAX: usize = 64 * 1024;
 /// Connections accepted in one go before the accept loop lets other work run.
@@ -180,17 +181,30 @@ fn refuse(sock: TcpStream) {
 fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
     let srv = _slot.0.clone();
     let idle = srv.opts.idle;
-    let mut input: Vec<u8> = Vec::new(); // bytes read and not yet parsed
+    let mut input = Input::default(); // bytes read and not yet parsed
     let mut out = Outbox::default(); // answers not yet written, in request order
     loop {
         // 1. Read a request. The whole head must arrive within the idle timeout, so a client
         //    that sends nothing, or one byte at a time, is closed on time.
         let deadline = tame::now() + idle;
-        let mut parsed = http::parse(&input);
+        let mut parsed = http::parse(input.bytes());
         while parsed == Parse::Partial {
-            match read_some(&sock, &mut input) {
+            match input.read_from(&sock) {
                 Ok(0) => return, // the client closed the connection
-                Ok(_) => parsed = http::parse(&input),
+                Ok(n) => {
+                    parsed = http::parse(input.bytes());
+                    if parsed == Parse::Partial && n < input.last_room {
+                        // A short read drained the socket: wait for more rather than make
+                        // a read that is sure to fail (the loop remembers an edge that
+                        // arrives in between, so none is lost).
+                        let mut ready = Err(TimedOut);
+                        let left = deadline.saturating_duration_since(tame::now());
+                        twait! { sock.readable(tame::add_timeout(left, mkevent!(ready))); }
+                        if ready.is_err() {
+                            return;
+                        }
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     let mut ready = Err(TimedOut);
                     let left = deadline.saturating_duration_since(tame::now());
@@ -206,7 +220,7 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
         // 2. Pin the file in the cache and queue the answer (the pin is held by `out`).
         let (keep_alive, status) = match parsed {
             Parse::Done(req) => {
-                input.drain(..req.len);
+                input.consume(req.len);
                 let found = match req.method {
                     Method::Get | Method::Head => srv.cache.borrow_mut().pin(&req.target),
                     Method::Other => None,
@@ -225,7 +239,7 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
 
         // 3. Write. When the next pipelined request is already here, answer it first, so
         //    both answers go out in one write; never queue more than a bounded amount.
-        if !keep_alive || out.must_flush() || !http::complete(&input) {
+        if !keep_alive || out.must_flush() || !http::complete(input.bytes()) {
             while !out.is_empty() {
                 match out.write_to(&sock) {
                     Ok(()) => {}
@@ -243,7 +257,7 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
         }
 
         if !keep_alive {
-            if status != Status::Ok || !input.is_empty() {
+            if status != Status::Ok || !input.bytes().is_empty() {
                 linger(sock, _slot); // the client may still be sending: see `linger`
             }
             return;
@@ -280,6 +294,46 @@ fn linger(sock: TcpStream, slot: Slot) {
         }
     }
     drop(slot); // the connection counts against --max-conns until here
+}
+
+/// Bytes read from a connection and not yet parsed: `buf[start..end]`. The buffer is
+/// zero-filled only when it grows, never per read, and compacted when room runs short.
+#[derive(Default)]
+struct Input {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Room offered to the last read: a read that returns less drained the socket.
+    last_room: usize,
+}
+
+impl Input {
+    fn bytes(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Forgets the first `n` unparsed bytes (a request that was answered).
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        }
+    }
+
+    /// One `read` from `sock` after the unparsed bytes; `Ok(0)` is end of stream.
+    fn read_from(&mut self, sock: &TcpStream) -> io::Result<usize> {
+        if self.buf.len() - self.end < READ_CHUNK {
+            self.buf.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, self.end - self.start);
+            if self.buf.len() - self.end < READ_CHUNK {
+                self.buf.resize(self.end + READ_CHUNK, 0);
+            }
+        }
+        self.last_room = self.buf.len() - self.end;
+        let n = sock.try_read(&mut self.buf[self.end..])?;
+        self.end += n;
+        Ok(n)
+    }
 }
 
 /// Appends what the socket has to `buf` (one `read`); `Ok(0)` is end of stream.
