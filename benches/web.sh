@@ -1,36 +1,59 @@
 #!/usr/bin/env bash
-# Web comparison: knot against nginx with one worker (config: ../shared/bench/nginx.conf),
-# served one after another on the same core, loaded by wrk pinned to the other core.
+# Web servers side by side: knot against a hand-written mio server, a tokio current_thread
+# server, a thread-per-connection server (benches/src/bin/) and nginx with one worker
+# (../shared/bench/nginx.conf). Each server runs alone, one after another (taking turns for
+# every file and connection count), pinned to core 0; wrk (one thread, keep-alive) is pinned
+# to core 1. Every server serves the same two files
+# (1 KiB and 14 KiB, checked byte for byte before it is loaded).
 #
-# Usage: bash benches/web.sh [--duration SECONDS] [--conns "100 1000"]
-# Needs: wrk, nginx, curl (apt-get install -y wrk nginx-light curl), taskset. Prints a markdown table:
-# req/s, p50/p99 latency, server RSS, and req/s as a ratio to knot.
+# Usage: bash benches/web.sh [--duration SECONDS] [--conns "10 100 1000"]
+#                            [--servers "knot mio tokio threads nginx"] [--rounds N]
+# --rounds N runs the whole sequence N times and keeps, for each cell, the run with the median
+# req/s. Needs: wrk, nginx, curl (apt-get install -y wrk nginx-light curl), taskset, python3.
+# Prints markdown tables: req/s, p50/p99 latency, the server's CPU time per request (user +
+# system; steadier than req/s on a busy machine), peak server RSS during the run, errors, req/s
+# as a ratio to knot; then knot's req/s divided by each other server's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root_dir=$PWD
 
 duration=5
-conns="100 1000"
+conns="10 100 1000"
+servers="knot mio tokio threads nginx"
+rounds=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
     --conns) conns=$2; shift 2 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --servers) servers=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
     *) echo "web.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+for s in $servers; do
+  case "$s" in
+    knot|mio|tokio|threads|nginx) ;;
+    *) echo "web.sh: unknown server $s (knot mio tokio threads nginx)" >&2; exit 2 ;;
+  esac
+done
 
-for prog in wrk nginx taskset curl; do
+needs="wrk taskset curl python3"
+case " $servers " in *" nginx "*) needs="$needs nginx" ;; esac
+for prog in $needs; do
   command -v "$prog" >/dev/null || { echo "web.sh: $prog is not installed" >&2; exit 2; }
 done
 shared="$root_dir/../shared/bench"
-[ -f "$shared/nginx.conf" ] || { echo "web.sh: $shared/nginx.conf not found" >&2; exit 2; }
+case " $servers " in
+  *" nginx "*) [ -f "$shared/nginx.conf" ] || { echo "web.sh: $shared/nginx.conf not found" >&2; exit 2; } ;;
+esac
+# 1000 connections on each side, plus the listener and friends.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d /tmp/tame-web.XXXXXX)
-pids=()
+server_pid=
 cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -41,9 +64,11 @@ head -c 1024 /dev/urandom | base64 -w 76 | head -c 1024 > "$work/root/1k.html"
 head -c 14336 /dev/urandom | base64 -w 76 | head -c 14336 > "$work/root/14k.html"
 chmod -R a+rX "$work" # nginx's worker runs as nobody
 
-echo "building knot (release)..." >&2
+echo "building knot and the baselines (release)..." >&2
 cargo build --release --quiet --example knot
-knot_bin=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/examples/knot
+cargo build --release --quiet -p tame-benches --bins
+# `cargo metadata` honours CARGO_TARGET_DIR.
+bin=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {
@@ -53,54 +78,121 @@ wait_port() {
   done
   echo "web.sh: nothing listens on port $1" >&2; return 1
 }
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-start_knot() {
+# Every server listens on 127.0.0.1 only, runs on core 0, and is killed by its PID.
+start() {
   port=$(free_port)
-  taskset -c 0 "$knot_bin" --root "$work/root" --addr "127.0.0.1:$port" --max-conns 20000 &
+  case "$1" in
+    knot) taskset -c 0 "$bin/examples/knot" --root "$work/root" --addr "127.0.0.1:$port" --max-conns 20000 2>/dev/null & ;;
+    mio) taskset -c 0 "$bin/mio_server" --root "$work/root" --addr "127.0.0.1:$port" 2>/dev/null & ;;
+    tokio) taskset -c 0 "$bin/tokio_server" --root "$work/root" --addr "127.0.0.1:$port" 2>/dev/null & ;;
+    threads) taskset -c 0 "$bin/thread_server" --root "$work/root" --addr "127.0.0.1:$port" 2>/dev/null & ;;
+    nginx)
+      sed -e "s#@ROOT@#$work/root#" -e "s#@PORT@#$port#" "$shared/nginx.conf" > "$work/nginx.conf"
+      taskset -c 0 nginx -p "$work" -c "$work/nginx.conf" \
+        -g "pid $work/nginx.pid; error_log $work/nginx-error.log;" & ;;
+  esac
   server_pid=$!
-}
-start_nginx() {
-  port=$(free_port)
-  sed -e "s#@ROOT@#$work/root#" -e "s#@PORT@#$port#" "$shared/nginx.conf" > "$work/nginx.conf"
-  taskset -c 0 nginx -p "$work" -c "$work/nginx.conf" \
-    -g "pid $work/nginx.pid; error_log $work/nginx-error.log;" &
-  server_pid=$!
-}
-
-declare -A RPS
-rows=()
-for server in knot nginx; do
-  "start_$server"
-  pids+=("$server_pid")
   wait_port "$port"
+  # The process that serves: nginx's worker is a child of its master.
+  serving_pid=$server_pid
+  if [ "$1" = nginx ]; then
+    for _ in $(seq 50); do
+      serving_pid=$(pgrep -P "$server_pid" | head -1) && break
+      sleep 0.05
+    done
+  fi
+}
+
+# Peak resident memory over one wrk run: the kernel's high-water mark, reset before the run
+# (writing 5 to clear_refs); the current RSS where that is not allowed.
+reset_peak() { echo 5 > "/proc/$1/clear_refs" 2>/dev/null || true; }
+# CPU time of the serving process (user + system, all its threads), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+hz=$(getconf CLK_TCK)
+peak_mib() {
+  local kb
+  kb=$(awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0)
+  python3 -c "print(f'{${kb:-0}/1024:.1f}')"
+}
+
+declare -A RPS P50 P99 RSS CPU ERRS
+# The servers take turns cell by cell (a fresh start for each), so that the runs compared in one
+# cell are seconds apart, not minutes: on a shared machine the background load drifts. Each
+# round starts the turn at the next server, so none is always first.
+read -r -a order <<<"$servers"
+for round in $(seq "$rounds"); do
   for file in 1k.html 14k.html; do
-    # Same bytes from every server, or the comparison means nothing.
-    got=$(curl -s "http://127.0.0.1:$port/$file" | cmp - "$work/root/$file" && echo same || echo different)
-    [ "$got" = same ] || { echo "web.sh: $server serves different bytes for $file" >&2; exit 1; }
     for c in $conns; do
-      echo "wrk: $server $file c=$c ${duration}s..." >&2
-      out=$(taskset -c 1 wrk -t1 -c"$c" -d"${duration}s" --latency "http://127.0.0.1:$port/$file" 2>&1)
-      rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-      p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-      p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-      errs=$(awk '/Socket errors|Non-2xx/ {print}' <<<"$out" | tr '\n' ' ')
-      # nginx's worker is a child of the master: measure the worker's RSS.
-      pid=$server_pid
-      if [ "$server" = nginx ]; then pid=$(pgrep -P "$server_pid" | head -1); fi
-      rss=$(( $(rss_kb "$pid") / 1024 ))
-      RPS[$server,$file,$c]=$rps
-      rows+=("$server|$file|$c|$rps|$p50|$p99|$rss|${errs:-none}")
+      for i in "${!order[@]}"; do
+        server=${order[$(( (i + round - 1) % ${#order[@]} ))]}
+        start "$server"
+        # Same bytes from every server, or the comparison means nothing.
+        if ! curl -s "http://127.0.0.1:$port/$file" | cmp -s - "$work/root/$file"; then
+          echo "web.sh: $server serves different bytes for $file" >&2; exit 1
+        fi
+        echo "wrk: round $round, $file c=$c $server ${duration}s..." >&2
+        reset_peak "$serving_pid"
+        t0=$(cpu_ticks "$serving_pid")
+        out=$(taskset -c 1 wrk -t1 -c"$c" -d"${duration}s" --latency "http://127.0.0.1:$port/$file" 2>&1)
+        t1=$(cpu_ticks "$serving_pid")
+        key=$server,$file,$c,$round
+        RPS[$key]=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+        P50[$key]=$(awk '$1=="50%" {print $2}' <<<"$out")
+        P99[$key]=$(awk '$1=="99%" {print $2}' <<<"$out")
+        RSS[$key]=$(peak_mib "$serving_pid")
+        n=$(awk '/requests in/ {print $1}' <<<"$out")
+        CPU[$key]=$(python3 -c "n=int('${n:-0}' or 0); print(f'{($t1-$t0)*1e6/$hz/n:.1f}' if n else '-')")
+        errs=$(sed -n -e 's/.*Socket errors: //p' -e 's/.*Non-2xx or 3xx responses: \(.*\)/non-2xx \1/p' <<<"$out" | tr '\n' ' ')
+        ERRS[$key]=${errs:-none}
+        kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+        server_pid=
+      done
     done
   done
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 done
 
+# For each cell, the round with the median req/s.
+declare -A PICK
+for server in $servers; do
+  for file in 1k.html 14k.html; do
+    for c in $conns; do
+      vals=""
+      for round in $(seq "$rounds"); do vals="$vals $round:${RPS[$server,$file,$c,$round]:-0}"; done
+      PICK[$server,$file,$c]=$(python3 -c "
+v=sorted(('$vals').split(), key=lambda s: float(s.split(':')[1]))
+print(v[(len(v)-1)//2].split(':')[0])")
+    done
+  done
+done
+rps() { echo "${RPS[$1,$2,$3,${PICK[$1,$2,$3]}]}"; }
+ratio() { python3 -c "a,b=float('$1' or 0),float('$2' or 0); print(f'{a/b:.2f}' if b else '-')"; }
+
 echo
-echo "| server | file | conns | req/s | p50 | p99 | server RSS (MiB) | req/s vs knot | errors |"
-echo "|---|---|---|---|---|---|---|---|---|"
-for row in "${rows[@]}"; do
-  IFS='|' read -r server file c rps p50 p99 rss errs <<<"$row"
-  ratio=$(python3 -c "print(f'{float(\"$rps\")/float(\"${RPS[knot,$file,$c]}\"):.2f}')")
-  echo "| $server | $file | $c | $rps | $p50 | $p99 | $rss | $ratio | $errs |"
+echo "| file | conns | server | req/s | p50 | p99 | server CPU µs/req | server RSS (MiB) | req/s ÷ knot | errors |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for file in 1k.html 14k.html; do
+  for c in $conns; do
+    for server in $servers; do
+      k=$server,$file,$c,${PICK[$server,$file,$c]}
+      r=-
+      case " $servers " in *" knot "*) r=$(ratio "${RPS[$k]}" "$(rps knot "$file" "$c")") ;; esac
+      echo "| ${file%.html} | $c | $server | ${RPS[$k]} | ${P50[$k]} | ${P99[$k]} | ${CPU[$k]} | ${RSS[$k]} | $r | ${ERRS[$k]} |"
+    done
+  done
+done
+
+case " $servers " in *" knot "*) ;; *) exit 0 ;; esac
+others=""
+for s in $servers; do [ "$s" = knot ] || others="$others $s"; done
+[ -n "$others" ] || exit 0
+echo
+printf '| file | conns |'; for s in $others; do printf ' knot ÷ %s |' "$s"; done; echo
+printf '|---|---|'; for _ in $others; do printf -- '---|'; done; echo
+for file in 1k.html 14k.html; do
+  for c in $conns; do
+    printf '| %s | %s |' "${file%.html}" "$c"
+    for s in $others; do printf ' %s |' "$(ratio "$(rps knot "$file" "$c")" "$(rps "$s" "$file" "$c")")"; done
+    echo
+  done
 done
