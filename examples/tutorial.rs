@@ -29,7 +29,18 @@ fn ticker(n: u32, every: Duration, done: Event<u32>) {
 }
 // ANCHOR_END: loop
 
-// ANCHOR: parallel
+// ANCHOR: call_tamed
+/// Waits for `ticker` and reports what it saw: a tamed call waits for another one.
+#[tamed]
+fn tick_thrice(done: Event<u32>) {
+    let mut n = 0;
+    twait! { ticker(3, Duration::from_millis(5), mkevent!(n)); }
+    println!("ticker saw {n} ticks");
+    done.trigger(n);
+}
+// ANCHOR_END: call_tamed
+
+// ANCHOR: slow_double
 /// A stand-in for a slow operation: answers `x * 2` after `x` milliseconds.
 fn slow_double(x: u64, done: Event<u64>) {
     tame::timer(
@@ -37,34 +48,61 @@ fn slow_double(x: u64, done: Event<u64>) {
         Event::from_fn(move |()| done.trigger(x * 2)),
     );
 }
+// ANCHOR_END: slow_double
 
-/// Runs three operations at once and waits for all of them.
+// ANCHOR: lookup
+/// A stand-in for a DNS lookup: answers `name=10.0.0.N` after `N` milliseconds, where `N` is
+/// the length of the name, so answers come back out of order.
+fn lookup(name: String, done: Event<String>) {
+    let n = name.len() as u64;
+    tame::timer(
+        Duration::from_millis(n),
+        Event::from_fn(move |()| done.trigger(format!("{name}=10.0.0.{n}"))),
+    );
+}
+// ANCHOR_END: lookup
+
+// ANCHOR: sequential
+/// Version 1: one lookup at a time. Total time: the sum of the lookups.
 #[tamed]
-fn all_at_once(done: Event<[u64; 3]>) {
-    let mut out = [0; 3];
+fn multidns_sequential(names: Vec<String>, done: Event<Vec<String>>) {
+    let mut answers = Vec::new();
+    for name in names {
+        let mut addr = String::new();
+        twait! { lookup(name, mkevent!(addr)); }
+        answers.push(addr);
+    }
+    done.trigger(answers);
+}
+// ANCHOR_END: sequential
+
+// ANCHOR: parallel
+/// Version 2: every lookup at once, in one `twait!{}`. Total time: the slowest lookup.
+#[tamed]
+fn multidns_parallel(names: Vec<String>, done: Event<Vec<String>>) {
+    let mut answers = vec![String::new(); names.len()];
     twait! {
-        for (i, x) in [30, 10, 20].into_iter().enumerate() {
-            slow_double(x, mkevent!(out[i]));
+        for (i, name) in names.into_iter().enumerate() {
+            lookup(name, mkevent!(answers[i]));
         }
     }
-    done.trigger(out); // [60, 20, 40], after about 30 ms, not 60
+    done.trigger(answers);
 }
 // ANCHOR_END: parallel
 
 // ANCHOR: window
-/// Runs `inputs` through `slow_double` with at most `window` operations in flight, and
-/// collects the answers in input order.
+/// Version 3: at most `window` lookups in flight; each answer is handled as it arrives.
 #[tamed]
-fn windowed(inputs: Vec<u64>, window: usize, done: Event<Vec<u64>>) {
-    let r: Rendezvous<usize, u64> = Rendezvous::new();
-    let mut answers = vec![0; inputs.len()];
+fn multidns_windowed(names: Vec<String>, window: usize, done: Event<Vec<String>>) {
+    let r: Rendezvous<usize, String> = Rendezvous::new();
+    let mut answers = vec![String::new(); names.len()];
     let (mut sent, mut received) = (0, 0);
-    while received < inputs.len() {
-        if sent < inputs.len() && sent - received < window {
-            slow_double(inputs[sent], mkevent!(r, sent));
+    while received < names.len() {
+        if sent < names.len() && sent - received < window {
+            lookup(names[sent].clone(), mkevent!(r, sent));
             sent += 1;
-        } else if let Some((i, v)) = twait!(r) {
-            answers[i] = v;
+        } else if let Some((i, addr)) = twait!(r) {
+            answers[i] = addr;
             received += 1;
         }
     }
@@ -110,26 +148,124 @@ fn first_of_two(done: Event<(usize, u64)>) {
 }
 // ANCHOR_END: cancel
 
+// ANCHOR: retries
+/// A stand-in for an unreliable server: the first two tries answer too late (after 100 ms),
+/// later ones after 5 ms.
+fn flaky_double(x: u64, attempt: u32, done: Event<u64>) {
+    let ms = if attempt <= 2 { 100 } else { 5 };
+    tame::timer(
+        Duration::from_millis(ms),
+        Event::from_fn(move |()| done.trigger(x * 2)),
+    );
+}
+
+/// Asks for `x * 2` up to `tries` times, giving each try `limit`. Reports how many tries it
+/// took and the outcome.
+#[tamed]
+fn double_with_retries(
+    x: u64,
+    limit: Duration,
+    tries: u32,
+    done: Event<(u32, Result<u64, TimedOut>)>,
+) {
+    let mut outcome = Err(TimedOut);
+    let mut attempt = 0;
+    while outcome.is_err() && attempt < tries {
+        attempt += 1;
+        twait! { flaky_double(x, attempt, tame::add_timeout(limit, mkevent!(outcome))); }
+        if outcome.is_err() {
+            println!("try {attempt}: no answer within {limit:?}");
+        }
+    }
+    done.trigger((attempt, outcome));
+}
+// ANCHOR_END: retries
+
+// ANCHOR: deadline
+/// Counts the ticks of an `every`-period timer until `total` has passed: one deadline for the
+/// whole loop, and each wait gets what is left of it.
+#[tamed]
+fn ticks_within(every: Duration, total: Duration, done: Event<u32>) {
+    let deadline = tame::now() + total;
+    let mut ticks = 0;
+    loop {
+        let left = deadline.saturating_duration_since(tame::now());
+        let mut tick = Err(TimedOut);
+        twait! { tame::timer(every, tame::add_timeout(left, mkevent!(tick))); }
+        if tick.is_err() {
+            break; // the deadline came first; the pending tick timer was removed
+        }
+        ticks += 1;
+    }
+    done.trigger(ticks);
+}
+// ANCHOR_END: deadline
+
 pub fn main() {
     let ticks: Rendezvous<&str, u32> = Rendezvous::new();
-    let arrays: Rendezvous<(), [u64; 3]> = Rendezvous::new();
-    let lists: Rendezvous<(), Vec<u64>> = Rendezvous::new();
+    let lists: Rendezvous<&str, Vec<String>> = Rendezvous::new();
     let timed: Rendezvous<&str, Result<u64, TimedOut>> = Rendezvous::new();
     let firsts: Rendezvous<(), (usize, u64)> = Rendezvous::new();
+    let retried: Rendezvous<(), (u32, Result<u64, TimedOut>)> = Rendezvous::new();
+    let names = || -> Vec<String> {
+        ["bb.example", "a.io", "ccc.org", "d.net", "eeeeee.com"]
+            .map(String::from)
+            .to_vec()
+    };
+    let t0 = Instant::now();
     tame::run(|| {
         sleep_then_print(20);
         ticker(3, Duration::from_millis(5), ticks.event("ticker"));
-        all_at_once(arrays.event(()));
-        windowed(vec![5, 1, 4, 2, 3], 2, lists.event(()));
+        tick_thrice(ticks.event("tick_thrice"));
+        multidns_sequential(names(), lists.event("sequential"));
+        multidns_parallel(names(), lists.event("parallel"));
+        multidns_windowed(names(), 2, lists.event("windowed"));
         double_within(5, Duration::from_millis(100), timed.event("fast enough"));
         double_within(200, Duration::from_millis(10), timed.event("too slow"));
         first_of_two(firsts.event(()));
+        double_with_retries(21, Duration::from_millis(20), 5, retried.event(()));
+        ticks_within(
+            Duration::from_millis(10),
+            Duration::from_millis(55),
+            ticks.event("within 55 ms"),
+        );
     });
-    assert_eq!(ticks.try_join(), Some(("ticker", 3)));
-    assert_eq!(arrays.try_join(), Some(((), [60, 20, 40])));
-    assert_eq!(lists.try_join(), Some(((), vec![10, 2, 8, 4, 6])));
+    println!("everything ran in {:?}", t0.elapsed());
+    let answers: Vec<String> = [
+        "bb.example=10.0.0.10",
+        "a.io=10.0.0.4",
+        "ccc.org=10.0.0.7",
+        "d.net=10.0.0.5",
+        "eeeeee.com=10.0.0.10",
+    ]
+    .map(String::from)
+    .to_vec();
+    // Every version gives the answers in input order. They finish in order of speed
+    // (parallel after about 10 ms, windowed 21, sequential 36), which is printed, not checked:
+    // a loaded machine may delay any timer.
+    let mut finished = Vec::new();
+    while let Some((version, got)) = lists.try_join() {
+        assert_eq!(got, answers, "{version}");
+        finished.push(version);
+    }
+    println!("multidns versions, fastest first: {finished:?}");
+    finished.sort_unstable();
+    assert_eq!(finished, ["parallel", "sequential", "windowed"]);
     assert_eq!(timed.try_join(), Some(("fast enough", Ok(10))));
     assert_eq!(timed.try_join(), Some(("too slow", Err(TimedOut))));
     assert_eq!(firsts.try_join(), Some(((), (1, 10))));
+    assert_eq!(retried.try_join(), Some(((), (3, Ok(42)))));
+    let mut tick_counts = std::collections::HashMap::new();
+    while let Some((who, n)) = ticks.try_join() {
+        tick_counts.insert(who, n);
+    }
+    assert_eq!(tick_counts["ticker"], 3);
+    assert_eq!(tick_counts["tick_thrice"], 3);
+    // A timer never fires early, so at most 5 ticks of 10 ms fit in 55 ms; a loaded machine
+    // may see fewer.
+    assert!(
+        (1..=5).contains(&tick_counts["within 55 ms"]),
+        "{tick_counts:?}"
+    );
     println!("all tutorial listings ran as described");
 }

@@ -8,6 +8,15 @@
 //! This is a Rust rendition of Tame (Krohn, Kohler, Kaashoek, "Events Can Make Sense",
 //! USENIX ATC 2007). The book in `book/` is the guide; this page is the reference.
 //!
+//! ## The book
+//! The repository's `book/` directory is an mdBook: a tutorial (a timer, the paper's three
+//! `multidns` versions, a wait in a loop with a timeout, a TCP server), the reference of every
+//! macro form and of the scheduling rules, a walk through one real expansion, the demos, the
+//! measured costs, and a comparison with Tame, Tamer and `async` Rust. Build it with
+//! `mdbook build book` and open `book/build/index.html`, or run `mdbook serve book` to read it
+//! in a browser as you edit. Its listings are included from files that `cargo test` builds and
+//! runs, or compares with the macro's output.
+//!
 //! ## A tamed function
 //! ```
 //! use std::time::Duration;

@@ -1,5 +1,7 @@
 //! The book cannot rot: every `{{#include file:anchor}}` in `book/src` names a file that exists
-//! and an anchor that file defines, and every chapter is listed in SUMMARY.md.
+//! and an anchor that file defines, every chapter is listed in SUMMARY.md, and every relative
+//! link to a chapter (`](path.md)`, `](path.md#heading)`, `](#heading)`) leads to a chapter
+//! that exists and a heading it has.
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -84,4 +86,107 @@ fn every_chapter_is_in_the_summary() {
             "{rel} is not in SUMMARY.md"
         );
     }
+}
+
+/// The text of `md` outside fenced code blocks.
+fn prose(md: &str) -> String {
+    let mut out = String::new();
+    let mut fenced = false;
+    for line in md.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if !fenced {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Targets of the inline links `[text](target)` in `text`, without code spans.
+fn link_targets(text: &str) -> Vec<String> {
+    let mut v = Vec::new();
+    for line in text.lines() {
+        // Drop code spans, so `[a](b)` inside backticks is not a link.
+        let mut plain = String::new();
+        for (i, part) in line.split('`').enumerate() {
+            if i % 2 == 0 {
+                plain.push_str(part);
+            }
+        }
+        let mut rest = plain.as_str();
+        while let Some(i) = rest.find("](") {
+            let tail = &rest[i + 2..];
+            let Some(end) = tail.find(')') else { break };
+            v.push(tail[..end].trim().to_string());
+            rest = &tail[end..];
+        }
+    }
+    v
+}
+
+/// The ids mdBook gives the headings of a chapter (without the `-1` suffixes of repeats).
+fn heading_ids(md: &str) -> Vec<String> {
+    prose(md)
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| {
+            l.trim_start_matches('#')
+                .trim()
+                .chars()
+                .filter_map(|c| {
+                    if c.is_alphanumeric() || c == '_' || c == '-' {
+                        Some(c.to_ascii_lowercase())
+                    } else if c.is_whitespace() {
+                        Some('-')
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn every_internal_link_leads_to_a_chapter_and_heading() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
+    let mut files = Vec::new();
+    chapters(&src, &mut files);
+    let mut checked = 0;
+    let mut broken = Vec::new();
+    for md in &files {
+        let text = fs::read_to_string(md).unwrap();
+        for target in link_targets(&prose(&text)) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (path, anchor) = match target.split_once('#') {
+                Some((p, a)) => (p, Some(a)),
+                None => (target.as_str(), None),
+            };
+            if !(path.is_empty() || path.ends_with(".md")) {
+                continue;
+            }
+            checked += 1;
+            let file = if path.is_empty() {
+                md.clone()
+            } else {
+                md.parent().unwrap().join(path)
+            };
+            let Ok(body) = fs::read_to_string(&file) else {
+                broken.push(format!("{}: ({target}): no such chapter", md.display()));
+                continue;
+            };
+            if let Some(a) = anchor
+                && !heading_ids(&body).iter().any(|h| h == a)
+            {
+                broken.push(format!("{}: ({target}): no heading `#{a}`", md.display()));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+    assert!(checked > 0, "no internal link found");
 }

@@ -295,6 +295,7 @@ fn show(x: Option<(u32, &'static str)>) -> String {
     }
 }
 
+// ANCHOR: twait_positions
 #[tamed]
 fn rendezvous_expressions(done: Event<Vec<String>>) {
     let mut out = Vec::new();
@@ -325,6 +326,7 @@ fn rendezvous_expressions(done: Event<Vec<String>>) {
     out.push(format!("drained {}", show(twait!(r))));
     done.trigger(out);
 }
+// ANCHOR_END: twait_positions
 
 #[test]
 fn twait_on_a_rendezvous_in_every_expression_position() {
@@ -388,6 +390,7 @@ struct Inner {
 /// What `places` found: (local, a, rec.n, rec.v[..].f, untouched).
 type Places = (u32, Vec<u32>, u32, Vec<String>, u32);
 
+// ANCHOR: places
 #[tamed]
 fn places(done: Event<Places>) {
     let mut local = 0;
@@ -417,6 +420,7 @@ fn places(done: Event<Places>) {
     let fs = rec.v.iter().map(|i| i.f.clone()).collect();
     done.trigger((local, a, rec.n, fs, untouched));
 }
+// ANCHOR_END: places
 
 #[test]
 fn mkevent_places_are_assigned_after_the_join() {
@@ -432,6 +436,7 @@ fn mkevent_places_are_assigned_after_the_join() {
     );
 }
 
+// ANCHOR: rendezvous_ids
 #[tamed]
 fn explicit_rendezvous_ids(done: Event<Vec<u32>>) {
     let r: Rendezvous<u32> = Rendezvous::new();
@@ -444,6 +449,7 @@ fn explicit_rendezvous_ids(done: Event<Vec<u32>>) {
     }
     done.trigger(order);
 }
+// ANCHOR_END: rendezvous_ids
 
 #[test]
 fn mkevent_with_a_rendezvous_and_an_id() {
@@ -567,11 +573,13 @@ fn tamed_calls_wait_for_tamed_calls() {
     assert_eq!(result(|d| chained(100, d)), Some(5050));
 }
 
+// ANCHOR: main
 #[tame::main]
 fn runs_a_main() {
     let r: Rendezvous = Rendezvous::new();
     tame::asap(r.event(()));
 }
+// ANCHOR_END: main
 
 #[test]
 fn tame_main_runs_its_body_in_a_runtime() {

@@ -5,14 +5,35 @@ use std::time::Duration;
 #[path = "../examples/echo.rs"]
 #[allow(dead_code)]
 mod echo;
+#[path = "../examples/hello.rs"]
+mod hello;
 #[path = "../examples/rendezvous.rs"]
 mod rendezvous;
+#[path = "../examples/scheduling.rs"]
+mod scheduling;
+#[path = "../examples/stack_ripping.rs"]
+mod stack_ripping;
 #[path = "../examples/tutorial.rs"]
 mod tutorial;
 
 #[test]
 fn tutorial_listings_run_as_described() {
     tutorial::main(); // asserts every result it prints
+}
+
+#[test]
+fn hello_runs() {
+    hello::main();
+}
+
+#[test]
+fn both_halves_of_the_stack_ripping_example_agree() {
+    stack_ripping::main();
+}
+
+#[test]
+fn scheduling_rules_hold_as_the_book_shows() {
+    scheduling::main();
 }
 
 #[test]

@@ -32,11 +32,13 @@ mod shadowed {
         done.trigger(sum + slot);
     }
 
+    // ANCHOR: crate_path
     #[::tame::tamed(crate = ::tame)]
     pub fn with_crate_path(done: Event<&'static str>) {
         twait! { ::tame::asap(mkevent!()); }
         done.trigger("crate = path");
     }
+    // ANCHOR_END: crate_path
 }
 
 #[test]

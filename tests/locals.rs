@@ -102,6 +102,7 @@ fn identifiers_inside_macros_count_as_uses() {
     assert_eq!(result(macro_uses), Some("tame: 3:[1, 2]:2".to_string()));
 }
 
+// ANCHOR: generic
 #[tamed]
 fn generic<T: Debug, U>(items: Vec<T>, extra: U, done: Event<Vec<String>>)
 where
@@ -120,6 +121,7 @@ fn impl_trait_param(x: impl Debug, done: Event<String>) {
     twait! { tame::asap(mkevent!()); }
     done.trigger(format!("{x:?}"));
 }
+// ANCHOR_END: generic
 
 #[test]
 fn generic_functions_with_bounds_and_where_clauses() {
@@ -143,6 +145,7 @@ fn mut_and_pattern_parameters() {
     assert_eq!(result(|d| params(1, (2, 3), d)), Some(7));
 }
 
+// ANCHOR: tvars
 #[tamed]
 fn with_tvars(done: Event<u32>) {
     tvars! {
@@ -155,12 +158,14 @@ fn with_tvars(done: Event<u32>) {
     }
     done.trigger(total);
 }
+// ANCHOR_END: tvars
 
 #[test]
 fn tvars_declares_ordinary_locals() {
     assert_eq!(result(with_tvars), Some(15));
 }
 
+// ANCHOR: methods
 struct Counter {
     name: &'static str,
     start: u32,
@@ -185,6 +190,7 @@ impl Counter {
         x * 2
     }
 }
+// ANCHOR_END: methods
 
 #[test]
 fn methods_taking_self_by_value_or_rc() {

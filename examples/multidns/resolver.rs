@@ -1,0 +1,922 @@
+//! A DNS stub resolver on the tame loop: one UDP socket, many queries in flight.
+//!
+//! [`Resolver::lookup`] sends one query and hands back its answer through an [`Event`], so a
+//! tamed function waits for it with `twait!` like for anything else, and wraps it in
+//! [`tame::add_timeout`] to bound it. There is no timer and no retry inside: the caller decides
+//! both (multidns retries with [`tame::add_timeout`] around each attempt).
+//!
+//! How it works:
+//! - Every query gets a random 16-bit id that no other query in flight has. The pending
+//!   queries sit in a table keyed by id, each with its question and its `done` event.
+//! - One tamed function, [`receive`], reads the socket while any query is pending: it drains
+//!   the socket until `WouldBlock` (readiness is edge-triggered), hands each datagram to
+//!   [`Inner::dispatch`], and waits readable again. It ends when the table is empty, and
+//!   the next `lookup` starts it again, so an idle resolver keeps nothing on the loop.
+//! - A reply is trusted only if it comes from the server's exact address and port, carries
+//!   the id of a pending query, is a response, and repeats that query's question (name, type,
+//!   class). Anything else is counted in [`Stats`] and ignored: the query keeps waiting for
+//!   the real answer. This is what stops a blind spoofer, or a late answer to a forgotten
+//!   query whose id was reused, from being taken as the answer.
+//! - Each `done` event gets an `on_cancel` hook: when [`tame::add_timeout`] gives up on the
+//!   query (or its receiver goes away), the query is removed from the table at once. A reply
+//!   that arrives later finds no query with its id and is ignored.
+//!
+//! DNS messages are built and parsed by the `simple-dns` crate.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::BuildHasher;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::rc::{Rc, Weak};
+
+use simple_dns::rdata::RData;
+use simple_dns::{
+    CLASS, Name, OPCODE, Packet, PacketFlag, QCLASS, QTYPE, Question, RCODE, TYPE, header_buffer,
+};
+use tame::net::UdpSocket;
+use tame::{Event, Rendezvous, tamed};
+
+/// Largest datagram read. Without EDNS a server sends at most 512 bytes over UDP; a larger
+/// buffer costs nothing and keeps an oversized reply from being cut and misread.
+const MAX_DATAGRAM: usize = 65_535;
+
+/// The record type asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryType {
+    /// IPv4 addresses.
+    A,
+    /// IPv6 addresses.
+    Aaaa,
+}
+
+impl QueryType {
+    fn rtype(self) -> TYPE {
+        match self {
+            QueryType::A => TYPE::A,
+            QueryType::Aaaa => TYPE::AAAA,
+        }
+    }
+}
+
+/// Why a lookup has no addresses. `Display` gives the word multidns prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DnsError {
+    /// The name does not exist (`NXDOMAIN`).
+    NxDomain,
+    /// The name exists but has no record of the type asked for (`NOERROR`, empty answer).
+    NoData,
+    /// The server failed to answer (`SERVFAIL`).
+    ServFail,
+    /// The server refused the query (`REFUSED`).
+    Refused,
+    /// Any other response code (`FORMERR`, `NOTIMP`, …).
+    Rcode(RCODE),
+    /// The reply did not fit in a UDP datagram (the `TC` bit); multidns does not retry over TCP.
+    Truncated,
+    /// No acceptable reply in time, after every retry. [`Resolver::lookup`] never reports it
+    /// itself: its caller's timeout does.
+    Timeout,
+    /// The name cannot be sent: an empty label, a label over 63 bytes, a name over 255
+    /// bytes, or a character that is not printable ASCII.
+    InvalidName,
+    /// The query could not be sent (the socket's error).
+    Send(io::ErrorKind),
+    /// 65,536 queries are already in flight: no id is free.
+    TooManyQueries,
+}
+
+impl fmt::Display for DnsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DnsError::NxDomain => f.write_str("NXDOMAIN"),
+            DnsError::NoData => f.write_str("NODATA"),
+            DnsError::ServFail => f.write_str("SERVFAIL"),
+            DnsError::Refused => f.write_str("REFUSED"),
+            DnsError::Rcode(RCODE::FormatError) => f.write_str("FORMERR"),
+            DnsError::Rcode(RCODE::NotImplemented) => f.write_str("NOTIMP"),
+            DnsError::Rcode(r) => f.write_str(&format!("{r:?}").to_ascii_uppercase()),
+            DnsError::Truncated => f.write_str("TRUNCATED"),
+            DnsError::Timeout => f.write_str("TIMEOUT"),
+            DnsError::InvalidName => f.write_str("INVALID"),
+            DnsError::Send(_) | DnsError::TooManyQueries => f.write_str("ERROR"),
+        }
+    }
+}
+
+impl std::error::Error for DnsError {}
+
+/// What a lookup delivers: the addresses, in the order of the answer, or why there are none.
+pub type Answer = Result<Vec<IpAddr>, DnsError>;
+
+/// Counters of what the resolver sent and received.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Queries sent (each retry is a new query).
+    pub sent: u64,
+    /// Replies accepted as the answer to a pending query.
+    pub accepted: u64,
+    /// Datagrams from an address other than the server's.
+    pub wrong_source: u64,
+    /// Replies whose id matches no pending query (spoofed, or late after a timeout).
+    pub unknown_id: u64,
+    /// Replies with a pending query's id but another question, or not marked as a response.
+    pub wrong_question: u64,
+    /// Datagrams that are not a DNS message.
+    pub malformed: u64,
+}
+
+impl Stats {
+    /// Datagrams received and not taken as an answer.
+    pub fn ignored(&self) -> u64 {
+        self.wrong_source + self.unknown_id + self.wrong_question + self.malformed
+    }
+}
+
+/// A query in flight: what was asked, and where the answer goes.
+struct Pending {
+    question: Question<'static>,
+    done: Event<Answer>,
+}
+
+struct Inner {
+    sock: UdpSocket,
+    server: SocketAddr,
+    qtype: QueryType,
+    pending: RefCell<HashMap<u16, Pending>>,
+    /// Set while [`receive`] runs; it waits on this rendezvous, and [`Inner::forget`] cancels
+    /// it when the last query goes, so the loop can end.
+    wake: RefCell<Option<Rendezvous>>,
+    stats: Cell<Stats>,
+    /// State of the id generator (xorshift64*, seeded from the OS's hash keys).
+    rng: Cell<u64>,
+}
+
+/// A DNS stub resolver: sends queries for one record type to one server over one UDP socket.
+///
+/// `Resolver` is a cheap handle (`Clone`); all clones share the socket and the table of
+/// queries in flight. It lives on the tame loop of the thread that made it.
+///
+/// ```ignore
+/// let res = Resolver::new("127.0.0.1:53".parse()?, QueryType::A)?;
+/// let mut answer = Err(TimedOut);
+/// twait! { res.lookup("example.com", tame::add_timeout(limit, mkevent!(answer))); }
+/// ```
+#[derive(Clone)]
+pub struct Resolver {
+    inner: Rc<Inner>,
+}
+
+impl Resolver {
+    /// Opens a UDP socket on an ephemeral port of the server's address family, for queries
+    /// of type `qtype` to `server`.
+    pub fn new(server: SocketAddr, qtype: QueryType) -> io::Result<Resolver> {
+        let local: SocketAddr = match server {
+            SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+            SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+        };
+        let seed = RandomState::new().hash_one(std::process::id()) | 1;
+        Ok(Resolver {
+            inner: Rc::new(Inner {
+                sock: UdpSocket::bind(local)?,
+                server,
+                qtype,
+                pending: RefCell::new(HashMap::new()),
+                wake: RefCell::new(None),
+                stats: Cell::new(Stats::default()),
+                rng: Cell::new(seed),
+            }),
+        })
+    }
+
+    // ANCHOR: lookup
+    /// Sends one query for `name` and triggers `done` with its answer.
+    ///
+    /// `done` triggers when an acceptable reply arrives, or at once when the name is invalid
+    /// or the query cannot be sent. It never triggers for a query with no reply: bound the
+    /// wait with [`tame::add_timeout`], whose cancellation removes the query (the `on_cancel`
+    /// hook this method puts on `done`).
+    pub fn lookup(&self, name: &str, mut done: Event<Answer>) {
+        if !done.is_live() {
+            return;
+        }
+        let Some(qname) = encodable(name) else {
+            return done.trigger(Err(DnsError::InvalidName));
+        };
+        let inner = &self.inner;
+        let Some(id) = inner.fresh_id() else {
+            return done.trigger(Err(DnsError::TooManyQueries));
+        };
+        let question = Question::new(
+            qname,
+            QTYPE::TYPE(inner.qtype.rtype()),
+            QCLASS::CLASS(CLASS::IN),
+            false,
+        );
+        let bytes = match query_bytes(id, &question) {
+            Ok(b) => b,
+            Err(_) => return done.trigger(Err(DnsError::InvalidName)),
+        };
+        match inner.sock.try_send_to(&bytes, inner.server) {
+            Ok(_) => {}
+            // A full send buffer loses the datagram, as the network may: the caller's
+            // timeout and retry cover it.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return done.trigger(Err(DnsError::Send(e.kind()))),
+        }
+        inner.count(|s| s.sent += 1);
+        let weak: Weak<Inner> = Rc::downgrade(inner);
+        done.on_cancel(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.forget(id);
+            }
+        });
+        let first = {
+            let mut pending = inner.pending.borrow_mut();
+            pending.insert(id, Pending { question, done });
+            pending.len() == 1
+        };
+        if first && inner.wake.borrow().is_none() {
+            receive(inner.clone());
+        }
+    }
+    // ANCHOR_END: lookup
+
+    /// Queries in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.inner.pending.borrow().len()
+    }
+
+    /// What was sent and received so far.
+    pub fn stats(&self) -> Stats {
+        self.inner.stats.get()
+    }
+
+    /// The server queried.
+    pub fn server(&self) -> SocketAddr {
+        self.inner.server
+    }
+}
+
+impl Inner {
+    fn count(&self, f: impl FnOnce(&mut Stats)) {
+        let mut s = self.stats.get();
+        f(&mut s);
+        self.stats.set(s);
+    }
+
+    /// A random id that no query in flight has, or `None` if all 65,536 are taken.
+    fn fresh_id(&self) -> Option<u16> {
+        let pending = self.pending.borrow();
+        if pending.len() > usize::from(u16::MAX) {
+            return None;
+        }
+        loop {
+            // xorshift64*: plenty for unpredictable ids; the table is at most full, so a free
+            // id is found quickly unless nearly every id is taken.
+            let mut x = self.rng.get();
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            self.rng.set(x);
+            let id = (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 48) as u16;
+            if !pending.contains_key(&id) {
+                return Some(id);
+            }
+        }
+    }
+
+    // ANCHOR: forget
+    /// Removes a query nobody waits for any more (its `done` was cancelled).
+    fn forget(&self, id: u16) {
+        let (gone, empty) = {
+            let mut pending = self.pending.borrow_mut();
+            (pending.remove(&id), pending.is_empty())
+        };
+        drop(gone); // outside the borrow: dropping an event may run other code
+        if empty {
+            // Nothing left to receive: let the receive loop end instead of waiting forever.
+            let wake = self.wake.borrow().clone();
+            if let Some(w) = wake {
+                w.cancel();
+            }
+        }
+    }
+    // ANCHOR_END: forget
+
+    // ANCHOR: dispatch
+    /// Handles one datagram: the answer to a pending query, or something to ignore.
+    fn dispatch(&self, msg: &[u8], from: SocketAddr) {
+        if from != self.server {
+            return self.count(|s| s.wrong_source += 1);
+        }
+        let Ok(id) = header_buffer::id(msg) else {
+            return self.count(|s| s.malformed += 1);
+        };
+        // The verdict is reached while the table is borrowed; counting touches only `stats`.
+        let verdict = self
+            .pending
+            .borrow()
+            .get(&id)
+            .map(|p| judge(msg, &p.question));
+        let answer = match verdict {
+            None => return self.count(|s| s.unknown_id += 1),
+            Some(Verdict::WrongQuestion) => return self.count(|s| s.wrong_question += 1),
+            Some(Verdict::Malformed) => return self.count(|s| s.malformed += 1),
+            Some(Verdict::Answer(a)) => a,
+        };
+        let p = self.pending.borrow_mut().remove(&id);
+        self.count(|s| s.accepted += 1);
+        if let Some(p) = p {
+            p.done.trigger(answer);
+        }
+    }
+    // ANCHOR_END: dispatch
+}
+
+// ANCHOR: receive
+/// Reads replies while queries are pending, and hands each to [`Inner::dispatch`].
+#[tamed]
+fn receive(inner: Rc<Inner>) {
+    let wake: Rendezvous = Rendezvous::new();
+    *inner.wake.borrow_mut() = Some(wake.clone());
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        // Readiness is edge-triggered: read until the socket says WouldBlock.
+        loop {
+            match inner.sock.try_recv_from(&mut buf) {
+                Ok((n, from)) => inner.dispatch(&buf[..n], from),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // An error queued on the socket (an ICMP report, say) is consumed by this
+                // read; the next read goes on with the next datagram.
+                Err(_) => inner.count(|s| s.malformed += 1),
+            }
+        }
+        if inner.pending.borrow().is_empty() {
+            break;
+        }
+        inner.sock.readable(wake.event(()));
+        // `None` when `forget` cancelled the wait: the loop re-checks the table.
+        let _woken = twait!(wake);
+    }
+    *inner.wake.borrow_mut() = None;
+}
+// ANCHOR_END: receive
+
+/// What a reply with a pending query's id means for that query.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    Answer(Answer),
+    WrongQuestion,
+    Malformed,
+}
+
+/// Checks a reply against the question asked, and reads its answer.
+fn judge(msg: &[u8], asked: &Question<'_>) -> Verdict {
+    let packet = match Packet::parse(msg) {
+        Ok(p) => p,
+        // A truncated reply may be cut in the middle of a record: read its header and
+        // question alone (the header with its record counts set to zero).
+        Err(_) if header_buffer::has_flags(msg, PacketFlag::TRUNCATION) == Ok(true) => {
+            let Some(head) = header_and_question(msg) else {
+                return Verdict::Malformed;
+            };
+            match Packet::parse(&head) {
+                Ok(p) if same_question(&p, asked) => {
+                    return Verdict::Answer(Err(DnsError::Truncated));
+                }
+                Ok(_) => return Verdict::WrongQuestion,
+                Err(_) => return Verdict::Malformed,
+            }
+        }
+        Err(_) => return Verdict::Malformed,
+    };
+    if !same_question(&packet, asked) {
+        return Verdict::WrongQuestion;
+    }
+    if packet.has_flags(PacketFlag::TRUNCATION) {
+        return Verdict::Answer(Err(DnsError::Truncated));
+    }
+    Verdict::Answer(match packet.rcode() {
+        RCODE::NoError => {
+            let addrs = addresses(&packet, asked);
+            if addrs.is_empty() {
+                Err(DnsError::NoData)
+            } else {
+                Ok(addrs)
+            }
+        }
+        RCODE::NameError => Err(DnsError::NxDomain),
+        RCODE::ServerFailure => Err(DnsError::ServFail),
+        RCODE::Refused => Err(DnsError::Refused),
+        other => Err(DnsError::Rcode(other)),
+    })
+}
+
+// ANCHOR: same_question
+/// Whether `p` is a response to a standard query that repeats exactly the question asked
+/// (names compare without regard to ASCII case, as DNS does).
+fn same_question(p: &Packet<'_>, asked: &Question<'_>) -> bool {
+    p.has_flags(PacketFlag::RESPONSE)
+        && p.opcode() == OPCODE::StandardQuery
+        && p.questions.len() == 1
+        && p.questions[0].qname == asked.qname
+        && p.questions[0].qtype == asked.qtype
+        && p.questions[0].qclass == asked.qclass
+}
+// ANCHOR_END: same_question
+
+/// The header and the question section of `msg` as a message of their own: the header with
+/// its answer, authority and additional counts set to zero, then the bytes after it (the
+/// parser stops after the question). `None` if `msg` is shorter than a header.
+fn header_and_question(msg: &[u8]) -> Option<Vec<u8>> {
+    const HEADER: usize = 12;
+    const COUNTS: std::ops::Range<usize> = 6..12;
+    if msg.len() < HEADER {
+        return None;
+    }
+    let mut head = msg.to_vec();
+    head[COUNTS].fill(0);
+    Some(head)
+}
+
+/// The addresses of the type asked for that belong to the name asked for, following the
+/// CNAME chain in the answer section (a recursive server puts `alias CNAME target` and
+/// `target A addr` there). Records of other names or types are skipped.
+fn addresses(p: &Packet<'_>, asked: &Question<'_>) -> Vec<IpAddr> {
+    let mut owners: Vec<&Name<'_>> = vec![&asked.qname];
+    // Each pass adds the targets of CNAMEs owned by a known name; a chain is at most as long
+    // as the answer section, and a loop adds nothing new.
+    for _ in 0..p.answers.len() {
+        let mut grew = false;
+        for rr in &p.answers {
+            if let RData::CNAME(target) = &rr.rdata
+                && owners.contains(&&rr.name)
+                && !owners.contains(&&target.0)
+            {
+                owners.push(&target.0);
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    p.answers
+        .iter()
+        .filter(|rr| rr.class == CLASS::IN && owners.contains(&&rr.name))
+        .filter(|rr| QTYPE::TYPE(rr.rdata.type_code()) == asked.qtype)
+        .filter_map(|rr| match &rr.rdata {
+            RData::A(a) => Some(IpAddr::V4(Ipv4Addr::from(a.address))),
+            RData::AAAA(a) => Some(IpAddr::V6(Ipv6Addr::from(a.address))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The wire form of a recursive query `id` for `question`.
+fn query_bytes(id: u16, question: &Question<'_>) -> simple_dns::Result<Vec<u8>> {
+    let mut q = Packet::new_query(id);
+    q.set_flags(PacketFlag::RECURSION_DESIRED);
+    q.questions.push(question.clone());
+    q.build_bytes_vec()
+}
+
+/// `name` as a DNS name, if it can be sent: printable ASCII without backslash escapes,
+/// labels of 1 to 63 bytes, 255 bytes at most on the wire; one trailing dot allowed.
+pub fn encodable(name: &str) -> Option<Name<'static>> {
+    let bare = name.strip_suffix('.').unwrap_or(name);
+    if bare.split('.').any(str::is_empty)
+        || !bare.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+    {
+        return None;
+    }
+    // `Name::new` checks the label and name lengths.
+    Name::new(bare).ok().map(Name::into_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use simple_dns::ResourceRecord;
+    use simple_dns::rdata::{A, AAAA, CNAME};
+
+    fn question(name: &str, t: TYPE) -> Question<'static> {
+        Question::new(
+            encodable(name).unwrap(),
+            QTYPE::TYPE(t),
+            QCLASS::CLASS(CLASS::IN),
+            false,
+        )
+    }
+
+    fn reply<'a>(id: u16, q: &Question<'a>) -> Packet<'a> {
+        let mut p = Packet::new_reply(id);
+        p.questions.push(q.clone());
+        p
+    }
+
+    fn a(name: &str, ip: [u8; 4]) -> ResourceRecord<'static> {
+        ResourceRecord::new(
+            encodable(name).unwrap(),
+            CLASS::IN,
+            60,
+            RData::A(A {
+                address: u32::from(Ipv4Addr::from(ip)),
+            }),
+        )
+    }
+
+    #[test]
+    fn names_are_checked_before_sending() {
+        assert!(encodable("h00001.bench.test").is_some());
+        assert!(encodable("h00001.bench.test.").is_some());
+        for bad in [
+            "",
+            ".",
+            "a..b",
+            "a b",
+            "caf\u{e9}.example",
+            "back\\slash.example",
+            &"x".repeat(64),
+            &["a"; 130].join("."),
+        ] {
+            assert!(encodable(bad).is_none(), "{bad:?} should be rejected");
+        }
+        assert!(encodable(&"x".repeat(63)).is_some());
+    }
+
+    #[test]
+    fn a_query_is_a_recursive_question_with_its_id() {
+        let q = question("www.example.com", TYPE::AAAA);
+        let bytes = query_bytes(0xbeef, &q).unwrap();
+        let p = Packet::parse(&bytes).unwrap();
+        assert_eq!(p.id(), 0xbeef);
+        assert!(p.has_flags(PacketFlag::RECURSION_DESIRED));
+        assert!(!p.has_flags(PacketFlag::RESPONSE));
+        assert_eq!(p.questions.len(), 1);
+        assert_eq!(p.questions[0].qname.to_string(), "www.example.com");
+        assert_eq!(p.questions[0].qtype, QTYPE::TYPE(TYPE::AAAA));
+    }
+
+    #[test]
+    fn addresses_follow_the_cname_chain_and_skip_strangers() {
+        let q = question("alias.example", TYPE::A);
+        let mut p = reply(1, &q);
+        p.answers.push(ResourceRecord::new(
+            encodable("alias.example").unwrap(),
+            CLASS::IN,
+            60,
+            RData::CNAME(CNAME(encodable("real.example").unwrap())),
+        ));
+        p.answers.push(a("real.example", [10, 0, 0, 1]));
+        p.answers.push(a("REAL.example", [10, 0, 0, 2])); // names compare case-blind
+        p.answers.push(a("stranger.example", [6, 6, 6, 6]));
+        p.answers.push(ResourceRecord::new(
+            encodable("real.example").unwrap(),
+            CLASS::IN,
+            60,
+            RData::AAAA(AAAA { address: 1 }), // not the type asked for
+        ));
+        let bytes = p.build_bytes_vec().unwrap();
+        assert_eq!(
+            judge(&bytes, &q),
+            Verdict::Answer(Ok(vec![
+                "10.0.0.1".parse().unwrap(),
+                "10.0.0.2".parse().unwrap()
+            ]))
+        );
+    }
+
+    #[test]
+    fn rcodes_and_flags_become_errors() {
+        let q = question("x.example", TYPE::A);
+        for (rcode, want) in [
+            (RCODE::NameError, DnsError::NxDomain),
+            (RCODE::ServerFailure, DnsError::ServFail),
+            (RCODE::Refused, DnsError::Refused),
+            (RCODE::FormatError, DnsError::Rcode(RCODE::FormatError)),
+            (RCODE::NoError, DnsError::NoData),
+        ] {
+            let mut p = reply(7, &q);
+            *p.rcode_mut() = rcode;
+            let bytes = p.build_bytes_vec().unwrap();
+            assert_eq!(judge(&bytes, &q), Verdict::Answer(Err(want)));
+        }
+        let mut p = reply(7, &q);
+        p.set_flags(PacketFlag::TRUNCATION);
+        p.answers.push(a("x.example", [10, 0, 0, 1]));
+        let mut bytes = p.build_bytes_vec().unwrap();
+        assert_eq!(judge(&bytes, &q), Verdict::Answer(Err(DnsError::Truncated)));
+        // Cut in the middle of the record: still read as truncated.
+        bytes.truncate(bytes.len() - 3);
+        assert_eq!(judge(&bytes, &q), Verdict::Answer(Err(DnsError::Truncated)));
+        assert_eq!(DnsError::Rcode(RCODE::FormatError).to_string(), "FORMERR");
+        assert_eq!(DnsError::Rcode(RCODE::NOTAUTH).to_string(), "NOTAUTH");
+    }
+
+    #[test]
+    fn replies_to_another_question_are_not_answers() {
+        let q = question("x.example", TYPE::A);
+        let other = question("y.example", TYPE::A);
+        let aaaa = question("x.example", TYPE::AAAA);
+        for wrong in [&other, &aaaa] {
+            let mut p = reply(1, wrong);
+            p.answers.push(a("x.example", [6, 6, 6, 6]));
+            assert_eq!(
+                judge(&p.build_bytes_vec().unwrap(), &q),
+                Verdict::WrongQuestion
+            );
+        }
+        // A query (no RESPONSE flag) echoed back is not an answer either.
+        let echoed = query_bytes(1, &q).unwrap();
+        assert_eq!(judge(&echoed, &q), Verdict::WrongQuestion);
+        // No question at all.
+        let empty = Packet::new_reply(1).build_bytes_vec().unwrap();
+        assert_eq!(judge(&empty, &q), Verdict::WrongQuestion);
+    }
+
+    #[test]
+    fn garbage_is_malformed_never_a_panic() {
+        let q = question("x.example", TYPE::A);
+        let good = {
+            let mut p = reply(1, &q);
+            p.answers.push(a("x.example", [10, 0, 0, 1]));
+            p.answers.push(ResourceRecord::new(
+                encodable("x.example").unwrap(),
+                CLASS::IN,
+                60,
+                RData::AAAA(AAAA { address: 1 }),
+            ));
+            p.build_bytes_vec().unwrap()
+        };
+        // Every prefix, and pseudo-random byte flips of the whole message.
+        for n in 0..good.len() {
+            let _ = judge(&good[..n], &q);
+        }
+        let mut x: u32 = 12345;
+        for _ in 0..20_000 {
+            let mut m = good.clone();
+            for _ in 0..3 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let i = x as usize % m.len();
+                m[i] = (x >> 8) as u8;
+            }
+            let _ = judge(&m, &q);
+        }
+        assert_eq!(judge(&good[..5], &q), Verdict::Malformed);
+        assert_eq!(judge(b"\x00\x01\x81\x80\x00\x01", &q), Verdict::Malformed);
+    }
+
+    #[test]
+    fn ids_in_flight_never_collide() {
+        let res = Resolver::new("127.0.0.1:9".parse().unwrap(), QueryType::A).unwrap();
+        let inner = &res.inner;
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..60_000 {
+            let id = inner.fresh_id().unwrap();
+            assert!(seen.insert(id), "id {id} handed out twice");
+            // Occupy the id as a pending query would.
+            inner.pending.borrow_mut().insert(
+                id,
+                Pending {
+                    question: question("x.example", TYPE::A),
+                    done: Event::from_fn(|_| {}),
+                },
+            );
+        }
+    }
+}
+
+/// The resolver on a live socket, against a DNS server on a thread.
+#[cfg(test)]
+mod live {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::thread::{self, JoinHandle};
+    use std::time::{Duration, Instant};
+
+    use simple_dns::rdata::{A, RData};
+    use simple_dns::{CLASS, Packet, RCODE, ResourceRecord};
+    use tame::{Rendezvous, TimedOut, tamed};
+
+    use super::{Answer, DnsError, QueryType, Resolver};
+    use tame::Event;
+
+    /// One name after the other: each lookup starts when the previous answer is in.
+    #[tamed]
+    fn one_by_one(res: Resolver, names: Vec<String>, done: Event<Vec<Answer>>) {
+        let mut answers = Vec::with_capacity(names.len());
+        for name in names {
+            let mut answer = Err(DnsError::Timeout);
+            twait! { res.lookup(&name, mkevent!(answer)); }
+            answers.push(answer);
+        }
+        done.trigger(answers);
+    }
+
+    /// Every name at once, in one `twait!{}`.
+    #[tamed]
+    fn all_at_once(res: Resolver, names: Vec<String>, done: Event<Vec<Answer>>) {
+        let mut answers = vec![Err(DnsError::Timeout); names.len()];
+        twait! {
+            for (i, name) in names.iter().enumerate() {
+                res.lookup(name, mkevent!(answers[i]));
+            }
+        }
+        done.trigger(answers);
+    }
+
+    /// A DNS server on a thread for these tests: `hN.test` has the address 10.0.N/256.N%256,
+    /// except every tenth name (N % 10 == 9), which does not exist. With `silent`, it reads
+    /// queries and never answers. It stops when dropped, or after 20 s.
+    struct Server {
+        addr: SocketAddr,
+        stop: Arc<AtomicBool>,
+        thread: Option<JoinHandle<usize>>,
+    }
+
+    fn expected(n: u32) -> Answer {
+        if n % 10 == 9 {
+            Err(DnsError::NxDomain)
+        } else {
+            Ok(vec![IpAddr::V4(Ipv4Addr::new(
+                10,
+                0,
+                (n / 256) as u8,
+                n as u8,
+            ))])
+        }
+    }
+
+    impl Server {
+        fn start(silent: bool) -> Server {
+            let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+            sock.set_read_timeout(Some(Duration::from_millis(20)))
+                .unwrap();
+            let addr = sock.local_addr().unwrap();
+            let stop = Arc::new(AtomicBool::new(false));
+            let s = stop.clone();
+            let thread = thread::spawn(move || {
+                let deadline = Instant::now() + Duration::from_secs(20);
+                let mut buf = [0u8; 512];
+                let mut queries = 0;
+                while !s.load(Ordering::Relaxed) && Instant::now() < deadline {
+                    let Ok((n, from)) = sock.recv_from(&mut buf) else {
+                        continue;
+                    };
+                    queries += 1;
+                    if silent {
+                        continue;
+                    }
+                    let Ok(q) = Packet::parse(&buf[..n]) else {
+                        continue;
+                    };
+                    let mut reply = Packet::new_reply(q.id());
+                    let question = q.questions[0].clone();
+                    let name = question.qname.to_string();
+                    let n: u32 = name
+                        .strip_prefix('h')
+                        .and_then(|r| r.strip_suffix(".test"))
+                        .and_then(|d| d.parse().ok())
+                        .unwrap_or(9);
+                    match expected(n) {
+                        Ok(addrs) => {
+                            for ip in addrs {
+                                let IpAddr::V4(v4) = ip else { unreachable!() };
+                                reply.answers.push(ResourceRecord::new(
+                                    question.qname.clone(),
+                                    CLASS::IN,
+                                    60,
+                                    RData::A(A {
+                                        address: u32::from(v4),
+                                    }),
+                                ));
+                            }
+                        }
+                        Err(_) => *reply.rcode_mut() = RCODE::NameError,
+                    }
+                    reply.questions.push(question);
+                    let _ = sock.send_to(&reply.build_bytes_vec().unwrap(), from);
+                }
+                queries
+            });
+            Server {
+                addr,
+                stop,
+                thread: Some(thread),
+            }
+        }
+
+        /// Stops the server; returns how many queries it read.
+        fn queries(mut self) -> usize {
+            self.stop.store(true, Ordering::Relaxed);
+            self.thread.take().unwrap().join().unwrap()
+        }
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    fn names(n: u32) -> Vec<String> {
+        (0..n).map(|i| format!("h{i}.test")).collect()
+    }
+
+    /// Runs `f` over `n` names against a [`Server`], on a thread of its own so that a hang
+    /// fails the test after 30 s instead of blocking it; checks every answer.
+    fn run(f: fn(Resolver, Vec<String>, Event<Vec<Answer>>), n: u32) {
+        let server = Server::start(false);
+        let addr = server.addr;
+        let (tx, rx) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let res = Resolver::new(addr, QueryType::A).unwrap();
+            let r: Rendezvous<(), Vec<Answer>> = Rendezvous::new();
+            tame::run(|| f(res.clone(), names(n), r.event(())));
+            let _ = tx.send((r.try_join(), res.in_flight(), res.stats()));
+        });
+        let (answers, in_flight, stats) = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the run finished within 30 s");
+        let ((), answers) = answers.expect("the run delivered its answers");
+        let want: Vec<Answer> = (0..n).map(expected).collect();
+        assert_eq!(answers, want);
+        assert_eq!(in_flight, 0);
+        assert_eq!(stats.accepted, u64::from(n));
+        assert_eq!(server.queries(), n as usize);
+    }
+
+    #[test]
+    fn lookups_one_by_one_are_all_answered() {
+        run(one_by_one, 50);
+    }
+
+    #[test]
+    fn lookups_all_at_once_are_all_answered() {
+        // No window and no timeout: few enough names that no socket buffer overflows (a
+        // lost datagram would make this wait forever).
+        run(all_at_once, 100);
+    }
+
+    /// A lookup under add_timeout whose server never answers.
+    #[tamed]
+    fn timed_lookup(res: Resolver, name: String, done: Event<Result<Answer, TimedOut>>) {
+        let mut got = Err(TimedOut);
+        twait! {
+            res.lookup(&name, tame::add_timeout(Duration::from_millis(30), mkevent!(got)));
+        }
+        done.trigger(got);
+    }
+
+    #[test]
+    fn a_timed_out_query_is_forgotten_and_the_loop_ends() {
+        let server = Server::start(true);
+        let res = Resolver::new(server.addr, QueryType::A).unwrap();
+        let r: Rendezvous<usize, Result<Answer, TimedOut>> = Rendezvous::new();
+        let start = Instant::now();
+        tame::run(|| {
+            for i in 0..5 {
+                timed_lookup(res.clone(), format!("h{i}.test"), r.event(i));
+            }
+            assert_eq!(res.in_flight(), 5);
+        });
+        // tame::run returned: the receive loop ended when the last query was forgotten.
+        assert!(start.elapsed() < Duration::from_secs(5));
+        for _ in 0..5 {
+            assert_eq!(r.try_join().map(|(_, v)| v), Some(Err(TimedOut)));
+        }
+        assert_eq!(res.in_flight(), 0);
+        assert_eq!(res.stats().sent, 5);
+        assert_eq!(server.queries(), 5);
+    }
+
+    #[test]
+    fn an_invalid_name_is_answered_at_once_without_a_query() {
+        let server = Server::start(false);
+        let res = Resolver::new(server.addr, QueryType::A).unwrap();
+        let r: Rendezvous<(), Vec<Answer>> = Rendezvous::new();
+        let bad = vec!["a..b".to_string(), "x".repeat(70), "h1.test".to_string()];
+        tame::run(|| all_at_once(res.clone(), bad, r.event(())));
+        let ((), answers) = r.try_join().unwrap();
+        assert_eq!(
+            answers,
+            vec![
+                Err(DnsError::InvalidName),
+                Err(DnsError::InvalidName),
+                expected(1)
+            ]
+        );
+        assert_eq!(server.queries(), 1);
+    }
+}

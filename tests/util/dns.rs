@@ -1,0 +1,519 @@
+//! Helpers for the multidns tests: build and run the example binary, start unbound on a free
+//! loopback port with a generated zone, and a scriptable DNS responder on a thread.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use simple_dns::rdata::{A, AAAA, RData};
+use simple_dns::{CLASS, Name, Packet, PacketFlag, QCLASS, QTYPE, Question, TYPE};
+
+/// The multidns binary next to this test binary (`<target>/<profile>/examples/multidns`).
+///
+/// `cargo build --example multidns` runs once per test process first: `cargo test --test
+/// multidns` does not build examples, and a stale binary would test old code.
+pub fn binary() -> PathBuf {
+    static BUILT: Mutex<bool> = Mutex::new(false);
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("<target>/<profile>");
+    let bin = profile_dir.join("examples/multidns");
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !*built {
+        *built = true;
+        let target = profile_dir.parent().expect("<target>");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-q", "--example", "multidns", "--target-dir"])
+            .arg(target)
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.file_name() == Some(OsStr::new("release")) {
+            cmd.arg("--release");
+        }
+        match cmd.status() {
+            Ok(s) if s.success() => {}
+            r if bin.exists() => {
+                eprintln!(
+                    "cargo build --example multidns: {r:?}; using {}",
+                    bin.display()
+                )
+            }
+            r => panic!("cargo build --example multidns: {r:?}"),
+        }
+    }
+    assert!(bin.exists(), "{} missing after the build", bin.display());
+    bin
+}
+
+/// A temporary directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "multidns-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).expect("create temp dir");
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether `prog` is on the PATH (or in /usr/sbin, where unbound lives).
+pub fn installed(prog: &str) -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&paths)
+        .chain(["/usr/sbin".into(), "/usr/local/sbin".into()])
+        .map(|d| d.join(prog))
+        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file()))
+}
+
+/// The path of `prog` if it can be used. If not: in CI (`CI=true`) the test fails, otherwise
+/// it prints `skipped: <prog> not installed` and the caller returns.
+pub fn have(prog: &str) -> Option<PathBuf> {
+    if let Some(p) = installed(prog) {
+        return Some(p);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{prog} not installed, and CI=true: install it (see .ci/run)");
+    }
+    let _ = writeln!(io::stderr(), "skipped: {prog} not installed");
+    None
+}
+
+/// What a run of multidns produced.
+#[derive(Debug)]
+pub struct Run {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn lines(&self) -> Vec<&str> {
+        self.stdout.lines().collect()
+    }
+}
+
+/// Runs multidns with `args`, `stdin` as its input; kills it after `limit`.
+pub fn multidns(args: &[&str], stdin: &str, limit: Duration) -> Run {
+    let mut child = Command::new(binary())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn multidns");
+    let mut input = child.stdin.take().expect("piped");
+    let data = stdin.to_string();
+    let in_t = thread::spawn(move || {
+        let _ = input.write_all(data.as_bytes());
+    });
+    let mut out = child.stdout.take().expect("piped");
+    let mut err = child.stderr.take().expect("piped");
+    let out_t = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err_t = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let status = wait_bounded(&mut child, limit)
+        .unwrap_or_else(|| panic!("multidns {args:?} still running after {limit:?}: killed"));
+    let _ = in_t.join();
+    Run {
+        status,
+        stdout: String::from_utf8_lossy(&out_t.join().unwrap_or_default()).into_owned(),
+        stderr: String::from_utf8_lossy(&err_t.join().unwrap_or_default()).into_owned(),
+    }
+}
+
+/// Waits for `child` for at most `limit`; on timeout kills and reaps it and returns `None`.
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// What the generated zone says about name `i`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Zone {
+    /// `h{i}.bench.test` has this A record (and maybe an AAAA record).
+    Host(Ipv4Addr, Option<Ipv6Addr>),
+    /// Every tenth name is left out: NXDOMAIN.
+    Missing,
+}
+
+/// The zone: `h00000.bench.test` … with `n` names; name `i` has `10.X.Y.Z` from `i`, every
+/// seventh also `fd00::i` (AAAA), and every tenth (`i % 10 == 9`) is missing.
+pub fn zone(i: usize) -> Zone {
+    if i % 10 == 9 {
+        return Zone::Missing;
+    }
+    let a = Ipv4Addr::new(10, (i >> 16) as u8, (i >> 8) as u8, i as u8);
+    let aaaa = i
+        .is_multiple_of(7)
+        .then(|| Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, i as u16));
+    Zone::Host(a, aaaa)
+}
+
+pub fn host(i: usize) -> String {
+    format!("h{i:05}.bench.test")
+}
+
+/// A running unbound serving the generated zone, killed (and reaped) on drop.
+pub struct Unbound {
+    child: Child,
+    pub addr: SocketAddr,
+    _dir: TempDir,
+}
+
+impl Unbound {
+    /// Starts unbound (`prog`) on a free port of 127.0.0.1 with a zone of `n` names. No
+    /// forwarding: the zone is static, a name in it that is not listed is NXDOMAIN.
+    pub fn start(prog: &Path, n: usize) -> Unbound {
+        let mut last = String::new();
+        for _attempt in 0..5 {
+            let dir = TempDir::new("unbound");
+            let mut zone_conf = String::new();
+            for i in 0..n {
+                if let Zone::Host(a, aaaa) = zone(i) {
+                    let h = host(i);
+                    zone_conf += &format!("local-data: \"{h}. 300 IN A {a}\"\n");
+                    if let Some(v6) = aaaa {
+                        zone_conf += &format!("local-data: \"{h}. 300 IN AAAA {v6}\"\n");
+                    }
+                }
+            }
+            fs::write(dir.path().join("zone.conf"), zone_conf).expect("write zone");
+            let port = free_port();
+            let conf = format!(
+                "server:\n\
+                 \x20   interface: 127.0.0.1@{port}\n\
+                 \x20   port: {port}\n\
+                 \x20   do-daemonize: no\n\
+                 \x20   username: \"\"\n\
+                 \x20   chroot: \"\"\n\
+                 \x20   directory: \"{dir}\"\n\
+                 \x20   pidfile: \"\"\n\
+                 \x20   use-syslog: no\n\
+                 \x20   logfile: \"\"\n\
+                 \x20   verbosity: 0\n\
+                 \x20   do-ip6: no\n\
+                 \x20   access-control: 127.0.0.0/8 allow\n\
+                 \x20   num-threads: 1\n\
+                 \x20   module-config: \"iterator\"\n\
+                 \x20   ratelimit: 0\n\
+                 \x20   ip-ratelimit: 0\n\
+                 \x20   do-not-query-localhost: yes\n\
+                 \x20   local-zone: \"bench.test.\" static\n\
+                 \x20   include: \"{dir}/zone.conf\"\n\
+                 remote-control:\n\
+                 \x20   control-enable: no\n",
+                dir = dir.path().display()
+            );
+            let conf_path = dir.path().join("unbound.conf");
+            fs::write(&conf_path, conf).expect("write unbound.conf");
+            let log = fs::File::create(dir.path().join("stderr.log")).expect("log file");
+            let child = Command::new(prog)
+                .arg("-d")
+                .arg("-c")
+                .arg(&conf_path)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("spawn unbound");
+            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+            let mut u = Unbound {
+                child,
+                addr,
+                _dir: dir,
+            };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if let Ok(Some(status)) = u.child.try_wait() {
+                    last = format!(
+                        "unbound exited with {status}: {}",
+                        fs::read_to_string(u._dir.path().join("stderr.log")).unwrap_or_default()
+                    );
+                    break;
+                }
+                if answers(addr, &host(0)) {
+                    return u;
+                }
+                thread::sleep(Duration::from_millis(50));
+            }
+        }
+        panic!("unbound did not start: {last}");
+    }
+}
+
+impl Drop for Unbound {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port free for both UDP and TCP on 127.0.0.1 (unbound listens on both), released for
+/// the caller to use. Another process may take it in between: callers retry.
+fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let port = udp.local_addr().expect("local_addr").port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Whether the server at `addr` answers an A query for `name` within 200 ms.
+fn answers(addr: SocketAddr, name: &str) -> bool {
+    let Ok(sock) = UdpSocket::bind("127.0.0.1:0") else {
+        return false;
+    };
+    let _ = sock.set_read_timeout(Some(Duration::from_millis(200)));
+    let mut q = Packet::new_query(4242);
+    q.questions.push(Question::new(
+        Name::new_unchecked(name),
+        QTYPE::TYPE(TYPE::A),
+        QCLASS::CLASS(CLASS::IN),
+        false,
+    ));
+    let bytes = q.build_bytes_vec().expect("build query");
+    if sock.send_to(&bytes, addr).is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 1500];
+    matches!(sock.recv_from(&mut buf), Ok((n, _)) if Packet::parse(&buf[..n]).is_ok_and(|p| p.id() == 4242))
+}
+
+/// A query the responder read.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub id: u16,
+    pub name: String,
+    pub qtype: QTYPE,
+    pub at: Instant,
+}
+
+/// What the responder's script wants sent back for a query: datagrams, each with a delay
+/// (from the query's arrival) and whether it goes from the responder's second socket (a
+/// different port: a reply "from elsewhere").
+pub struct Datagram {
+    pub after: Duration,
+    pub from_other_port: bool,
+    pub bytes: Vec<u8>,
+}
+
+impl Datagram {
+    pub fn now(bytes: Vec<u8>) -> Datagram {
+        Datagram {
+            after: Duration::ZERO,
+            from_other_port: false,
+            bytes,
+        }
+    }
+}
+
+/// What the responder saw.
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub queries: Vec<Query>,
+    /// The most queries that had arrived and not yet been answered, at any moment.
+    pub max_outstanding: usize,
+}
+
+type Script = Box<dyn FnMut(&Packet<'_>, &Query) -> Vec<Datagram> + Send>;
+
+/// A DNS responder on a thread, on 127.0.0.1: reads queries, asks its script what to send
+/// back, and sends it (with delays, possibly from its second socket). A query counts as
+/// outstanding from its arrival until the last datagram its script asked for is sent.
+/// Stops when dropped or after 60 s.
+pub struct Responder {
+    pub addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Seen>>,
+}
+
+impl Responder {
+    pub fn start(
+        mut script: impl FnMut(&Packet<'_>, &Query) -> Vec<Datagram> + Send + 'static,
+    ) -> Responder {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind responder");
+        let other = UdpSocket::bind("127.0.0.1:0").expect("bind second socket");
+        sock.set_read_timeout(Some(Duration::from_millis(2)))
+            .expect("timeout");
+        let addr = sock.local_addr().expect("local_addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let script: Script = Box::new(move |p, q| script(p, q));
+        let thread = thread::spawn(move || serve(sock, other, script, s));
+        Responder {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// `--server` for this responder.
+    pub fn server(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Stops the responder and returns what it saw.
+    pub fn seen(mut self) -> Seen {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .take()
+            .expect("running")
+            .join()
+            .expect("responder thread")
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(sock: UdpSocket, other: UdpSocket, mut script: Script, stop: Arc<AtomicBool>) -> Seen {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Seen::default();
+    // (when, from_other_port, bytes, to, the query's index): sends not yet due.
+    let mut due: Vec<(Instant, bool, Vec<u8>, SocketAddr, usize)> = Vec::new();
+    // Per query: datagrams still to send.
+    let mut left: Vec<usize> = Vec::new();
+    let mut outstanding = 0usize;
+    let mut buf = [0u8; 1500];
+    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+        let now = Instant::now();
+        let mut k = 0;
+        while k < due.len() {
+            if due[k].0 <= now {
+                let (_, alt, bytes, to, q) = due.swap_remove(k);
+                let s = if alt { &other } else { &sock };
+                let _ = s.send_to(&bytes, to);
+                left[q] -= 1;
+                if left[q] == 0 {
+                    outstanding -= 1;
+                }
+            } else {
+                k += 1;
+            }
+        }
+        let Ok((n, from)) = sock.recv_from(&mut buf) else {
+            continue;
+        };
+        let Ok(p) = Packet::parse(&buf[..n]) else {
+            continue;
+        };
+        let Some(question) = p.questions.first() else {
+            continue;
+        };
+        let q = Query {
+            id: p.id(),
+            name: question.qname.to_string(),
+            qtype: question.qtype,
+            at: Instant::now(),
+        };
+        let sends = script(&p, &q);
+        let index = seen.queries.len();
+        seen.queries.push(q.clone());
+        left.push(sends.len());
+        if !sends.is_empty() {
+            outstanding += 1;
+            seen.max_outstanding = seen.max_outstanding.max(outstanding);
+        }
+        for s in sends {
+            due.push((q.at + s.after, s.from_other_port, s.bytes, from, index));
+        }
+    }
+    seen
+}
+
+/// The reply to `query` with id `id`: its question, these records, this rcode and flags.
+pub fn reply(query: &Packet<'_>, id: u16, edit: impl FnOnce(&mut Packet<'static>)) -> Vec<u8> {
+    let mut p = Packet::new_reply(id);
+    p.set_flags(PacketFlag::RECURSION_AVAILABLE);
+    for q in &query.questions {
+        p.questions.push(q.clone().into_owned());
+    }
+    edit(&mut p);
+    p.build_bytes_vec().expect("build reply")
+}
+
+/// An A record for `name`.
+pub fn a_record(name: &str, ip: Ipv4Addr) -> simple_dns::ResourceRecord<'static> {
+    simple_dns::ResourceRecord::new(
+        Name::new_unchecked(name).into_owned(),
+        CLASS::IN,
+        60,
+        RData::A(A {
+            address: u32::from(ip),
+        }),
+    )
+}
+
+/// An AAAA record for `name`.
+pub fn aaaa_record(name: &str, ip: Ipv6Addr) -> simple_dns::ResourceRecord<'static> {
+    simple_dns::ResourceRecord::new(
+        Name::new_unchecked(name).into_owned(),
+        CLASS::IN,
+        60,
+        RData::AAAA(AAAA {
+            address: u128::from(ip),
+        }),
+    )
+}
+
+/// A CNAME record `alias` → `target`.
+pub fn cname_record(alias: &str, target: &str) -> simple_dns::ResourceRecord<'static> {
+    simple_dns::ResourceRecord::new(
+        Name::new_unchecked(alias).into_owned(),
+        CLASS::IN,
+        60,
+        RData::CNAME(simple_dns::rdata::CNAME(
+            Name::new_unchecked(target).into_owned(),
+        )),
+    )
+}
