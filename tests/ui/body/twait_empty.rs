@@ -1,0 +1,8 @@
+use tame::tamed;
+
+#[tamed]
+fn f() {
+    twait!();
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use tame::tamed;
+
+#[tamed]
+const fn f() {}
+
+fn main() {}
