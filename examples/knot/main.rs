@@ -193,27 +193,20 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
                 Ok(0) => return, // the client closed the connection
                 Ok(n) => {
                     parsed = http::parse(input.bytes());
-                    if parsed == Parse::Partial && n < input.last_room {
-                        // A short read drained the socket: wait for more rather than make
-                        // a read that is sure to fail (the loop remembers an edge that
-                        // arrives in between, so none is lost).
-                        let mut ready = Err(TimedOut);
-                        let left = deadline.saturating_duration_since(tame::now());
-                        twait! { sock.readable(tame::add_timeout(left, mkevent!(ready))); }
-                        if ready.is_err() {
-                            return;
-                        }
+                    if parsed != Parse::Partial || n == input.last_room {
+                        continue; // done, or the socket may hold more: read again
                     }
+                    // A short read drained the socket: wait rather than make a read that is
+                    // sure to fail (the loop remembers an edge that arrives in between).
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let mut ready = Err(TimedOut);
-                    let left = deadline.saturating_duration_since(tame::now());
-                    twait! { sock.readable(tame::add_timeout(left, mkevent!(ready))); }
-                    if ready.is_err() {
-                        return; // idle timeout: `sock` is dropped, which closes it
-                    }
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(_) => return,
+            }
+            let mut ready = Err(TimedOut);
+            let left = deadline.saturating_duration_since(tame::now());
+            twait! { sock.readable(tame::add_timeout(left, mkevent!(ready))); }
+            if ready.is_err() {
+                return; // idle timeout: `sock` is dropped, which closes it
             }
         }
 
