@@ -195,6 +195,7 @@ impl Cx {
     /// End of `twait!{}`: `true` when every event of the block is done (go on at once);
     /// otherwise the call is marked blocked and `false` is returned (the closure saves its
     /// state and returns `Step::Blocked`).
+    #[inline]
     pub fn join_ready(&self, line: u32) -> bool {
         #[cfg(not(debug_assertions))]
         let _ = line;
@@ -212,6 +213,7 @@ impl Cx {
 
     /// `twait!(r)`: `Some(next)` to go on with `next` (`None` once `r` can yield nothing more);
     /// `None` when blocked, with this call queued among `r`'s waiters.
+    #[inline]
     pub fn poll_rv<I: 'static, T: 'static>(
         &self,
         r: &Rendezvous<I, T>,
