@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 #[path = "util/knot.rs"]
 mod knot;
+#[path = "util/process.rs"]
+mod process;
 use knot::{Knot, TempDir, closed_within, connect, exchange, have, read_response, run, site};
 
 /// curl with a time bound; `-sS` and `--max-time` always.

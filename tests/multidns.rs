@@ -14,6 +14,8 @@ use simple_dns::{PacketFlag, RCODE};
 
 #[path = "util/dns.rs"]
 mod dns;
+#[path = "util/process.rs"]
+mod process;
 use dns::{
     Datagram, Responder, Run, TempDir, Unbound, Zone, a_record, have, host, multidns, reply, zone,
 };

@@ -2,83 +2,24 @@
 //! loopback port with a generated zone, and a scriptable DNS responder on a thread.
 #![allow(dead_code)]
 
-use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use simple_dns::rdata::{A, AAAA, RData};
 use simple_dns::{CLASS, Name, Packet, PacketFlag, QCLASS, QTYPE, Question, TYPE};
 
-/// The multidns binary next to this test binary (`<target>/<profile>/examples/multidns`).
-///
-/// `cargo build --example multidns` runs once per test process first: `cargo test --test
-/// multidns` does not build examples, and a stale binary would test old code.
+pub use crate::process::TempDir;
+
+/// The multidns binary, built first (see [`crate::process::example_binary`]).
 pub fn binary() -> PathBuf {
-    static BUILT: Mutex<bool> = Mutex::new(false);
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("<target>/<profile>");
-    let bin = profile_dir.join("examples/multidns");
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if !*built {
-        *built = true;
-        let target = profile_dir.parent().expect("<target>");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-q", "--example", "multidns", "--target-dir"])
-            .arg(target)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.file_name() == Some(OsStr::new("release")) {
-            cmd.arg("--release");
-        }
-        match cmd.status() {
-            Ok(s) if s.success() => {}
-            r if bin.exists() => {
-                eprintln!(
-                    "cargo build --example multidns: {r:?}; using {}",
-                    bin.display()
-                )
-            }
-            r => panic!("cargo build --example multidns: {r:?}"),
-        }
-    }
-    assert!(bin.exists(), "{} missing after the build", bin.display());
-    bin
-}
-
-/// A temporary directory, removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "multidns-test-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).expect("create temp dir");
-        TempDir(p)
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+    crate::process::example_binary("multidns")
 }
 
 /// Whether `prog` is on the PATH (or in /usr/sbin, where unbound lives).

@@ -2,14 +2,11 @@
 //! (curl, ab, wrk, chromium) with a time bound, speak raw HTTP, make temporary directories.
 #![allow(dead_code)]
 
-use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -18,68 +15,11 @@ pub fn site() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/knot/site")
 }
 
-/// The knot binary next to this test binary (`<target>/<profile>/examples/knot`).
-///
-/// `cargo build --example knot` runs once per test process first: `cargo test --test knot`
-/// does not build examples, and a stale binary would test old code. (Cargo does not hold its
-/// build lock while tests run, so this does not deadlock.)
+pub use crate::process::TempDir;
+
+/// The knot binary, built first (see [`crate::process::example_binary`]).
 pub fn binary() -> PathBuf {
-    static BUILT: Mutex<bool> = Mutex::new(false);
-    let exe = std::env::current_exe().expect("current_exe");
-    // <target>/<profile>/deps/knot-xxxx
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("<target>/<profile>");
-    let bin = profile_dir.join("examples/knot");
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if !*built {
-        *built = true;
-        let target = profile_dir.parent().expect("<target>");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-q", "--example", "knot", "--target-dir"])
-            .arg(target)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.file_name() == Some(OsStr::new("release")) {
-            cmd.arg("--release");
-        }
-        match cmd.status() {
-            Ok(s) if s.success() => {}
-            r if bin.exists() => {
-                eprintln!("cargo build --example knot: {r:?}; using {}", bin.display())
-            }
-            r => panic!("cargo build --example knot: {r:?}"),
-        }
-    }
-    assert!(bin.exists(), "{} missing after the build", bin.display());
-    bin
-}
-
-/// A temporary directory, removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "knot-test-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).expect("create temp dir");
-        TempDir(p)
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+    crate::process::example_binary("knot")
 }
 
 /// A running knot, killed (and reaped) on drop.

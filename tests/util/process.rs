@@ -1,0 +1,77 @@
+//! Helpers shared by the tests that run an example as a child process: build the example
+//! binary once per test process, and temporary directories removed on drop.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The binary of example `name` next to this test binary (`<target>/<profile>/examples/name`).
+///
+/// `cargo build --example name` runs once per test process first: `cargo test --test x` does
+/// not build examples, and a stale binary would test old code. (Cargo does not hold its build
+/// lock while tests run, so this does not deadlock.)
+pub fn example_binary(name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let exe = std::env::current_exe().expect("current_exe");
+    // <target>/<profile>/deps/test-xxxx
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("<target>/<profile>");
+    let bin = profile_dir.join("examples").join(name);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|b| b == name) {
+        built.push(name.to_string());
+        let target = profile_dir.parent().expect("<target>");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-q", "--example", name, "--target-dir"])
+            .arg(target)
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.file_name() == Some(OsStr::new("release")) {
+            cmd.arg("--release");
+        }
+        match cmd.status() {
+            Ok(s) if s.success() => {}
+            r if bin.exists() => {
+                eprintln!(
+                    "cargo build --example {name}: {r:?}; using {}",
+                    bin.display()
+                )
+            }
+            r => panic!("cargo build --example {name}: {r:?}"),
+        }
+    }
+    assert!(bin.exists(), "{} missing after the build", bin.display());
+    bin
+}
+
+/// A temporary directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "tame-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).expect("create temp dir");
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
