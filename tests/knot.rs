@@ -101,7 +101,7 @@ fn prints_its_url_and_logs_only_with_log() {
 
 #[test]
 fn get_serves_every_file_with_its_type_and_length() {
-    if !have("curl") {
+    if have("curl").is_none() {
         return;
     }
     let k = Knot::start(&[]);
@@ -134,7 +134,7 @@ fn get_serves_every_file_with_its_type_and_length() {
 
 #[test]
 fn head_sends_the_headers_without_the_body() {
-    if !have("curl") {
+    if have("curl").is_none() {
         return;
     }
     let k = Knot::start(&[]);
@@ -162,7 +162,7 @@ fn head_sends_the_headers_without_the_body() {
 
 #[test]
 fn missing_files_are_404() {
-    if !have("curl") {
+    if have("curl").is_none() {
         return;
     }
     let k = Knot::start(&[]);
@@ -173,7 +173,7 @@ fn missing_files_are_404() {
 
 #[test]
 fn other_methods_are_405_with_allow() {
-    if !have("curl") {
+    if have("curl").is_none() {
         return;
     }
     let k = Knot::start(&[]);
@@ -186,7 +186,7 @@ fn other_methods_are_405_with_allow() {
 
 #[test]
 fn malformed_requests_are_400_then_closed() {
-    if !have("curl") {
+    if have("curl").is_none() {
         return;
     }
     let k = Knot::start(&[]);
@@ -211,7 +211,7 @@ fn malformed_requests_are_400_then_closed() {
 
 #[test]
 fn oversized_request_line_is_414_and_headers_431() {
-    if !have("curl") {
+    if have("curl").is_none() {
         return;
     }
     let k = Knot::start(&[]);
@@ -228,7 +228,7 @@ fn oversized_request_line_is_414_and_headers_431() {
 
 #[test]
 fn keep_alive_reuses_one_connection() {
-    if !have("curl") {
+    if have("curl").is_none() {
         return;
     }
     let k = Knot::start(&[]);
@@ -309,7 +309,7 @@ fn many_pipelined_requests_in_one_write() {
 
 #[test]
 fn never_serves_outside_the_root() {
-    if !have("curl") {
+    if have("curl").is_none() {
         return;
     }
     let dir = TempDir::new("traversal");
@@ -370,7 +370,7 @@ fn idle_connection_is_closed_after_the_timeout() {
 
 #[test]
 fn slowloris_does_not_stop_service() {
-    if !have("curl") {
+    if have("curl").is_none() {
         return;
     }
     let idle = Duration::from_millis(4000);
@@ -538,7 +538,7 @@ fn out_of_file_descriptors_on_accept_is_survived() {
 
 #[test]
 fn large_file_is_streamed_byte_for_byte() {
-    if !have("curl") {
+    if have("curl").is_none() {
         return;
     }
     let dir = TempDir::new("large");
@@ -592,7 +592,7 @@ fn large_file_is_streamed_byte_for_byte() {
 
 #[test]
 fn ab_keep_alive_load_has_no_errors() {
-    if !have("ab") {
+    if have("ab").is_none() {
         return;
     }
     let k = Knot::start(&[]);
@@ -641,7 +641,7 @@ fn ab_keep_alive_load_has_no_errors() {
 
 #[test]
 fn wrk_load_has_no_errors() {
-    if !have("wrk") {
+    if have("wrk").is_none() {
         return;
     }
     let k = Knot::start(&[]);
@@ -677,7 +677,7 @@ fn wrk_load_has_no_errors() {
 
 #[test]
 fn chromium_renders_the_default_site() {
-    if !have("chromium") {
+    if have("chromium").is_none() {
         return;
     }
     let k = Knot::start(&["--log"]);

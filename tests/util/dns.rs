@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -22,27 +22,7 @@ pub fn binary() -> PathBuf {
     crate::process::example_binary("multidns")
 }
 
-/// Whether `prog` is on the PATH (or in /usr/sbin, where unbound lives).
-pub fn installed(prog: &str) -> Option<PathBuf> {
-    let paths = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&paths)
-        .chain(["/usr/sbin".into(), "/usr/local/sbin".into()])
-        .map(|d| d.join(prog))
-        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file()))
-}
-
-/// The path of `prog` if it can be used. If not: in CI (`CI=true`) the test fails, otherwise
-/// it prints `skipped: <prog> not installed` and the caller returns.
-pub fn have(prog: &str) -> Option<PathBuf> {
-    if let Some(p) = installed(prog) {
-        return Some(p);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{prog} not installed, and CI=true: install it (see .ci/run)");
-    }
-    let _ = writeln!(io::stderr(), "skipped: {prog} not installed");
-    None
-}
+pub use crate::process::{have, installed, wait_bounded};
 
 /// What a run of multidns produced.
 #[derive(Debug)]
@@ -91,22 +71,6 @@ pub fn multidns(args: &[&str], stdin: &str, limit: Duration) -> Run {
         status,
         stdout: String::from_utf8_lossy(&out_t.join().unwrap_or_default()).into_owned(),
         stderr: String::from_utf8_lossy(&err_t.join().unwrap_or_default()).into_owned(),
-    }
-}
-
-/// Waits for `child` for at most `limit`; on timeout kills and reaps it and returns `None`.
-pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Ok(Some(s)) = child.try_wait() {
-            return Some(s);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        thread::sleep(Duration::from_millis(10));
     }
 }
 

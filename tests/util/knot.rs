@@ -6,7 +6,7 @@ use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -119,29 +119,7 @@ impl Drop for Knot {
     }
 }
 
-/// Whether `prog` is on the PATH.
-pub fn installed(prog: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|d| {
-            let p = d.join(prog);
-            fs::metadata(&p).is_ok_and(|m| m.is_file())
-        })
-    })
-}
-
-/// `true` if `prog` can be used. If not: in CI (`CI=true`) the test fails, otherwise it
-/// prints `skipped: <prog> not installed` and the caller returns.
-pub fn have(prog: &str) -> bool {
-    if installed(prog) {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{prog} not installed, and CI=true: install it (see .ci/run)");
-    }
-    // Straight to stderr, past the test harness's capture, so the skip shows in the output.
-    let _ = writeln!(io::stderr(), "skipped: {prog} not installed");
-    false
-}
+pub use crate::process::{have, wait_bounded};
 
 /// Runs a command to completion with its output captured; kills it after `limit`.
 pub fn run(cmd: &mut Command, limit: Duration) -> Output {
@@ -169,22 +147,6 @@ pub fn run(cmd: &mut Command, limit: Duration) -> Output {
         status,
         stdout: out_t.join().unwrap_or_default(),
         stderr: err_t.join().unwrap_or_default(),
-    }
-}
-
-/// Waits for `child` for at most `limit`; on timeout kills and reaps it and returns `None`.
-pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Ok(Some(s)) = child.try_wait() {
-            return Some(s);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        thread::sleep(Duration::from_millis(10));
     }
 }
 

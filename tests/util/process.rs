@@ -1,13 +1,16 @@
-//! Helpers shared by the tests that run an example as a child process: build the example
-//! binary once per test process, and temporary directories removed on drop.
+//! Helpers shared by the tests that run an example or an outside program as a child process:
+//! build the example binary once per test process, find outside programs (skip with a reason,
+//! or fail when `CI=true`), wait for a child with a time bound, temporary directories.
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
 use std::fs;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// The binary of example `name` next to this test binary (`<target>/<profile>/examples/name`).
 ///
@@ -73,5 +76,44 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether `prog` is on the PATH (or in /usr/sbin, where unbound lives).
+pub fn installed(prog: &str) -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&paths)
+        .chain(["/usr/sbin".into(), "/usr/local/sbin".into()])
+        .map(|d| d.join(prog))
+        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file()))
+}
+
+/// The path of `prog` if it can be used. If not: in CI (`CI=true`) the test fails, otherwise
+/// it prints `skipped: <prog> not installed` and the caller returns.
+pub fn have(prog: &str) -> Option<PathBuf> {
+    if let Some(p) = installed(prog) {
+        return Some(p);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{prog} not installed, and CI=true: install it (see .ci/run)");
+    }
+    // Straight to stderr, past the test harness's capture, so the skip shows in the output.
+    let _ = writeln!(io::stderr(), "skipped: {prog} not installed");
+    None
+}
+
+/// Waits for `child` for at most `limit`; on timeout kills and reaps it and returns `None`.
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
