@@ -331,3 +331,96 @@ pub fn respond(out: &mut Vec<u8>, server: &str, req: &Request<'_>, file: Option<
         }
     }
 }
+
+/// A blocking-style connection's buffers (the thread and tokio servers): bytes read and not
+/// yet parsed (`input[start..end]`), and answers not yet written (`out`).
+pub struct Conn {
+    input: Vec<u8>,
+    start: usize,
+    end: usize,
+    pub out: Vec<u8>,
+}
+
+/// What to do after [`Conn::answer`].
+pub struct Answered {
+    /// The connection closes once `out` is written (an error, or no keep-alive).
+    pub close: bool,
+    /// `out` is full and more complete requests wait: write, then answer again before reading.
+    pub queue_full: bool,
+}
+
+impl Conn {
+    /// Empty buffers; `read_buf` is the read buffer's first size (it grows only for heads that
+    /// do not fit).
+    pub fn new(read_buf: usize) -> Conn {
+        Conn {
+            input: vec![0u8; read_buf],
+            start: 0,
+            end: 0,
+            out: Vec::new(),
+        }
+    }
+
+    /// Answers every complete request already read, appending to `out`; `get` looks a
+    /// request target up in the server's file cache.
+    pub fn answer(
+        &mut self,
+        server: &str,
+        mut get: impl FnMut(&str) -> Option<std::sync::Arc<File>>,
+    ) -> Answered {
+        let mut done = Answered {
+            close: false,
+            queue_full: false,
+        };
+        while self.start < self.end {
+            if self.out.len() >= QUEUE_MAX {
+                done.queue_full = true;
+                break;
+            }
+            match parse(&self.input[self.start..self.end]) {
+                Parsed::Partial => break,
+                Parsed::Error(status) => {
+                    error(&mut self.out, server, status, 1, false, false);
+                    done.close = true;
+                    break;
+                }
+                Parsed::Request(req) => {
+                    let file = match req.method {
+                        Method::Other => None,
+                        _ => get(req.target),
+                    };
+                    if respond(&mut self.out, server, &req, file.as_deref()) {
+                        let body = &file.expect("a body means a file").body;
+                        self.out.extend_from_slice(body);
+                    }
+                    self.start += req.len;
+                    if !req.keep_alive {
+                        done.close = true;
+                        break;
+                    }
+                }
+            }
+        }
+        done
+    }
+
+    /// Room to read into after the unparsed bytes (compacting or growing the buffer first).
+    pub fn room(&mut self) -> &mut [u8] {
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        } else if self.end == self.input.len() {
+            if self.start > 0 {
+                self.input.copy_within(self.start..self.end, 0);
+                (self.start, self.end) = (0, self.end - self.start);
+            } else if self.input.len() < 2 * MAX_HEAD {
+                self.input.resize(2 * self.input.len(), 0);
+            }
+        }
+        &mut self.input[self.end..]
+    }
+
+    /// `n` bytes were read into [`room`](Conn::room).
+    pub fn filled(&mut self, n: usize) {
+        self.end += n;
+    }
+}

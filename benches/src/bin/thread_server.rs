@@ -20,7 +20,7 @@ use std::sync::{Arc, RwLock};
 use std::thread;
 use std::time::Duration;
 
-use web::{File, Parsed};
+use web::File;
 
 const SERVER: &str = "threads";
 /// Size of a new connection's read buffer; it grows only for heads that do not fit.
@@ -50,44 +50,13 @@ impl Files {
 fn serve(mut sock: TcpStream, files: &Files) -> io::Result<()> {
     sock.set_read_timeout(Some(web::IDLE))?;
     sock.set_write_timeout(Some(web::IDLE))?;
-    let mut input = vec![0u8; READ_BUF];
-    let (mut start, mut end) = (0, 0);
-    let mut out = Vec::new();
+    let mut conn = web::Conn::new(READ_BUF);
     loop {
         // Answer every complete request already read.
-        let mut close = false;
-        let mut queue_full = false;
-        while start < end {
-            if out.len() >= web::QUEUE_MAX {
-                queue_full = true;
-                break;
-            }
-            match web::parse(&input[start..end]) {
-                Parsed::Partial => break,
-                Parsed::Error(status) => {
-                    web::error(&mut out, SERVER, status, 1, false, false);
-                    close = true;
-                    break;
-                }
-                Parsed::Request(req) => {
-                    let file = match req.method {
-                        web::Method::Other => None,
-                        _ => files.get(req.target),
-                    };
-                    if web::respond(&mut out, SERVER, &req, file.as_deref()) {
-                        out.extend_from_slice(&file.expect("a body means a file").body);
-                    }
-                    start += req.len;
-                    if !req.keep_alive {
-                        close = true;
-                        break;
-                    }
-                }
-            }
-        }
-        if !out.is_empty() {
-            sock.write_all(&out)?;
-            out.clear();
+        let web::Answered { close, queue_full } = conn.answer(SERVER, |t| files.get(t));
+        if !conn.out.is_empty() {
+            sock.write_all(&conn.out)?;
+            conn.out.clear();
         }
         if close {
             return sock.shutdown(Shutdown::Write);
@@ -96,19 +65,9 @@ fn serve(mut sock: TcpStream, files: &Files) -> io::Result<()> {
             continue; // more pipelined requests are waiting: answer them before reading
         }
         // Read more.
-        if start == end {
-            (start, end) = (0, 0);
-        } else if end == input.len() {
-            if start > 0 {
-                input.copy_within(start..end, 0);
-                (start, end) = (0, end - start);
-            } else if input.len() < 2 * web::MAX_HEAD {
-                input.resize(2 * input.len(), 0);
-            }
-        }
-        match sock.read(&mut input[end..]) {
+        match sock.read(conn.room()) {
             Ok(0) => return Ok(()),
-            Ok(n) => end += n,
+            Ok(n) => conn.filled(n),
             // The read timeout: the connection was idle.
             Err(e)
                 if matches!(

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use web::{File, Parsed};
+use web::File;
 
 const SERVER: &str = "tokio";
 /// Size of a new connection's read buffer; it grows only for heads that do not fit.
@@ -46,44 +46,13 @@ impl Files {
 }
 
 async fn serve(mut sock: TcpStream, files: Arc<Files>) -> io::Result<()> {
-    let mut input = vec![0u8; READ_BUF];
-    let (mut start, mut end) = (0, 0);
-    let mut out = Vec::new();
+    let mut conn = web::Conn::new(READ_BUF);
     loop {
         // Answer every complete request already read.
-        let mut close = false;
-        let mut queue_full = false;
-        while start < end {
-            if out.len() >= web::QUEUE_MAX {
-                queue_full = true;
-                break;
-            }
-            match web::parse(&input[start..end]) {
-                Parsed::Partial => break,
-                Parsed::Error(status) => {
-                    web::error(&mut out, SERVER, status, 1, false, false);
-                    close = true;
-                    break;
-                }
-                Parsed::Request(req) => {
-                    let file = match req.method {
-                        web::Method::Other => None,
-                        _ => files.get(req.target),
-                    };
-                    if web::respond(&mut out, SERVER, &req, file.as_deref()) {
-                        out.extend_from_slice(&file.expect("a body means a file").body);
-                    }
-                    start += req.len;
-                    if !req.keep_alive {
-                        close = true;
-                        break;
-                    }
-                }
-            }
-        }
-        if !out.is_empty() {
-            sock.write_all(&out).await?;
-            out.clear();
+        let web::Answered { close, queue_full } = conn.answer(SERVER, |t| files.get(t));
+        if !conn.out.is_empty() {
+            sock.write_all(&conn.out).await?;
+            conn.out.clear();
         }
         if close {
             return sock.shutdown().await;
@@ -92,19 +61,9 @@ async fn serve(mut sock: TcpStream, files: Arc<Files>) -> io::Result<()> {
             continue; // more pipelined requests are waiting: answer them before reading
         }
         // Read more.
-        if start == end {
-            (start, end) = (0, 0);
-        } else if end == input.len() {
-            if start > 0 {
-                input.copy_within(start..end, 0);
-                (start, end) = (0, end - start);
-            } else if input.len() < 2 * web::MAX_HEAD {
-                input.resize(2 * input.len(), 0);
-            }
-        }
-        match tokio::time::timeout(web::IDLE, sock.read(&mut input[end..])).await {
+        match tokio::time::timeout(web::IDLE, sock.read(conn.room())).await {
             Ok(Ok(0)) | Err(_) => return Ok(()), // closed by the client, or idle
-            Ok(Ok(n)) => end += n,
+            Ok(Ok(n)) => conn.filled(n),
             Ok(Err(e)) => return Err(e),
         }
     }
