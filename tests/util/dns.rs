@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -40,37 +39,15 @@ impl Run {
 
 /// Runs multidns with `args`, `stdin` as its input; kills it after `limit`.
 pub fn multidns(args: &[&str], stdin: &str, limit: Duration) -> Run {
-    let mut child = Command::new(binary())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn multidns");
-    let mut input = child.stdin.take().expect("piped");
-    let data = stdin.to_string();
-    let in_t = thread::spawn(move || {
-        let _ = input.write_all(data.as_bytes());
-    });
-    let mut out = child.stdout.take().expect("piped");
-    let mut err = child.stderr.take().expect("piped");
-    let out_t = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err_t = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let status = wait_bounded(&mut child, limit)
-        .unwrap_or_else(|| panic!("multidns {args:?} still running after {limit:?}: killed"));
-    let _ = in_t.join();
+    let out = crate::process::run_bounded(
+        Command::new(binary()).args(args),
+        Some(stdin.as_bytes()),
+        limit,
+    );
     Run {
-        status,
-        stdout: String::from_utf8_lossy(&out_t.join().unwrap_or_default()).into_owned(),
-        stderr: String::from_utf8_lossy(&err_t.join().unwrap_or_default()).into_owned(),
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 

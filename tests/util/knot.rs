@@ -119,35 +119,11 @@ impl Drop for Knot {
     }
 }
 
-pub use crate::process::{have, wait_bounded};
+pub use crate::process::have;
 
 /// Runs a command to completion with its output captured; kills it after `limit`.
 pub fn run(cmd: &mut Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-    let mut out = child.stdout.take().expect("piped");
-    let mut err = child.stderr.take().expect("piped");
-    let out_t = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err_t = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let status = wait_bounded(&mut child, limit)
-        .unwrap_or_else(|| panic!("{cmd:?} still running after {limit:?}: killed"));
-    Output {
-        status,
-        stdout: out_t.join().unwrap_or_default(),
-        stderr: err_t.join().unwrap_or_default(),
-    }
+    crate::process::run_bounded(cmd, None, limit)
 }
 
 /// One HTTP response read off a raw connection.

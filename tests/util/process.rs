@@ -5,9 +5,9 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -115,5 +115,46 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
             return None;
         }
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs `cmd` to completion with `stdin` as its input (none: `/dev/null`) and its output
+/// captured; kills it after `limit` (and panics, naming the command).
+pub fn run_bounded(cmd: &mut Command, stdin: Option<&[u8]>, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let in_t = stdin.map(|data| {
+        let mut input = child.stdin.take().expect("piped");
+        let data = data.to_vec();
+        std::thread::spawn(move || {
+            let _ = input.write_all(&data);
+        })
+    });
+    let read_all = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let out_t = read_all(Box::new(child.stdout.take().expect("piped")));
+    let err_t = read_all(Box::new(child.stderr.take().expect("piped")));
+    let status = wait_bounded(&mut child, limit)
+        .unwrap_or_else(|| panic!("{cmd:?} still running after {limit:?}: killed"));
+    if let Some(t) = in_t {
+        let _ = t.join();
+    }
+    Output {
+        status,
+        stdout: out_t.join().unwrap_or_default(),
+        stderr: err_t.join().unwrap_or_default(),
     }
 }
