@@ -1,14 +1,11 @@
 //! Runtime micro benchmarks: the cost of the primitives every tamed call is made of.
 //!
 //! Run: `cargo bench -p tame-benches --bench runtime`. Each figure is per operation.
-use std::cell::{Cell, RefCell};
 use std::hint::black_box;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tame::__private::{Step, spawn};
-use tame::{Event, Rendezvous};
+use tame::Rendezvous;
 
 /// Make an event on an existing rendezvous, trigger it, join it (no loop involved).
 fn make_trigger_join(c: &mut Criterion) {
@@ -22,45 +19,9 @@ fn make_trigger_join(c: &mut Criterion) {
     });
 }
 
-type Slot = Rc<RefCell<Option<Event<()>>>>;
-
 /// Two calls wake each other through the loop: one trigger -> run queue -> resume per step.
 fn ping_pong(steps: u64) -> Duration {
-    fn player(mine: Rendezvous<(), ()>, to_peer: Slot, from_peer: Slot, left: Rc<Cell<u64>>) {
-        spawn("player", file!(), move |cx| {
-            loop {
-                match cx.poll_rv(&mine, line!()) {
-                    None => return Step::Blocked,
-                    Some(None) => return Step::Done,
-                    Some(Some(_)) => {
-                        let n = left.get();
-                        if n == 0 {
-                            from_peer.borrow_mut().take();
-                            return Step::Done;
-                        }
-                        left.set(n - 1);
-                        *to_peer.borrow_mut() = Some(mine.event(()));
-                        if let Some(e) = from_peer.borrow_mut().take() {
-                            e.trigger(());
-                        }
-                    }
-                }
-            }
-        });
-    }
-    let left = Rc::new(Cell::new(steps));
-    let t0 = Instant::now();
-    tame::run(|| {
-        let (ra, rb): (Rendezvous<(), ()>, Rendezvous<(), ()>) =
-            (Rendezvous::new(), Rendezvous::new());
-        let (to_a, to_b): (Slot, Slot) = Default::default();
-        *to_b.borrow_mut() = Some(ra.event(()));
-        let kick = rb.event(());
-        player(ra, to_b.clone(), to_a.clone(), left.clone());
-        player(rb, to_a, to_b, left.clone());
-        kick.trigger(());
-    });
-    t0.elapsed()
+    tame_benches::ping_pong(tame_benches::hand_player, steps)
 }
 
 fn trigger_resume(c: &mut Criterion) {

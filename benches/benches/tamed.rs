@@ -2,74 +2,14 @@
 //! runtime: what the macro's lowering costs.
 //!
 //! Run: `cargo bench -p tame-benches --bench tamed`.
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tame::__private::{Cx, Step, spawn};
-use tame::{Event, Rendezvous, tamed};
-
-type Slot = Rc<RefCell<Option<Event<()>>>>;
-
-/// One side of a ping-pong through the loop, written with `#[tamed]`.
-#[tamed]
-fn tamed_player(mine: Rendezvous<(), ()>, to_peer: Slot, from_peer: Slot, left: Rc<Cell<u64>>) {
-    while let Some(((), ())) = twait!(mine) {
-        let n = left.get();
-        if n == 0 {
-            from_peer.borrow_mut().take();
-            return;
-        }
-        left.set(n - 1);
-        *to_peer.borrow_mut() = Some(mine.event(()));
-        if let Some(e) = from_peer.borrow_mut().take() {
-            e.trigger(());
-        }
-    }
-}
-
-/// The same, written by hand against the runtime's interface.
-fn hand_player(mine: Rendezvous<(), ()>, to_peer: Slot, from_peer: Slot, left: Rc<Cell<u64>>) {
-    spawn("hand_player", file!(), move |cx: &Cx| {
-        loop {
-            match cx.poll_rv(&mine, line!()) {
-                None => return Step::Blocked,
-                Some(None) => return Step::Done,
-                Some(Some(((), ()))) => {
-                    let n = left.get();
-                    if n == 0 {
-                        from_peer.borrow_mut().take();
-                        return Step::Done;
-                    }
-                    left.set(n - 1);
-                    *to_peer.borrow_mut() = Some(mine.event(()));
-                    if let Some(e) = from_peer.borrow_mut().take() {
-                        e.trigger(());
-                    }
-                }
-            }
-        }
-    });
-}
-
-type Player = fn(Rendezvous<(), ()>, Slot, Slot, Rc<Cell<u64>>);
-
-fn ping_pong(player: Player, steps: u64) -> Duration {
-    let left = Rc::new(Cell::new(steps));
-    let t0 = Instant::now();
-    tame::run(|| {
-        let (ra, rb): (Rendezvous<(), ()>, Rendezvous<(), ()>) =
-            (Rendezvous::new(), Rendezvous::new());
-        let (to_a, to_b): (Slot, Slot) = Default::default();
-        *to_b.borrow_mut() = Some(ra.event(()));
-        let kick = rb.event(());
-        player(ra, to_b.clone(), to_a.clone(), left.clone());
-        player(rb, to_a, to_b, left.clone());
-        kick.trigger(());
-    });
-    t0.elapsed()
-}
+use tame::tamed;
+use tame_benches::{hand_player, ping_pong, tamed_player};
 
 /// A loop whose every wait is already complete (the fast path), tamed.
 #[tamed]

@@ -34,40 +34,11 @@ fn tokio_rt() -> Runtime {
 // ---------------------------------------------------------------------------------------------
 // (a) trigger -> resume: two calls wake each other, one wake-up per step.
 
-type Slot = Rc<RefCell<Option<Event<()>>>>;
+use tame_benches::Slot;
 
-/// One side of a ping-pong through the tame loop, waiting in `twait!(r)` on its own
-/// rendezvous (as `tamed.rs` writes it).
-#[tamed]
-fn tame_player(mine: Rendezvous<(), ()>, to_peer: Slot, from_peer: Slot, left: Rc<Cell<u64>>) {
-    while let Some(((), ())) = twait!(mine) {
-        let n = left.get();
-        if n == 0 {
-            from_peer.borrow_mut().take();
-            return;
-        }
-        left.set(n - 1);
-        *to_peer.borrow_mut() = Some(mine.event(()));
-        if let Some(e) = from_peer.borrow_mut().take() {
-            e.trigger(());
-        }
-    }
-}
-
+/// The tame ping-pong waiting in `twait!(r)` on its own rendezvous (as `tamed.rs` runs it).
 fn tame_ping_pong(steps: u64) -> Duration {
-    let left = Rc::new(Cell::new(steps));
-    let t0 = Instant::now();
-    tame::run(|| {
-        let (ra, rb): (Rendezvous<(), ()>, Rendezvous<(), ()>) =
-            (Rendezvous::new(), Rendezvous::new());
-        let (to_a, to_b): (Slot, Slot) = Default::default();
-        *to_b.borrow_mut() = Some(ra.event(()));
-        let kick = rb.event(());
-        tame_player(ra, to_b.clone(), to_a.clone(), left.clone());
-        tame_player(rb, to_a, to_b, left.clone());
-        kick.trigger(());
-    });
-    t0.elapsed()
+    tame_benches::ping_pong(tame_benches::tamed_player, steps)
 }
 
 /// The same ping-pong with Tame's implicit rendezvous: each step hands the peer a fresh
