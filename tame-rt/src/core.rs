@@ -12,6 +12,14 @@
 //!
 //! Re-entrancy: the runtime never calls user code (triggers, hooks, destructors of events)
 //! while it holds a borrow of its own state; it moves what must run into a local buffer first.
+//!
+//! # A run that unwinds
+//! If `run`'s closure or a call it resumes panics, `run` unwinds, and its guard drops what the
+//! run left on the thread before the panic leaves `run` ([`abandon`]): queued calls, `asap`
+//! events, timers and the events waiting on fds, in rounds until none is left (destructors
+//! may add more), and then moves the thread's run epoch on so that a call of the old run is
+//! never resumed ([`crate::task`]). The poller and its registrations stay: they belong to the
+//! fds, not to a run, as after a run that ends normally.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -45,6 +53,9 @@ pub(crate) struct Core {
     blocked: RefCell<Registry>,
     /// Stuck reports of the last `run` on this thread.
     stuck: RefCell<Vec<String>>,
+    /// How many runs on this thread unwound (wrapping): tasks keep the value they started
+    /// under, and a task whose value is not the current one is never resumed.
+    epoch: Cell<u16>,
 }
 
 thread_local! {
@@ -60,6 +71,7 @@ thread_local! {
             #[cfg(debug_assertions)]
             blocked: RefCell::new(Registry { tasks: Vec::new(), free: Vec::new() }),
             stuck: RefCell::new(Vec::new()),
+            epoch: Cell::new(0),
         }
     };
 }
@@ -74,6 +86,11 @@ pub(crate) fn schedule(t: Rc<dyn TaskDyn>) {
 
 pub(crate) fn push_asap(e: Event<()>) {
     with(|c| c.asap.borrow_mut().push(e));
+}
+
+/// The thread's current run epoch (see [`abandon`]).
+pub(crate) fn epoch() -> u16 {
+    with(|c| c.epoch.get())
 }
 
 /// The loop's cached clock: the time at which the current turn started.
@@ -111,6 +128,18 @@ pub fn now() -> Instant {
 /// # Panics
 /// If called while a loop is already running on this thread, and if the OS poller fails.
 ///
+/// If `f`, or the code of a tamed call the loop resumes, panics, the panic unwinds out of
+/// `run`, and the run is over: while it unwinds, `run` drops everything the run left on this
+/// thread (the queued calls, `asap` events, pending timers and the events waiting on fds),
+/// and with them the calls that were blocked and the locals they kept, as if they were locals
+/// of `run`'s own frame. The next `run` on the thread starts clean: none of the old calls,
+/// timers, fd interests or wake-ups reaches it. A call of the old run that something outside
+/// it still refers to (a `Rendezvous` or `Event` kept by the caller) is never resumed: if it
+/// is woken later, the loop drops it, with its locals, instead. Destructors that run during
+/// this cleanup may use the runtime (set timers, trigger events, `deregister` an fd, start a
+/// tamed call); what they set up is dropped too. As for any value dropped while unwinding, a
+/// destructor that panics during the cleanup aborts the process.
+///
 /// ```
 /// # use tame_rt as tame;
 /// use std::time::Duration;
@@ -118,11 +147,24 @@ pub fn now() -> Instant {
 ///     tame::timer(Duration::from_millis(1), tame::Event::from_fn(|()| println!("tick")));
 /// });
 /// // the loop returned: the timer has fired
+///
+/// let panicked = std::panic::catch_unwind(|| {
+///     tame::run(|| {
+///         tame::timer(Duration::from_secs(60), tame::Event::from_fn(|()| unreachable!()));
+///         panic!("boom");
+///     })
+/// });
+/// assert!(panicked.is_err());
+/// tame::run(|| {}); // returns at once: the old timer was dropped when `run` unwound
 /// ```
 pub fn run(f: impl FnOnce()) {
-    struct Running;
-    impl Drop for Running {
+    /// Dropped only when `run` unwinds: the normal path forgets it.
+    struct Unwinding;
+    impl Drop for Unwinding {
         fn drop(&mut self) {
+            // `running` stays set during the cleanup, so a destructor that calls `run` is
+            // refused as a nested run would be.
+            abandon();
             with(|c| c.running.set(false));
         }
     }
@@ -134,15 +176,51 @@ pub fn run(f: impl FnOnce()) {
         c.now.set(Some(Instant::now()));
         c.stuck.borrow_mut().clear();
     });
-    let _running = Running;
+    let unwinding = Unwinding;
     f();
     while turn() {}
     report_stuck();
+    std::mem::forget(unwinding);
+    with(|c| c.running.set(false));
+}
+
+/// Drops what a run that unwound left on the thread, then moves the run epoch on.
+///
+/// Everything is moved out of the core before it is dropped, so destructors may use the
+/// runtime (no borrow is held); what they add is dropped in the next round, until a round
+/// finds nothing. Tasks taken off the queue are marked not queued, so that one that survives
+/// (kept by the user) can be woken, and dropped, later.
+#[cold]
+#[inline(never)]
+fn abandon() {
+    loop {
+        let mut events: Vec<Event<()>> = Vec::new();
+        let tasks = with(|c| {
+            events.append(&mut c.asap.borrow_mut());
+            events.append(&mut c.scratch.borrow_mut());
+            c.timers.borrow_mut().drain_into(&mut events);
+            c.io.borrow_mut().drain_waiters_into(&mut events);
+            std::mem::take(&mut *c.queue.borrow_mut())
+        });
+        if events.is_empty() && tasks.is_empty() {
+            break;
+        }
+        for t in &tasks {
+            t.header().queued.set(false);
+        }
+        drop(tasks);
+        drop(events);
+    }
+    // Calls still blocked are not stuck: they were abandoned. None is reported.
+    #[cfg(debug_assertions)]
+    drop(take_blocked());
+    with(|c| c.epoch.set(c.epoch.get().wrapping_add(1)));
 }
 
 /// One turn of the loop; `false` when the loop is over.
 fn turn() -> bool {
-    let mut batch = with(|c| std::mem::take(&mut *c.scratch.borrow_mut()));
+    let (mut batch, epoch) =
+        with(|c| (std::mem::take(&mut *c.scratch.borrow_mut()), c.epoch.get()));
     // 1. asap events queued before this turn.
     with(|c| std::mem::swap(&mut *c.asap.borrow_mut(), &mut batch));
     for e in batch.drain(..) {
@@ -153,7 +231,7 @@ fn turn() -> bool {
         let Some(t) = with(|c| c.queue.borrow_mut().pop_front()) else {
             break;
         };
-        t.resume();
+        t.resume(epoch);
     }
     // 3. anything left that can happen?
     let (queued, timers, fds, has_poll) = with(|c| {
@@ -246,20 +324,28 @@ pub(crate) fn unregister_blocked(h: &crate::task::Header) {
     });
 }
 
+/// Empties the registry of blocked calls (keeping its capacity for the next `run` on this
+/// thread) and returns the calls still alive, each marked unregistered.
+#[cfg(debug_assertions)]
+fn take_blocked() -> Vec<Rc<dyn TaskDyn>> {
+    let tasks: Vec<_> = with(|c| {
+        let mut r = c.blocked.borrow_mut();
+        r.free.clear();
+        r.tasks.drain(..).flatten().collect()
+    });
+    let tasks: Vec<_> = tasks.iter().filter_map(std::rc::Weak::upgrade).collect();
+    for t in &tasks {
+        t.header().reg.set(usize::MAX);
+    }
+    tasks
+}
+
 fn report_stuck() {
     #[cfg(debug_assertions)]
     {
-        // Drain, keeping the registry's capacity for the next `run` on this thread.
-        let tasks: Vec<_> = with(|c| {
-            let mut r = c.blocked.borrow_mut();
-            r.free.clear();
-            r.tasks.drain(..).flatten().collect()
-        });
         let mut lines = Vec::new();
-        for t in tasks {
-            let Some(t) = t.upgrade() else { continue };
+        for t in take_blocked() {
             let h = t.header();
-            h.reg.set(usize::MAX);
             let what = match h.wait.get() {
                 crate::task::WaitKind::Join => format!(
                     "twait!{{}} with {} event(s) that nothing can trigger any more",

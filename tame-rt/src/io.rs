@@ -231,6 +231,19 @@ impl Io {
         }
     }
 
+    /// Moves every waiting event into `out` (a run that unwound is being abandoned). The fds
+    /// stay registered and keep their remembered edges: those belong to the fds, not to a run.
+    pub(crate) fn drain_waiters_into(&mut self, out: &mut Vec<Event<()>>) {
+        if self.waiters == 0 {
+            return;
+        }
+        for f in &mut self.fds {
+            out.extend(f.read.waiters.drain(..));
+            out.extend(f.write.waiters.drain(..));
+        }
+        self.waiters = 0;
+    }
+
     fn forget(&mut self, fd: RawFd) -> Option<Fd> {
         let f = self.fds.get_mut(usize::try_from(fd).ok()?)?;
         if !f.registered {

@@ -13,6 +13,10 @@
 //!
 //! Invariant: a task is in the run queue at most once (`queued`), and only a task whose wait
 //! is over is resumed; a wake-up that arrives while the wait is not over is ignored.
+//!
+//! A task remembers the run epoch it started in. When a run unwinds, the epoch moves on, so a
+//! task of that run that something outside it still refers to (a `Rendezvous` or `Event` the
+//! user kept) is dropped, not resumed, if it is ever woken again.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -52,13 +56,18 @@ pub(crate) struct Header {
     /// Index in the debug registry of blocked tasks (`usize::MAX` when not registered).
     #[cfg(debug_assertions)]
     pub(crate) reg: Cell<usize>,
+    /// The thread's run epoch when the call started (see `core::Core::epoch`): a call whose
+    /// epoch is not the current one belongs to a run that unwound, and is never resumed.
+    /// Two bytes fit in the header's padding (a wider counter would cost 8 bytes per call).
+    pub(crate) epoch: u16,
 }
 
 /// The object-safe face of a task, as held by the run queue and by rendezvous.
 pub(crate) trait TaskDyn: Wake + Join {
     fn header(&self) -> &Header;
-    /// Runs the closure once; called only by the loop (never inline from a trigger).
-    fn resume(self: Rc<Self>);
+    /// Runs the closure once; called only by the loop (never inline from a trigger). `epoch`
+    /// is the thread's current run epoch: a task of an older one is dropped instead.
+    fn resume(self: Rc<Self>, epoch: u16);
     fn as_join(self: Rc<Self>) -> Rc<dyn Join>;
     fn as_wake(self: Rc<Self>) -> Rc<dyn Wake>;
 }
@@ -102,6 +111,20 @@ impl<F: FnMut(&Cx) -> Step + 'static> Task<F> {
     }
 }
 
+impl<F> Task<F> {
+    /// A call of a run that unwound was woken: it is over. Its closure, and with it every
+    /// local it kept, is dropped here instead of being run.
+    #[cold]
+    #[inline(never)]
+    fn abandon(&self) {
+        self.hdr.wait.set(WaitKind::Running);
+        #[cfg(debug_assertions)]
+        crate::core::unregister_blocked(&self.hdr);
+        let f = self.f.borrow_mut().take();
+        drop(f); // outside the borrow: the locals' destructors may reach this task again
+    }
+}
+
 impl<F: FnMut(&Cx) -> Step + 'static> Wake for Task<F> {
     fn wake(self: Rc<Self>) {
         if !self.hdr.queued.replace(true) {
@@ -127,8 +150,12 @@ impl<F: FnMut(&Cx) -> Step + 'static> TaskDyn for Task<F> {
     fn header(&self) -> &Header {
         &self.hdr
     }
-    fn resume(self: Rc<Self>) {
+    fn resume(self: Rc<Self>, epoch: u16) {
         self.hdr.queued.set(false);
+        if self.hdr.epoch != epoch {
+            self.abandon();
+            return;
+        }
         match self.hdr.wait.get() {
             WaitKind::Join if self.hdr.joins.get() != 0 => return,
             _ => {}
@@ -168,6 +195,7 @@ where
             queued: Cell::new(false),
             #[cfg(debug_assertions)]
             reg: Cell::new(usize::MAX),
+            epoch: crate::core::epoch(),
         },
         f: RefCell::new(Some(f)),
     });

@@ -126,6 +126,19 @@ impl Timers {
         }
     }
 
+    /// Moves the events of every pending timer into `out` and empties the structure (a run
+    /// that unwound is being abandoned). `seq` goes on counting, so the cancel hook of a timer
+    /// drained here can never match a timer set later.
+    pub(crate) fn drain_into(&mut self, out: &mut Vec<Event<()>>) {
+        self.heap.clear();
+        self.free = NONE;
+        self.live = 0;
+        out.extend(self.entries.drain(..).filter_map(|e| match e {
+            Entry::Live { ev, .. } => Some(ev),
+            Entry::Free { .. } => None,
+        }));
+    }
+
     #[cfg(test)]
     fn heap_len(&self) -> usize {
         self.heap.len()
