@@ -211,7 +211,7 @@ fn methods_taking_self_by_value_or_rc() {
 }
 
 #[tamed]
-fn unused_locals_are_dropped_at_the_wait(log: util::Log) {
+fn unused_locals_live_to_the_end_of_their_scope(log: util::Log) {
     struct Loud(util::Log, &'static str);
     impl Drop for Loud {
         fn drop(&mut self) {
@@ -226,10 +226,10 @@ fn unused_locals_are_dropped_at_the_wait(log: util::Log) {
 }
 
 #[test]
-fn guards_named_with_underscore_live_to_the_end_of_their_scope() {
+fn locals_not_read_after_a_wait_live_to_the_end_of_their_scope() {
     let log = util::Log::default();
-    tame::run(|| unused_locals_are_dropped_at_the_wait(log.clone()));
-    assert_eq!(log.take(), ["drop temp", "after wait", "drop guard"]);
+    tame::run(|| unused_locals_live_to_the_end_of_their_scope(log.clone()));
+    assert_eq!(log.take(), ["after wait", "drop temp", "drop guard"]);
 }
 
 #[tamed]

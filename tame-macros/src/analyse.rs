@@ -387,6 +387,8 @@ pub fn liveness(m: &Machine) -> Liveness {
         for i in (0..n).rev() {
             let st = &m.states[i];
             let mut l = live_seq(&st.body, &lv);
+            // What is kept to the end of its scope is "live" wherever it is in scope.
+            l.extend(m.keep.iter().copied());
             l.retain(|b| st.scope.contains(b));
             if l != lv.live_in[i] {
                 lv.live_in[i] = l;
@@ -456,6 +458,11 @@ pub fn live_node(node: &Node, after: BTreeSet<BindId>, lv: &Liveness) -> BTreeSe
             l
         }
         Node::Block(b) => live_seq(b, lv),
+        Node::Cfg { then, els, .. } => {
+            let mut l = live_seq(then, lv);
+            l.extend(live_seq(els, lv));
+            l
+        }
     }
 }
 
@@ -481,6 +488,10 @@ fn mentions(nodes: &[Node], out: &mut BTreeSet<BindId>) {
                 }
             }
             Node::Block(b) => mentions(b, out),
+            Node::Cfg { then, els, .. } => {
+                mentions(then, out);
+                mentions(els, out);
+            }
             Node::Jump { .. } | Node::Join { .. } | Node::Park { .. } | Node::Done => {}
         }
     }

@@ -51,9 +51,6 @@ struct Emitter<'a> {
     slots: Vec<Option<syn::Ident>>,
     /// The state being emitted.
     current: std::cell::Cell<usize>,
-    /// Per state: bindings live through it that its code never mentions. They are left in
-    /// their slots (not restored, not saved again), which saves a move in and out per pass.
-    parked: Vec<BTreeSet<BindId>>,
 }
 
 fn mixed(name: &str) -> syn::Ident {
@@ -77,24 +74,12 @@ impl<'a> Emitter<'a> {
                 format_ident!("__tame_s_{}", name, span = span)
             });
         }
-        let parked = m
-            .states
-            .iter()
-            .enumerate()
-            .map(|(i, st)| {
-                visible(&m.binds, &st.scope)
-                    .into_iter()
-                    .filter(|b| lv.live_in[i].contains(b) && !lv.mentioned[i].contains(b))
-                    .collect()
-            })
-            .collect();
         Emitter {
             input,
             m,
             lv,
             slots,
             current: std::cell::Cell::new(0),
-            parked,
         }
     }
 
@@ -106,15 +91,47 @@ impl<'a> Emitter<'a> {
         self.slots[b].as_ref().expect("a live binding has a slot")
     }
 
+    /// `#[cfg]` attributes binding `b` exists under.
+    fn cfg(&self, b: BindId) -> TokenStream {
+        let attrs = &self.m.binds[b].cfg;
+        quote!(#(#attrs)*)
+    }
+
+    /// The name of `b` where `scope` is in scope: its own if it is visible there, else its
+    /// hidden name (it is shadowed, but still alive until its own scope ends).
+    fn name_in(&self, b: BindId, scope: &[BindId]) -> &syn::Ident {
+        let bind = &self.m.binds[b];
+        if visible(&self.m.binds, scope).contains(&b) {
+            &bind.ident
+        } else {
+            &bind.hidden
+        }
+    }
+
     fn function(&self) -> TokenStream {
         let func = &self.input.func;
         let krate = self.krate();
         let mut sig = func.sig.clone();
         // `mut` on a parameter only matters inside the state machine, where it is restored.
+        let mut param_ids = self.m.params.iter();
         for arg in sig.inputs.iter_mut() {
             match arg {
-                FnArg::Receiver(r) => r.mutability = None,
-                FnArg::Typed(pt) => strip_mut(&mut pt.pat),
+                FnArg::Receiver(r) => {
+                    param_ids.next();
+                    r.mutability = None
+                }
+                // `_` is kept, under a hidden name, to the end of the call.
+                FnArg::Typed(pt) if matches!(&*pt.pat, Pat::Wild(_)) => {
+                    let b = *param_ids.next().expect("wild param binding");
+                    let id = &self.m.binds[b].ident;
+                    *pt.pat = syn::parse_quote!(#id);
+                }
+                FnArg::Typed(pt) => {
+                    for _ in crate::analyse::pat_bindings(&pt.pat) {
+                        param_ids.next();
+                    }
+                    strip_mut(&mut pt.pat)
+                }
             }
         }
         // The closure outlives the call, so every type parameter must be `'static`. The bound
@@ -174,6 +191,12 @@ impl<'a> Emitter<'a> {
                     let tok = r.self_token;
                     decls.extend(quote!(let mut #slot = ::core::option::Option::Some(#tok);));
                 }
+                FnArg::Typed(pt) if matches!(&*pt.pat, Pat::Wild(_)) => {
+                    let b = *param_iter.next().expect("wild param binding");
+                    let slot = self.slot(b);
+                    let id = &self.m.binds[b].ident;
+                    decls.extend(quote!(let mut #slot = ::core::option::Option::Some(#id);));
+                }
                 FnArg::Typed(pt) => {
                     for _ in crate::analyse::pat_bindings(&pt.pat) {
                         let b = *param_iter.next().expect("param binding");
@@ -188,11 +211,12 @@ impl<'a> Emitter<'a> {
             if let Some(slot) = slot
                 && !self.m.params.contains(&b)
             {
-                decls.extend(quote!(let mut #slot = ::core::option::Option::None;));
+                let cfg = self.cfg(b);
+                decls.extend(quote!(#cfg let mut #slot = ::core::option::Option::None;));
             }
         }
-        for site in &self.m.sites {
-            decls.extend(quote!(let mut #site = ::core::option::Option::None;));
+        for (site, cfg) in self.m.sites.iter().zip(&self.m.site_cfg) {
+            decls.extend(quote!(#(#cfg)* let mut #site = ::core::option::Option::None;));
         }
         let state = mixed("__tame_state");
         let cx = mixed("__tame_cx");
@@ -233,31 +257,45 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// One state's arm: its items, then every binding in scope that is live or kept, restored
+    /// in declaration order (so Rust drops them in reverse declaration order wherever the arm
+    /// ends: a jump, a `return`, a panic), then its code.
     fn state(&self, i: usize) -> TokenStream {
         let st = &self.m.states[i];
         let krate = self.krate();
         let mut restores = TokenStream::new();
-        for b in visible(&self.m.binds, &st.scope) {
+        let vis = visible(&self.m.binds, &st.scope);
+        for &b in &st.scope {
             let bind = &self.m.binds[b];
+            let cfg = self.cfg(b);
+            if !vis.contains(&b) {
+                if self.lv.live_in[i].contains(&b) {
+                    let slot = self.slot(b);
+                    let h = &bind.hidden;
+                    restores.extend(quote! {
+                        #cfg let #h = #krate::__private::take(&mut #slot);
+                    });
+                }
+                continue;
+            }
             let id = &bind.ident;
             let mutability = bind.mutable.then(|| quote!(mut));
             let ty = bind.ty.as_ref().map(|t| quote!(: #t));
-            if self.parked[i].contains(&b) {
-                continue;
-            }
             if self.lv.live_in[i].contains(&b) {
                 let slot = self.slot(b);
                 restores.extend(quote! {
-                    let #mutability #id #ty = #krate::__private::take(&mut #slot);
+                    #cfg let #mutability #id #ty = #krate::__private::take(&mut #slot);
                 });
             } else if self.lv.mentioned[i].contains(&b) {
-                restores.extend(quote!(let #mutability #id #ty;));
+                restores.extend(quote!(#cfg let #mutability #id #ty;));
             }
         }
         self.current.set(i);
         let body = self.seq(&st.body);
         let n = Literal::u32_unsuffixed(i as u32);
-        quote!(#n => { #restores #body })
+        let cfg = &st.cfg;
+        let items = &st.items;
+        quote!(#(#cfg)* #n => { #(#items)* #restores #body })
     }
 
     fn seq(&self, nodes: &[Node]) -> TokenStream {
@@ -281,53 +319,64 @@ impl<'a> Emitter<'a> {
     }
 
     /// `at`: where the save is reported (the `twait!`), if not at the binding.
-    fn saves_at(&self, target: Cont, vis: &[BindId], at: Option<Span>) -> TokenStream {
+    fn saves_at(&self, target: Cont, scope: &[BindId], at: Option<Span>) -> TokenStream {
         let mut out = TokenStream::new();
         for b in self.lv.live_at(&target) {
-            if vis.contains(&b) && !self.is_parked(b) {
+            if scope.contains(&b) {
                 let slot = self.slot(b);
-                let id = &self.m.binds[b].ident;
-                let sp = Span::mixed_site().located_at(at.unwrap_or_else(|| id.span()));
+                let id = self.name_in(b, scope);
+                let sp = Span::mixed_site()
+                    .located_at(at.unwrap_or_else(|| self.m.binds[b].ident.span()));
                 let krate = self.krate();
-                out.extend(quote_spanned!(sp=> #krate::__private::put(&mut #slot, #id);));
+                let cfg = self.cfg(b);
+                out.extend(quote_spanned!(sp=> #cfg #krate::__private::put(&mut #slot, #id);));
             }
         }
         out
     }
 
+    /// Moves the bindings of `stash` that are still needed (`live`) into their slots, just
+    /// before a pattern shadows them.
     fn stash(&self, stash: &[BindId], live: &BTreeSet<BindId>) -> TokenStream {
         let mut out = TokenStream::new();
         for b in stash {
-            if live.contains(b) && !self.is_parked(*b) {
+            if live.contains(b) {
                 let slot = self.slot(*b);
                 let id = &self.m.binds[*b].ident;
                 let krate = self.krate();
-                out.extend(quote!(#krate::__private::put(&mut #slot, #id);));
+                let cfg = self.cfg(*b);
+                out.extend(quote!(#cfg #krate::__private::put(&mut #slot, #id);));
             }
         }
         out
     }
 
-    /// Re-binds, from their slots, stashed bindings (`stash` ∩ `stashed_live`) this code needs.
-    fn is_parked(&self, b: BindId) -> bool {
-        self.parked[self.current.get()].contains(&b)
-    }
-
+    /// Takes what [`Self::stash`] stored back into locals at the top of a branch: under the
+    /// user's name where the branch does not shadow it (`shadowed` false), else under its hidden
+    /// name. Always, so that nothing stays behind in a slot.
     fn take_back(
         &self,
         stash: &[BindId],
-        stashed_live: &BTreeSet<BindId>,
-        needed: &BTreeSet<BindId>,
+        stashed: &BTreeSet<BindId>,
+        shadowed: &[BindId],
     ) -> TokenStream {
         let krate = self.krate();
         let mut out = TokenStream::new();
         for b in stash {
-            if stashed_live.contains(b) && needed.contains(b) && !self.is_parked(*b) {
+            if stashed.contains(b) {
                 let bind = &self.m.binds[*b];
-                let id = &bind.ident;
-                let mutability = bind.mutable.then(|| quote!(mut));
                 let slot = self.slot(*b);
-                out.extend(quote!(let #mutability #id = #krate::__private::take(&mut #slot);));
+                let cfg = self.cfg(*b);
+                if shadowed.contains(b) {
+                    let h = &bind.hidden;
+                    out.extend(quote!(#cfg let #h = #krate::__private::take(&mut #slot);));
+                } else {
+                    let id = &bind.ident;
+                    let mutability = bind.mutable.then(|| quote!(mut));
+                    out.extend(
+                        quote!(#cfg let #mutability #id = #krate::__private::take(&mut #slot);),
+                    );
+                }
             }
         }
         out
@@ -350,6 +399,72 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// A statement kept as written whose jump leaves from under a binding of its own that
+    /// shadows something the jump saves: the jump first leaves the statement, where every
+    /// name means what it meant before it, then saves and goes.
+    ///
+    /// Input:  `if let Some(cur) = item { continue; }`     (an outer `cur` is kept)
+    /// Output: `let mut j = MAX; 'stmt: { if let Some(cur) = item { j = 0; break 'stmt; } }
+    ///          match j { 0 => { <save cur>; state = H; continue }, _ => {} }`
+    fn dispatch(&self, c: &crate::lower::Code) -> TokenStream {
+        let mut stmt = c.stmt.clone();
+        match &mut stmt {
+            // Only the initialiser is inside the labeled block; a `let … else` block jumps
+            // from where the new names are not bound yet.
+            Stmt::Local(l) if l.init.is_some() => {
+                let init = l.init.as_mut().expect("checked");
+                SubstJumps {
+                    e: self,
+                    jumps: &c.jumps,
+                    dispatch: Some(quote!(::core::option::Option::None)),
+                }
+                .visit_expr_mut(&mut init.expr);
+                if let Some((_, div)) = &mut init.diverge {
+                    SubstJumps {
+                        e: self,
+                        jumps: &c.jumps,
+                        dispatch: None,
+                    }
+                    .visit_expr_mut(div);
+                }
+            }
+            _ => SubstJumps {
+                e: self,
+                jumps: &c.jumps,
+                dispatch: Some(TokenStream::new()),
+            }
+            .visit_stmt_mut(&mut stmt),
+        }
+        let jv = mixed("__tame_j");
+        let label = stmt_label();
+        let arms = c.jumps.iter().enumerate().map(|(n, j)| {
+            let code = self.jump(j.target, &j.vis);
+            quote!(#n => { #code })
+        });
+        let arms = quote!(#(#arms)*);
+        match &mut stmt {
+            Stmt::Local(l) if l.init.is_some() => {
+                // Input:  let v = match o { Some(cur) => … continue …, … };
+                // Output: let o = 'stmt: { Some(match …) }; let v = (match o { Some(v) => v, None => <dispatch> });
+                let init = l.init.as_mut().expect("checked");
+                let e = &init.expr;
+                let o = mixed("__tame_o");
+                let v = mixed("__tame_v");
+                let first = quote!(let #o = #label: { ::core::option::Option::Some(#e) };);
+                *init.expr = syn::parse_quote!((match #o {
+                    ::core::option::Option::Some(#v) => #v,
+                    ::core::option::Option::None => match #jv { #arms _ => ::core::unreachable!() },
+                }));
+                quote!(let mut #jv: usize = usize::MAX; #first #stmt)
+            }
+            _ => quote! {
+                let mut #jv: usize = usize::MAX;
+                #label: { #stmt }
+                match #jv { #arms _ => {} }
+            },
+        }
+    }
+
     fn node(&self, n: &Node, after: &BTreeSet<BindId>) -> TokenStream {
         let krate = self.krate();
         let state = mixed("__tame_state");
@@ -368,28 +483,42 @@ impl<'a> Emitter<'a> {
             {
                 TokenStream::new()
             }
+            Node::Code(c) if c.jumps.iter().any(|j| j.shadowed) => self.dispatch(c),
             Node::Code(c) => {
                 let mut stmt = c.stmt.clone();
                 SubstJumps {
                     e: self,
                     jumps: &c.jumps,
+                    dispatch: None,
                 }
                 .visit_stmt_mut(&mut stmt);
-                let stash = self.stash(&c.stash, after);
-                if stash.is_empty() {
+                // Input:  let x = x + 1;        (shadows an `x` still needed after a later jump)
+                // Output: let __tame_v = x + 1; let __tame_h3 = x; let x = __tame_v;
+                // The old `x` stays a local of the arm under its hidden name: saved by it at a
+                // jump, dropped where Rust would drop it.
+                let mut hides = TokenStream::new();
+                for &b in &c.stash {
+                    if after.contains(&b) {
+                        let id = &self.m.binds[b].ident;
+                        let h = &self.m.binds[b].hidden;
+                        let cfg = self.cfg(b);
+                        hides.extend(quote!(#cfg let #h = #id;));
+                    }
+                }
+                if hides.is_empty() {
                     return quote!(#stmt);
                 }
-                // Input:  let x = x + 1;        (shadows an `x` still needed after a later jump)
-                // Output: let x = { let v = x + 1; __tame_s_x = Some(x); v };
                 match &mut stmt {
                     Stmt::Local(l) if l.init.is_some() => {
                         let init = l.init.as_mut().expect("checked");
                         let e = &init.expr;
                         let v = mixed("__tame_v");
-                        *init.expr = syn::parse_quote!({ let #v = #e; #stash #v });
-                        quote!(#stmt)
+                        let attrs = &l.attrs;
+                        let first = quote!(#(#attrs)* let #v = #e;);
+                        *init.expr = syn::parse_quote!(#v);
+                        quote!(#first #hides #stmt)
                     }
-                    _ => quote!(#stash #stmt),
+                    _ => quote!(#hides #stmt),
                 }
             }
             Node::Jump { target, vis } => self.jump(Cont::Goto(*target), vis),
@@ -427,9 +556,11 @@ impl<'a> Emitter<'a> {
                 SubstJumps {
                     e: self,
                     jumps: &[],
+                    dispatch: None,
                 }
                 .visit_expr_mut(&mut cond);
-                let st = self.stash(stash, &live_seq(then, self.lv));
+                let stashed = live_seq(then, self.lv);
+                let st = self.stash(stash, &stashed);
                 // The stash runs in the first `let`'s scrutinee, after it was evaluated (it may
                 // read the binding being shadowed); if a plain condition comes first, before the
                 // `if`, so that the `else` branch can always take it back.
@@ -438,11 +569,13 @@ impl<'a> Emitter<'a> {
                 } else {
                     TokenStream::new()
                 };
-                // What was stashed for the `then` branch is taken back by the `else` branch.
-                let back = self.take_back(stash, &live_seq(then, self.lv), &live_seq(els, self.lv));
+                // What was stashed is taken back by both branches: under its hidden name in
+                // `then`, where the pattern shadows it, under its own in `else`.
+                let then_back = self.take_back(stash, &stashed, stash);
+                let back = self.take_back(stash, &stashed, &[]);
                 let then = self.seq(then);
                 let els = self.seq(els);
-                quote!(#before if #cond { #then } else { #back #els })
+                quote!(#before if #cond { #then_back #then } else { #back #els })
             }
             Node::Match {
                 scrut, stash, arms, ..
@@ -461,17 +594,18 @@ impl<'a> Emitter<'a> {
                 let arms = arms.iter().map(|a| {
                     let pat = &a.pat;
                     let guard = a.guard.as_ref().map(|g| quote!(if #g));
-                    // An arm that does not shadow a stashed binding takes it back.
-                    let unshadowed: Vec<BindId> = stash
+                    // Every arm takes back what was stashed: under its own name where the arm's
+                    // pattern does not shadow it, else under its hidden name.
+                    let shadowed: Vec<BindId> = stash
                         .iter()
                         .copied()
                         .filter(|&b| {
-                            !a.defs
+                            a.defs
                                 .iter()
                                 .any(|&d| self.m.binds[d].ident == self.m.binds[b].ident)
                         })
                         .collect();
-                    let back = self.take_back(&unshadowed, &live, &live_seq(&a.body, self.lv));
+                    let back = self.take_back(stash, &live, &shadowed);
                     let body = self.seq(&a.body);
                     quote!(#pat #guard => { #back #body })
                 });
@@ -481,7 +615,26 @@ impl<'a> Emitter<'a> {
                 let b = self.seq(b);
                 quote!({ #b })
             }
+            Node::Cfg { attrs, then, els } => {
+                let then = self.seq(then);
+                let els = self.seq(els);
+                let preds = attrs.iter().filter_map(|a| match &a.meta {
+                    syn::Meta::List(l) => Some(&l.tokens),
+                    _ => None,
+                });
+                quote! {
+                    #(#attrs)* { #then }
+                    #[cfg(not(all(#(#preds),*)))] { #els }
+                }
+            }
         }
+    }
+}
+
+fn stmt_label() -> syn::Lifetime {
+    syn::Lifetime {
+        apostrophe: Span::mixed_site(),
+        ident: mixed("__tame_stmt"),
     }
 }
 
@@ -511,10 +664,13 @@ fn strip_mut(p: &mut Pat) {
     S.visit_pat_mut(p);
 }
 
-/// Replaces the `__tame_jump!(n)` markers `lower` left in kept-as-written code.
+/// Replaces the `__tame_jump!(n)` markers `lower` left in kept-as-written code: by the jump
+/// itself, or (`dispatch`) by a `break` out of the statement that says which jump it was.
 struct SubstJumps<'e, 'a> {
     e: &'e Emitter<'a>,
     jumps: &'e [JumpSpec],
+    /// `Some(value)`: break out of the statement with `value` (empty for a unit block).
+    dispatch: Option<TokenStream>,
 }
 
 impl VisitMut for SubstJumps<'_, '_> {
@@ -527,6 +683,12 @@ impl VisitMut for SubstJumps<'_, '_> {
                 .and_then(|l| l.base10_parse::<usize>())
             && let Some(j) = self.jumps.get(n)
         {
+            if let Some(value) = &self.dispatch {
+                let jv = mixed("__tame_j");
+                let label = stmt_label();
+                *ex = syn::parse_quote_spanned!(Span::mixed_site()=> { #jv = #n; break #label #value; });
+                return;
+            }
             let code = self.e.jump(j.target, &j.vis);
             *ex = syn::parse_quote_spanned!(Span::mixed_site()=> { #code });
             return;

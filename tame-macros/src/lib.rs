@@ -20,6 +20,7 @@ use quote::quote;
 mod analyse;
 mod emit;
 mod lower;
+mod moves;
 mod parse;
 mod validate;
 

@@ -37,6 +37,14 @@ pub struct Binding {
     pub mutable: bool,
     /// `let x: T` keeps its annotation when re-declared.
     pub ty: Option<Type>,
+    /// The name the binding goes by where another binding of its name shadows it.
+    pub hidden: Ident,
+    /// Kept to the end of its scope, not only while live: a user's `let` with an initialiser,
+    /// a pattern binding or a parameter (not a temporary, not a `let x;` awaiting its value).
+    pub scoped: bool,
+    /// `#[cfg]` attributes the binding exists under: every slot, save and restore of it
+    /// carries them.
+    pub cfg: Vec<syn::Attribute>,
 }
 
 /// Where control goes at the end of a piece of code.
@@ -51,6 +59,10 @@ pub struct State {
     /// Every binding in scope at the state's entry, in declaration order (shadowed ones too).
     pub scope: Vec<BindId>,
     pub body: Vec<Node>,
+    /// `#[cfg]` attributes of the statement the state belongs to (its arm carries them).
+    pub cfg: Vec<syn::Attribute>,
+    /// Items declared in the blocks the state's code runs in, emitted at the top of its arm.
+    pub items: Vec<syn::Item>,
 }
 
 /// A jump out of user code kept as written (`break`/`continue` to a taken-apart loop),
@@ -59,8 +71,11 @@ pub struct JumpSpec {
     pub target: Cont,
     /// The destination temporary this jump assigns (`break value`).
     pub assign: Option<BindId>,
-    /// Bindings nameable at the jump.
+    /// Bindings in scope at the jump, in declaration order (shadowed ones too).
     pub vis: Vec<BindId>,
+    /// A binding made inside the statement, before the jump, shadows one of `vis`: the jump
+    /// must leave the statement before it can name what it saves.
+    pub shadowed: bool,
 }
 
 pub struct Code {
@@ -115,6 +130,13 @@ pub enum Node {
         arms: Vec<Arm>,
     },
     Block(Vec<Node>),
+    /// A statement with a wait under `#[cfg(…)]`: `then` where it is configured in, `els`
+    /// (a jump past it) where it is not.
+    Cfg {
+        attrs: Vec<syn::Attribute>,
+        then: Vec<Node>,
+        els: Vec<Node>,
+    },
 }
 
 pub struct Arm {
@@ -132,8 +154,13 @@ pub struct Machine {
     pub params: Vec<BindId>,
     /// Storage of each `mkevent!(place)` site.
     pub sites: Vec<Ident>,
-    /// Items declared among the statements of taken-apart blocks, emitted before the machine.
+    /// Items declared among the statements of taken-apart blocks that cannot be repeated in
+    /// every state (types, statics, impls, traits), emitted before the machine.
     pub items: Vec<syn::Item>,
+    /// `#[cfg]` attributes of each `mkevent!(place)` site's storage.
+    pub site_cfg: Vec<Vec<syn::Attribute>>,
+    /// Bindings kept across every wait in their scope (see [`crate::moves`]), live or not.
+    pub keep: std::collections::BTreeSet<BindId>,
 }
 
 /// A taken-apart loop or labeled block: where `break` and `continue` go.
@@ -156,6 +183,8 @@ enum Hoisted {
     },
     /// A block-like expression containing a wait, lowered with `tmp` as its destination.
     Construct { e: Expr, tmp: Ident },
+    /// An operand left of a wait, evaluated into `tmp` before it (Rust's left-to-right order).
+    Value { e: Expr, tmp: Ident },
 }
 
 pub fn lower(input: &Input) -> syn::Result<Machine> {
@@ -167,16 +196,27 @@ pub fn lower(input: &Input) -> syn::Result<Machine> {
             params: Vec::new(),
             sites: Vec::new(),
             items: Vec::new(),
+            site_cfg: Vec::new(),
+            keep: Default::default(),
         },
         frames: vec![Vec::new()],
         loops: Vec::new(),
         errors: Vec::new(),
         ntmp: 0,
+        cfg: Vec::new(),
+        items: Vec::new(),
     };
     for arg in &input.func.sig.inputs {
         match arg {
             syn::FnArg::Receiver(r) => {
                 let id = l.bind(self_ident(r.self_token.span), r.mutability.is_some(), None);
+                l.m.params.push(id);
+            }
+            // `_: Guard` lives to the end of the call, as in Rust: it gets a hidden name.
+            syn::FnArg::Typed(pt) if matches!(&*pt.pat, Pat::Wild(_)) => {
+                let id = l.m.binds.len();
+                let name = wild_param(id);
+                let id = l.bind(name, false, None);
                 l.m.params.push(id);
             }
             syn::FnArg::Typed(pt) => {
@@ -188,8 +228,12 @@ pub fn lower(input: &Input) -> syn::Result<Machine> {
         }
     }
     let s0 = l.new_state();
-    let body = l.lower_stmts(&input.func.block.stmts, Cont::Done, None);
+    let body = l.lower_block(&input.func.block.stmts, Cont::Done, None);
     l.m.states[s0].body = body;
+    let moved = crate::moves::moved_names(&input.func.block.stmts);
+    l.m.keep = (0..l.m.binds.len())
+        .filter(|&b| l.m.binds[b].scoped && !moved.contains(&l.m.binds[b].ident.to_string()))
+        .collect();
     match crate::validate::combine(l.errors) {
         Some(e) => Err(e),
         None => {
@@ -269,6 +313,10 @@ fn retarget(nodes: &mut [Node], map: &impl Fn(StateId) -> StateId) {
                 }
             }
             Node::Block(b) => retarget(b, map),
+            Node::Cfg { then, els, .. } => {
+                retarget(then, map);
+                retarget(els, map);
+            }
         }
     }
 }
@@ -281,6 +329,10 @@ struct Lower<'a> {
     loops: Vec<LoopCx>,
     errors: Vec<syn::Error>,
     ntmp: usize,
+    /// `#[cfg]` attributes of the statements being lowered, outermost first.
+    cfg: Vec<syn::Attribute>,
+    /// Repeatable items (`fn`, `const`, `use`, …) of the blocks being lowered, outermost first.
+    items: Vec<Vec<syn::Item>>,
 }
 
 fn is_construct(e: &Expr) -> bool {
@@ -295,6 +347,11 @@ fn is_construct(e: &Expr) -> bool {
     )
 }
 
+/// The hidden name of a `_` parameter (binding `id`).
+pub fn wild_param(id: BindId) -> Ident {
+    format_ident!("__tame_p{}", id, span = Span::mixed_site())
+}
+
 fn internal(name: &str) -> Ident {
     Ident::new(name, Span::mixed_site())
 }
@@ -302,17 +359,28 @@ fn internal(name: &str) -> Ident {
 impl Lower<'_> {
     fn bind(&mut self, ident: Ident, mutable: bool, ty: Option<Type>) -> BindId {
         let id = self.m.binds.len();
-        self.m.binds.push(Binding { ident, mutable, ty });
+        let hidden = format_ident!("__tame_h{}", id, span = Span::mixed_site());
+        self.m.binds.push(Binding {
+            ident,
+            mutable,
+            ty,
+            hidden,
+            scoped: true,
+            cfg: self.cfg.clone(),
+        });
         self.frames.last_mut().expect("a frame").push(id);
+        id
+    }
+
+    /// A temporary of the macro's own: kept only while live.
+    fn bind_tmp(&mut self, ident: Ident) -> BindId {
+        let id = self.bind(ident, false, None);
+        self.m.binds[id].scoped = false;
         id
     }
 
     fn in_scope(&self) -> Vec<BindId> {
         self.frames.iter().flatten().copied().collect()
-    }
-
-    fn visible(&self) -> Vec<BindId> {
-        visible_of(&self.m.binds, &self.in_scope())
     }
 
     fn resolve(&self, name: &str) -> Option<BindId> {
@@ -336,6 +404,8 @@ impl Lower<'_> {
         self.m.states.push(State {
             scope,
             body: Vec::new(),
+            cfg: self.cfg.clone(),
+            items: self.items.iter().flatten().cloned().collect(),
         });
         self.m.states.len() - 1
     }
@@ -349,7 +419,7 @@ impl Lower<'_> {
         match k {
             Cont::Goto(target) => Node::Jump {
                 target,
-                vis: self.visible(),
+                vis: self.in_scope(),
             },
             Cont::Done => Node::Done,
         }
@@ -375,7 +445,7 @@ impl Lower<'_> {
         let uses = self.resolve_all(&free.reads);
         let writes = self.resolve_all(&free.writes);
         let kills = self.resolve_all(&definite_assigns(&stmt));
-        let vis = self.visible();
+        let vis = self.in_scope();
         let mut jr = Jumps {
             loops: &self.loops,
             inner: Vec::new(),
@@ -384,12 +454,24 @@ impl Lower<'_> {
             binds: &self.m.binds,
             vis,
             errors: Vec::new(),
+            bound: Vec::new(),
         };
         jr.visit_stmt_mut(&mut stmt);
         let jumps = jr.jumps;
         self.errors.extend(jr.errors);
         let (defs, stash) = match &stmt {
-            Stmt::Local(l) => self.bind_pat(&l.pat),
+            Stmt::Local(l) => {
+                let n = self.cfg.len();
+                self.cfg.extend(cfg_attrs(&l.attrs));
+                let (defs, stash) = self.bind_pat(&l.pat);
+                self.cfg.truncate(n);
+                if l.init.is_none() {
+                    for &d in &defs {
+                        self.m.binds[d].scoped = false;
+                    }
+                }
+                (defs, stash)
+            }
             _ => (Vec::new(), Vec::new()),
         };
         // `let y;` is re-declared by every state that assigns `y`; here it is only needed if
@@ -412,18 +494,86 @@ impl Lower<'_> {
         self.code(parse_quote_spanned!(e.span()=> #d = #e;))
     }
 
+    /// Lowers a block's statements (its frame already pushed by the caller): its items are
+    /// visible in all of it, so the repeatable ones (`fn`, `const`, `use`, `type`,
+    /// `macro_rules!`) are emitted at its top and at the top of every state inside it; the
+    /// others (types, statics, impls, traits) once, before the machine.
+    ///
+    /// Input:  `{ fn h() {} twait!{…}; h() }`
+    /// Output: `{ fn h() {} …; <save>; state = W; … }`   `W => { fn h() {} <restore>; h() … }`
+    fn lower_block(&mut self, stmts: &[Stmt], k: Cont, dest: Option<BindId>) -> Vec<Node> {
+        let mut here = Vec::new();
+        for s in stmts {
+            if let Stmt::Item(item) = s {
+                if repeatable(item) {
+                    // Each state has its copy, which a state that does not use it leaves unused.
+                    let mut item = item.clone();
+                    if let Some(attrs) = item_attrs(&mut item) {
+                        attrs
+                            .push(parse_quote!(#[allow(unused_imports, dead_code, unused_macros)]));
+                    }
+                    here.push(item);
+                } else {
+                    self.m.items.push(item.clone());
+                }
+            }
+        }
+        if here.is_empty() {
+            return self.lower_stmts(stmts, k, dest);
+        }
+        let decl = Stmt::Item(syn::Item::Verbatim(quote!(#(#here)*)));
+        self.items.push(here);
+        let mut out = vec![Node::Code(Box::new(Code {
+            stmt: decl,
+            uses: Vec::new(),
+            kills: Vec::new(),
+            writes: Vec::new(),
+            defs: Vec::new(),
+            stash: Vec::new(),
+            jumps: Vec::new(),
+            decl_only: false,
+        }))];
+        out.extend(self.lower_stmts(stmts, k, dest));
+        self.items.pop();
+        out
+    }
+
     /// Lowers `stmts` (a block's contents, its frame already pushed by the caller); at the end
-    /// control goes to `k`; the tail expression, if any, is assigned to `dest`.
+    /// control goes to `k`; the tail expression, if any, is assigned to `dest`. Items are
+    /// skipped: [`Lower::lower_block`] placed them.
     fn lower_stmts(&mut self, stmts: &[Stmt], k: Cont, dest: Option<BindId>) -> Vec<Node> {
         let mut out = Vec::new();
         for (i, s) in stmts.iter().enumerate() {
             let rest = &stmts[i + 1..];
             let is_tail = rest.is_empty() && matches!(s, Stmt::Expr(_, None));
-            // An item (`use`, `fn`, `const`, a nested `#[tamed] fn`) is visible in its whole
-            // block, which may now span several states: it moves to the top of the function.
-            if let Stmt::Item(item) = s {
-                self.m.items.push(item.clone());
+            if let Stmt::Item(_) = s {
                 continue;
+            }
+            // Input:  #[cfg(p)] twait! { … };  rest
+            // Output: #[cfg(p)] { …; <save>; state = W; … }  #[cfg(not(all(p)))] { <save>; state = R; continue }
+            //   #[cfg(p)] W => …; state = R; continue
+            //   R => rest
+            if contains_wait(s) {
+                let mut clean = s.clone();
+                let cfgs = take_cfg_attrs(&mut clean);
+                if !cfgs.is_empty() {
+                    let vis = self.in_scope();
+                    let r = self.new_state();
+                    let n = self.cfg.len();
+                    self.cfg.extend(cfgs.iter().cloned());
+                    let then = self.lower_stmts(&[clean], Cont::Goto(r), None);
+                    self.cfg.truncate(n);
+                    // A `let` under the `#[cfg]` binds names the rest sees (where configured in).
+                    self.m.states[r].scope = self.in_scope();
+                    out.push(Node::Cfg {
+                        attrs: cfgs,
+                        then,
+                        els: vec![Node::Jump { target: r, vis }],
+                    });
+                    let body = self.lower_stmts(rest, k, dest);
+                    self.m.states[r].body = body;
+                    return out;
+                }
             }
             if !contains_wait(s) {
                 if let Some(nodes) = self.diverge(s) {
@@ -439,7 +589,6 @@ impl Lower<'_> {
                     _ => out.push(self.code(s.clone())),
                 }
                 if is_tail {
-                    out.extend(self.keep_guards());
                     out.push(self.goto(k));
                     return out;
                 }
@@ -457,7 +606,7 @@ impl Lower<'_> {
                 out.push(Node::Join {
                     target: w,
                     line,
-                    vis: self.visible(),
+                    vis: self.in_scope(),
                     span: mac.path.span(),
                 });
                 let mut body = Vec::new();
@@ -516,38 +665,8 @@ impl Lower<'_> {
         if let Some(d) = dest {
             out.push(self.assign(d, parse_quote!(())));
         }
-        out.extend(self.keep_guards());
         out.push(self.goto(k));
         out
-    }
-
-    /// Locals of the innermost scope named `_guard` (a leading `_`, not `_` alone) are used
-    /// at the end of the scope, so they live until it as Rust's guards do. Other locals are
-    /// dropped at the last wait after their last use (they are not kept for nothing).
-    fn keep_guards(&mut self) -> Option<Node> {
-        let frame = self.frames.last()?;
-        let uses: Vec<BindId> = frame
-            .iter()
-            .copied()
-            .filter(|&b| {
-                let n = self.m.binds[b].ident.to_string();
-                n.starts_with('_') && n.len() > 1 && !n.starts_with("__tame_")
-            })
-            .collect();
-        if uses.is_empty() {
-            return None;
-        }
-        let stmt = Stmt::Item(syn::Item::Verbatim(TokenStream::new()));
-        Some(Node::Code(Box::new(Code {
-            stmt,
-            uses,
-            kills: Vec::new(),
-            writes: Vec::new(),
-            defs: Vec::new(),
-            stash: Vec::new(),
-            jumps: Vec::new(),
-            decl_only: false,
-        })))
     }
 
     fn lower_hoisted(
@@ -562,8 +681,8 @@ impl Lower<'_> {
             Some(Hoisted::Poll { r, tmp, line }) => {
                 let p = self.new_state();
                 let uses = self.resolve_all(&free_names(&r).reads);
-                let vis = self.visible();
-                let t = self.bind(tmp.clone(), false, None);
+                let vis = self.in_scope();
+                let t = self.bind_tmp(tmp.clone());
                 let some_body = self.lower_hoisted(list, cont, k, dest);
                 let cx = internal("__tame_cx");
                 let scrut: Expr = parse_quote_spanned!(r.span()=> #cx.poll_rv(&(#r), #line));
@@ -593,6 +712,19 @@ impl Lower<'_> {
                     vis: self.visible_without(t),
                 }]
             }
+            // Input:  let s = a() + twait!(r).unwrap().1;
+            // Output: let mut __tame_o1 = a();  <poll r into __tame_t2>  let s = __tame_o1 + __tame_t2.unwrap().1;
+            Some(Hoisted::Value { e, tmp }) => {
+                let node = self.code(parse_quote_spanned!(e.span()=> let mut #tmp = #e;));
+                if let Node::Code(c) = &node {
+                    for &d in &c.defs {
+                        self.m.binds[d].scoped = false;
+                    }
+                }
+                let mut out = vec![node];
+                out.extend(self.lower_hoisted(list, cont, k, dest));
+                out
+            }
             Some(Hoisted::Construct { e, tmp }) => {
                 let mut decl = self.code(parse_quote!(let #tmp;));
                 if let Node::Code(c) = &mut decl {
@@ -610,7 +742,7 @@ impl Lower<'_> {
     }
 
     fn visible_without(&self, b: BindId) -> Vec<BindId> {
-        let mut v = self.visible();
+        let mut v = self.in_scope();
         v.retain(|&x| x != b);
         v
     }
@@ -676,7 +808,7 @@ impl Lower<'_> {
                     ));
                 }
                 self.frames.push(Vec::new());
-                let nodes = self.lower_stmts(&b.block.stmts, k, dest);
+                let nodes = self.lower_block(&b.block.stmts, k, dest);
                 self.frames.pop();
                 if b.label.is_some() {
                     self.loops.pop();
@@ -697,7 +829,7 @@ impl Lower<'_> {
                     defs.extend(d);
                     stash.extend(s);
                 }
-                let then = self.lower_stmts(&i.then_branch.stmts, k, dest);
+                let then = self.lower_block(&i.then_branch.stmts, k, dest);
                 self.frames.pop();
                 let els = match &i.else_branch {
                     Some((_, e)) => self.lower_branch(e, k, dest),
@@ -765,13 +897,13 @@ impl Lower<'_> {
                     dest,
                 });
                 self.frames.push(Vec::new());
-                let body = self.lower_stmts(&lp.body.stmts, Cont::Goto(h), None);
+                let body = self.lower_block(&lp.body.stmts, Cont::Goto(h), None);
                 self.frames.pop();
                 self.loops.pop();
                 self.m.states[h].body = body;
                 vec![Node::Jump {
                     target: h,
-                    vis: self.visible(),
+                    vis: self.in_scope(),
                 }]
             }
             // Desugar `'l: while c { body }` into `'l: loop { if c { body } else { break } }`.
@@ -827,7 +959,7 @@ impl Lower<'_> {
         self.frames.push(Vec::new());
         let n = match e {
             Expr::Block(b) if b.label.is_none() && b.attrs.is_empty() => {
-                self.lower_stmts(&b.block.stmts, k, dest)
+                self.lower_block(&b.block.stmts, k, dest)
             }
             other => self.lower_stmts(&[Stmt::Expr(other.clone(), None)], k, dest),
         };
@@ -885,11 +1017,13 @@ impl Lower<'_> {
         let mut mk = Mkevents {
             sites: Vec::new(),
             nsite: self.m.sites.len(),
+            bound: Vec::new(),
         };
         mk.visit_block_mut(&mut block);
         let mut drains = Vec::new();
         for (site, place, keys) in mk.sites {
             self.m.sites.push(site.clone());
+            self.m.site_cfg.push(self.cfg.clone());
             // Input:  mkevent!(a[i])           (inside the block)
             // Output: __tame_cx.site_event(&mut __tame_site1, (i,))
             //         … and after the join:
@@ -933,6 +1067,70 @@ pub fn visible(binds: &[Binding], scope: &[BindId]) -> Vec<BindId> {
     visible_of(binds, scope)
 }
 
+/// Items that may be written once per state without changing the program: each copy is the
+/// same function, constant, import or alias. A type, static, trait or impl written twice
+/// would be two different things.
+fn repeatable(item: &syn::Item) -> bool {
+    matches!(
+        item,
+        syn::Item::Fn(_) | syn::Item::Const(_) | syn::Item::Use(_) | syn::Item::Type(_)
+    ) || matches!(item, syn::Item::Macro(m) if m.mac.path.is_ident("macro_rules"))
+}
+
+fn item_attrs(item: &mut syn::Item) -> Option<&mut Vec<syn::Attribute>> {
+    Some(match item {
+        syn::Item::Fn(i) => &mut i.attrs,
+        syn::Item::Const(i) => &mut i.attrs,
+        syn::Item::Use(i) => &mut i.attrs,
+        syn::Item::Type(i) => &mut i.attrs,
+        syn::Item::Macro(i) => &mut i.attrs,
+        _ => return None,
+    })
+}
+
+/// Removes and returns the `#[cfg(…)]` attributes of a statement.
+fn take_cfg_attrs(s: &mut Stmt) -> Vec<syn::Attribute> {
+    let attrs = match s {
+        Stmt::Local(l) => &mut l.attrs,
+        Stmt::Macro(m) => &mut m.attrs,
+        Stmt::Item(_) => return Vec::new(),
+        Stmt::Expr(e, _) => match expr_attrs(e) {
+            Some(a) => a,
+            None => return Vec::new(),
+        },
+    };
+    let cfgs = cfg_attrs(attrs);
+    attrs.retain(|a| !a.path().is_ident("cfg"));
+    cfgs
+}
+
+fn expr_attrs(e: &mut Expr) -> Option<&mut Vec<syn::Attribute>> {
+    Some(match e {
+        Expr::Assign(x) => &mut x.attrs,
+        Expr::Binary(x) => &mut x.attrs,
+        Expr::Block(x) => &mut x.attrs,
+        Expr::Call(x) => &mut x.attrs,
+        Expr::ForLoop(x) => &mut x.attrs,
+        Expr::If(x) => &mut x.attrs,
+        Expr::Loop(x) => &mut x.attrs,
+        Expr::Macro(x) => &mut x.attrs,
+        Expr::Match(x) => &mut x.attrs,
+        Expr::MethodCall(x) => &mut x.attrs,
+        Expr::Paren(x) => &mut x.attrs,
+        Expr::While(x) => &mut x.attrs,
+        _ => return None,
+    })
+}
+
+/// The `#[cfg(…)]` attributes among `attrs`.
+pub fn cfg_attrs(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .cloned()
+        .collect()
+}
+
 fn find_loop<'l>(loops: &'l [LoopCx], label: Option<&str>) -> Option<&'l LoopCx> {
     match label {
         Some(l) => loops.iter().rev().find(|c| c.label.as_deref() == Some(l)),
@@ -966,11 +1164,67 @@ impl Hoister<'_> {
     }
 }
 
+/// An operand whose value does not change by being read later: a local, a literal, a place
+/// or a borrow of one. Anything else left of a wait is evaluated before the wait.
+fn stays(e: &Expr) -> bool {
+    match e {
+        Expr::Path(_) | Expr::Lit(_) => true,
+        Expr::Field(f) => stays(&f.base),
+        Expr::Paren(p) => stays(&p.expr),
+        Expr::Reference(r) => stays(&r.expr),
+        _ => false,
+    }
+}
+
+/// The operands of `e` Rust evaluates left to right, in that order.
+fn operands_mut(e: &mut Expr) -> Vec<&mut Expr> {
+    use syn::BinOp::*;
+    match e {
+        Expr::Binary(b) => match b.op {
+            // Short-circuits are refused with a wait on the right; compound assignments of
+            // primitives evaluate their right side first.
+            And(_) | Or(_) | AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_)
+            | RemAssign(_) | BitXorAssign(_) | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_)
+            | ShrAssign(_) => Vec::new(),
+            _ => vec![&mut *b.left, &mut *b.right],
+        },
+        Expr::Call(c) => c.args.iter_mut().collect(),
+        Expr::MethodCall(m) => {
+            let mut v = vec![&mut *m.receiver];
+            v.extend(m.args.iter_mut());
+            v
+        }
+        Expr::Tuple(t) => t.elems.iter_mut().collect(),
+        Expr::Array(a) => a.elems.iter_mut().collect(),
+        Expr::Struct(s) => s.fields.iter_mut().map(|f| &mut f.expr).collect(),
+        Expr::Index(i) => vec![&mut *i.expr, &mut *i.index],
+        _ => Vec::new(),
+    }
+}
+
 impl VisitMut for Hoister<'_> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         match e {
             Expr::Closure(_) | Expr::Async(_) => return,
             _ => {}
+        }
+        // Input:  a() + twait!(r)…      Output: __tame_o1 + __tame_t2…  (a() hoisted first)
+        {
+            let ops = operands_mut(e);
+            let last = ops.iter().rposition(|o| contains_wait_expr(o));
+            if let Some(last) = last
+                && last > 0
+            {
+                for (i, op) in ops.into_iter().enumerate() {
+                    self.visit_expr_mut(op);
+                    if i < last && !stays(op) {
+                        let tmp = self.tmp("o");
+                        let taken = std::mem::replace(op, parse_quote!(#tmp));
+                        self.out.push_back(Hoisted::Value { e: taken, tmp });
+                    }
+                }
+                return;
+            }
         }
         if let Some((mac, r)) = as_poll(e) {
             let line = quote_spanned!(mac.path.span()=> ::core::line!());
@@ -1017,9 +1271,20 @@ struct Jumps<'a> {
     binds: &'a [Binding],
     vis: Vec<BindId>,
     errors: Vec<syn::Error>,
+    /// Names bound inside the statement where the visitor is (innermost last).
+    bound: Vec<String>,
 }
 
 impl Jumps<'_> {
+    fn bind(&mut self, p: &Pat) {
+        self.bound
+            .extend(pat_bindings(p).into_iter().map(|b| b.ident.to_string()));
+    }
+    fn shadowed(&self) -> bool {
+        self.vis
+            .iter()
+            .any(|&b| self.bound.contains(&self.binds[b].ident.to_string()))
+    }
     fn inner_target(&self, label: Option<&str>) -> bool {
         match label {
             Some(l) => self.inner.iter().any(|(x, _)| x.as_deref() == Some(l)),
@@ -1034,6 +1299,35 @@ impl Jumps<'_> {
 }
 
 impl VisitMut for Jumps<'_> {
+    fn visit_block_mut(&mut self, b: &mut Block) {
+        let n = self.bound.len();
+        for s in &mut b.stmts {
+            self.visit_stmt_mut(s);
+            if let Stmt::Local(l) = s {
+                self.bind(&l.pat);
+            }
+        }
+        self.bound.truncate(n);
+    }
+    fn visit_arm_mut(&mut self, a: &mut syn::Arm) {
+        let n = self.bound.len();
+        self.bind(&a.pat);
+        syn::visit_mut::visit_arm_mut(self, a);
+        self.bound.truncate(n);
+    }
+    fn visit_expr_if_mut(&mut self, i: &mut syn::ExprIf) {
+        let n = self.bound.len();
+        self.visit_expr_mut(&mut i.cond);
+        self.visit_block_mut(&mut i.then_branch);
+        self.bound.truncate(n);
+        if let Some((_, e)) = &mut i.else_branch {
+            self.visit_expr_mut(e);
+        }
+    }
+    fn visit_expr_let_mut(&mut self, l: &mut syn::ExprLet) {
+        self.visit_expr_mut(&mut l.expr);
+        self.bind(&l.pat);
+    }
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         match e {
             Expr::Closure(_) | Expr::Async(_) => {}
@@ -1046,7 +1340,13 @@ impl VisitMut for Jumps<'_> {
                 }
                 .map(|l| l.name.ident.to_string());
                 self.inner.push((label, true));
+                let n = self.bound.len();
+                if let Expr::ForLoop(f) = e {
+                    let pat = (*f.pat).clone();
+                    self.bind(&pat);
+                }
                 syn::visit_mut::visit_expr_mut(self, e);
+                self.bound.truncate(n);
                 self.inner.pop();
             }
             Expr::Block(b) if b.label.is_some() => {
@@ -1071,6 +1371,7 @@ impl VisitMut for Jumps<'_> {
                     target: cx.brk,
                     assign: None,
                     vis: self.vis.clone(),
+                    shadowed: self.shadowed(),
                 };
                 match (value, cx.dest) {
                     (Some(v), Some(d)) => {
@@ -1098,6 +1399,7 @@ impl VisitMut for Jumps<'_> {
                         target: Cont::Goto(h),
                         assign: None,
                         vis: self.vis.clone(),
+                        shadowed: self.shadowed(),
                     };
                     *e = self.placeholder(spec);
                 }
@@ -1124,9 +1426,58 @@ struct Mkevents {
     /// (storage, place with keys substituted, key names)
     sites: Vec<(Ident, Expr, Vec<Ident>)>,
     nsite: usize,
+    /// Names bound inside the block where the visitor is (innermost last).
+    bound: Vec<String>,
+}
+
+impl Mkevents {
+    fn bind(&mut self, p: &Pat) {
+        self.bound
+            .extend(pat_bindings(p).into_iter().map(|b| b.ident.to_string()));
+    }
+}
+
+/// The local a place is rooted at: `x` for `x`, `x.f`, `x[i]`, `(*x).f`.
+fn place_root(place: &Expr) -> Option<String> {
+    match place {
+        Expr::Field(f) => place_root(&f.base),
+        Expr::Index(i) => place_root(&i.expr),
+        Expr::Paren(p) => place_root(&p.expr),
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => place_root(&u.expr),
+        other => crate::analyse::path_name(other),
+    }
 }
 
 impl VisitMut for Mkevents {
+    fn visit_block_mut(&mut self, b: &mut Block) {
+        let n = self.bound.len();
+        for s in &mut b.stmts {
+            match s {
+                Stmt::Local(l) => {
+                    if let Some(init) = &mut l.init {
+                        self.visit_expr_mut(&mut init.expr);
+                        if let Some((_, e)) = &mut init.diverge {
+                            self.visit_expr_mut(e);
+                        }
+                    }
+                    self.bind(&l.pat);
+                }
+                other => self.visit_stmt_mut(other),
+            }
+        }
+        self.bound.truncate(n);
+    }
+    fn visit_arm_mut(&mut self, a: &mut syn::Arm) {
+        let n = self.bound.len();
+        self.bind(&a.pat);
+        syn::visit_mut::visit_arm_mut(self, a);
+        self.bound.truncate(n);
+    }
+    fn visit_expr_let_mut(&mut self, l: &mut syn::ExprLet) {
+        // Bound for the rest of the `if`/`while`: over-approximate to the rest of the block.
+        self.visit_expr_mut(&mut l.expr);
+        self.bind(&l.pat);
+    }
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         if let Expr::Macro(m) = e {
             match TameMacro::classify(&m.mac) {
@@ -1136,6 +1487,12 @@ impl VisitMut for Mkevents {
                     return;
                 }
                 Some(Ok(TameMacro::PlaceEvent(place))) => {
+                    // A place rooted at a local of the block itself is gone when the event
+                    // triggers (its scope ended before the wait): the value is dropped.
+                    let place = match place_root(&place) {
+                        Some(root) if self.bound.contains(&root) => parse_quote!(_),
+                        _ => place,
+                    };
                     let site = format_ident!(
                         "__tame_site{}",
                         self.nsite + self.sites.len() + 1,

@@ -31,10 +31,22 @@ impl Pool {
                 '__tame_resume: loop {
                     match __tame_state {
                         0 => {
+                            let __tame_self = ::tame::__private::take(
+                                &mut __tame_s_self,
+                            );
+                            let min = ::tame::__private::take(&mut __tame_s_min);
+                            let done = ::tame::__private::take(&mut __tame_s_done);
+                            ::tame::__private::put(&mut __tame_s_self, __tame_self);
+                            ::tame::__private::put(&mut __tame_s_min, min);
+                            ::tame::__private::put(&mut __tame_s_done, done);
                             __tame_state = 2;
                             continue '__tame_resume;
                         }
                         1 => {
+                            let __tame_self = ::tame::__private::take(
+                                &mut __tame_s_self,
+                            );
+                            let min = ::tame::__private::take(&mut __tame_s_min);
                             let done = ::tame::__private::take(&mut __tame_s_done);
                             let __tame_d1 = ::tame::__private::take(&mut __tame_s_d1);
                             let found = __tame_d1;
@@ -46,6 +58,7 @@ impl Pool {
                                 &mut __tame_s_self,
                             );
                             let min = ::tame::__private::take(&mut __tame_s_min);
+                            let done = ::tame::__private::take(&mut __tame_s_done);
                             let __tame_d1;
                             match __tame_cx.poll_rv(&(__tame_self.r), ::core::line!()) {
                                 ::core::option::Option::Some(__tame_t2) => {
@@ -53,6 +66,9 @@ impl Pool {
                                         Some((id, s)) if s.len() >= min => {
                                             __tame_d1 = Some((id, s));
                                             {
+                                                ::tame::__private::put(&mut __tame_s_self, __tame_self);
+                                                ::tame::__private::put(&mut __tame_s_min, min);
+                                                ::tame::__private::put(&mut __tame_s_done, done);
                                                 ::tame::__private::put(&mut __tame_s_d1, __tame_d1);
                                                 __tame_state = 1;
                                                 continue '__tame_resume;
@@ -61,12 +77,16 @@ impl Pool {
                                         Some(_) => {
                                             ::tame::__private::put(&mut __tame_s_self, __tame_self);
                                             ::tame::__private::put(&mut __tame_s_min, min);
+                                            ::tame::__private::put(&mut __tame_s_done, done);
                                             __tame_state = 2;
                                             continue '__tame_resume;
                                         }
                                         None => {
                                             __tame_d1 = None;
                                             {
+                                                ::tame::__private::put(&mut __tame_s_self, __tame_self);
+                                                ::tame::__private::put(&mut __tame_s_min, min);
+                                                ::tame::__private::put(&mut __tame_s_done, done);
                                                 ::tame::__private::put(&mut __tame_s_d1, __tame_d1);
                                                 __tame_state = 1;
                                                 continue '__tame_resume;
@@ -75,12 +95,14 @@ impl Pool {
                                     };
                                     ::tame::__private::put(&mut __tame_s_self, __tame_self);
                                     ::tame::__private::put(&mut __tame_s_min, min);
+                                    ::tame::__private::put(&mut __tame_s_done, done);
                                     __tame_state = 2;
                                     continue '__tame_resume;
                                 }
                                 ::core::option::Option::None => {
                                     ::tame::__private::put(&mut __tame_s_self, __tame_self);
                                     ::tame::__private::put(&mut __tame_s_min, min);
+                                    ::tame::__private::put(&mut __tame_s_done, done);
                                     __tame_state = 2;
                                     return ::tame::__private::Step::Blocked;
                                 }

@@ -21,9 +21,11 @@ pub fn ping(e: Event<()>) {
             '__tame_resume: loop {
                 match __tame_state {
                     0 => {
+                        let e = crate::__private::take(&mut __tame_s_e);
                         {
                             asap(__tame_cx.join_event());
                         }
+                        crate::__private::put(&mut __tame_s_e, e);
                         __tame_state = 1;
                         if __tame_cx.join_ready(::core::line!()) {
                             continue '__tame_resume;

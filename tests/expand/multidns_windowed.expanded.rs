@@ -30,11 +30,15 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                 match __tame_state {
                     0 => {
                         let names = ::tame::__private::take(&mut __tame_s_names);
+                        let window = ::tame::__private::take(&mut __tame_s_window);
+                        let done = ::tame::__private::take(&mut __tame_s_done);
                         let r: Rendezvous<usize, Option<String>> = Rendezvous::new();
                         let mut answers = vec![None; names.len()];
                         let mut sent = 0;
                         let mut received = 0;
                         ::tame::__private::put(&mut __tame_s_names, names);
+                        ::tame::__private::put(&mut __tame_s_window, window);
+                        ::tame::__private::put(&mut __tame_s_done, done);
                         ::tame::__private::put(&mut __tame_s_r, r);
                         ::tame::__private::put(&mut __tame_s_answers, answers);
                         ::tame::__private::put(&mut __tame_s_sent, sent);
@@ -43,7 +47,11 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                         continue '__tame_resume;
                     }
                     1 => {
+                        let window = ::tame::__private::take(&mut __tame_s_window);
                         let done = ::tame::__private::take(&mut __tame_s_done);
+                        let r: Rendezvous<usize, Option<String>> = ::tame::__private::take(
+                            &mut __tame_s_r,
+                        );
                         let mut answers = ::tame::__private::take(&mut __tame_s_answers);
                         done.trigger(answers);
                         return ::tame::__private::Step::Done;
@@ -51,9 +59,11 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                     2 => {
                         let names = ::tame::__private::take(&mut __tame_s_names);
                         let window = ::tame::__private::take(&mut __tame_s_window);
+                        let done = ::tame::__private::take(&mut __tame_s_done);
                         let r: Rendezvous<usize, Option<String>> = ::tame::__private::take(
                             &mut __tame_s_r,
                         );
+                        let mut answers = ::tame::__private::take(&mut __tame_s_answers);
                         let mut sent = ::tame::__private::take(&mut __tame_s_sent);
                         let mut received = ::tame::__private::take(
                             &mut __tame_s_received,
@@ -64,7 +74,9 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                                 sent += 1;
                                 ::tame::__private::put(&mut __tame_s_names, names);
                                 ::tame::__private::put(&mut __tame_s_window, window);
+                                ::tame::__private::put(&mut __tame_s_done, done);
                                 ::tame::__private::put(&mut __tame_s_r, r);
+                                ::tame::__private::put(&mut __tame_s_answers, answers);
                                 ::tame::__private::put(&mut __tame_s_sent, sent);
                                 ::tame::__private::put(&mut __tame_s_received, received);
                                 __tame_state = 2;
@@ -72,22 +84,32 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                             } else {
                                 ::tame::__private::put(&mut __tame_s_names, names);
                                 ::tame::__private::put(&mut __tame_s_window, window);
+                                ::tame::__private::put(&mut __tame_s_done, done);
                                 ::tame::__private::put(&mut __tame_s_r, r);
+                                ::tame::__private::put(&mut __tame_s_answers, answers);
                                 ::tame::__private::put(&mut __tame_s_sent, sent);
                                 ::tame::__private::put(&mut __tame_s_received, received);
                                 __tame_state = 3;
                                 continue '__tame_resume;
                             }
                         } else {
+                            ::tame::__private::put(&mut __tame_s_window, window);
+                            ::tame::__private::put(&mut __tame_s_done, done);
+                            ::tame::__private::put(&mut __tame_s_r, r);
+                            ::tame::__private::put(&mut __tame_s_answers, answers);
                             __tame_state = 1;
                             continue '__tame_resume;
                         }
                     }
                     3 => {
+                        let names = ::tame::__private::take(&mut __tame_s_names);
+                        let window = ::tame::__private::take(&mut __tame_s_window);
+                        let done = ::tame::__private::take(&mut __tame_s_done);
                         let r: Rendezvous<usize, Option<String>> = ::tame::__private::take(
                             &mut __tame_s_r,
                         );
                         let mut answers = ::tame::__private::take(&mut __tame_s_answers);
+                        let mut sent = ::tame::__private::take(&mut __tame_s_sent);
                         let mut received = ::tame::__private::take(
                             &mut __tame_s_received,
                         );
@@ -96,15 +118,23 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                                 let (i, addr) = __tame_t1.expect("a lookup in flight");
                                 answers[i] = addr;
                                 received += 1;
+                                ::tame::__private::put(&mut __tame_s_names, names);
+                                ::tame::__private::put(&mut __tame_s_window, window);
+                                ::tame::__private::put(&mut __tame_s_done, done);
                                 ::tame::__private::put(&mut __tame_s_r, r);
                                 ::tame::__private::put(&mut __tame_s_answers, answers);
+                                ::tame::__private::put(&mut __tame_s_sent, sent);
                                 ::tame::__private::put(&mut __tame_s_received, received);
                                 __tame_state = 2;
                                 continue '__tame_resume;
                             }
                             ::core::option::Option::None => {
+                                ::tame::__private::put(&mut __tame_s_names, names);
+                                ::tame::__private::put(&mut __tame_s_window, window);
+                                ::tame::__private::put(&mut __tame_s_done, done);
                                 ::tame::__private::put(&mut __tame_s_r, r);
                                 ::tame::__private::put(&mut __tame_s_answers, answers);
+                                ::tame::__private::put(&mut __tame_s_sent, sent);
                                 ::tame::__private::put(&mut __tame_s_received, received);
                                 __tame_state = 3;
                                 return ::tame::__private::Step::Blocked;

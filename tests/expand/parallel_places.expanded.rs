@@ -27,6 +27,7 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
                 match __tame_state {
                     0 => {
                         let names = ::tame::__private::take(&mut __tame_s_names);
+                        let done = ::tame::__private::take(&mut __tame_s_done);
                         let mut a = vec![String::new(); names.len()];
                         {
                             for i in 0..names.len() {
@@ -36,6 +37,7 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
                                 );
                             }
                         }
+                        ::tame::__private::put(&mut __tame_s_done, done);
                         ::tame::__private::put(&mut __tame_s_a, a);
                         __tame_state = 1;
                         if __tame_cx.join_ready(::core::line!()) {

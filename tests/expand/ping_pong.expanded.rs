@@ -28,6 +28,14 @@ fn tamed_player(
             '__tame_resume: loop {
                 match __tame_state {
                     0 => {
+                        let mine = ::tame::__private::take(&mut __tame_s_mine);
+                        let to_peer = ::tame::__private::take(&mut __tame_s_to_peer);
+                        let from_peer = ::tame::__private::take(&mut __tame_s_from_peer);
+                        let left = ::tame::__private::take(&mut __tame_s_left);
+                        ::tame::__private::put(&mut __tame_s_mine, mine);
+                        ::tame::__private::put(&mut __tame_s_to_peer, to_peer);
+                        ::tame::__private::put(&mut __tame_s_from_peer, from_peer);
+                        ::tame::__private::put(&mut __tame_s_left, left);
                         __tame_state = 1;
                         continue '__tame_resume;
                     }

@@ -28,11 +28,13 @@ fn sum(n: u32, done: Event<u32>) {
                 match __tame_state {
                     0 => {
                         let n = ::tame::__private::take(&mut __tame_s_n);
+                        let done = ::tame::__private::take(&mut __tame_s_done);
                         let mut sum = 0;
                         {
                             let mut __tame_iter1 = ::core::iter::IntoIterator::into_iter(
                                 0..n,
                             );
+                            ::tame::__private::put(&mut __tame_s_done, done);
                             ::tame::__private::put(&mut __tame_s_sum, sum);
                             ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
                             __tame_state = 2;
@@ -46,6 +48,8 @@ fn sum(n: u32, done: Event<u32>) {
                         return ::tame::__private::Step::Done;
                     }
                     2 => {
+                        let done = ::tame::__private::take(&mut __tame_s_done);
+                        let mut sum = ::tame::__private::take(&mut __tame_s_sum);
                         let mut __tame_iter1 = ::tame::__private::take(
                             &mut __tame_s_iter1,
                         );
@@ -57,6 +61,8 @@ fn sum(n: u32, done: Event<u32>) {
                                         __tame_cx.join_event(),
                                     );
                                 }
+                                ::tame::__private::put(&mut __tame_s_done, done);
+                                ::tame::__private::put(&mut __tame_s_sum, sum);
                                 ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
                                 ::tame::__private::put(&mut __tame_s_i, i);
                                 __tame_state = 3;
@@ -66,16 +72,24 @@ fn sum(n: u32, done: Event<u32>) {
                                 return ::tame::__private::Step::Blocked;
                             }
                             ::core::option::Option::None => {
+                                ::tame::__private::put(&mut __tame_s_done, done);
+                                ::tame::__private::put(&mut __tame_s_sum, sum);
                                 __tame_state = 1;
                                 continue '__tame_resume;
                             }
                         }
                     }
                     3 => {
+                        let done = ::tame::__private::take(&mut __tame_s_done);
                         let mut sum = ::tame::__private::take(&mut __tame_s_sum);
+                        let mut __tame_iter1 = ::tame::__private::take(
+                            &mut __tame_s_iter1,
+                        );
                         let i = ::tame::__private::take(&mut __tame_s_i);
                         sum += i;
+                        ::tame::__private::put(&mut __tame_s_done, done);
                         ::tame::__private::put(&mut __tame_s_sum, sum);
+                        ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
                         __tame_state = 2;
                         continue '__tame_resume;
                     }

@@ -1,0 +1,373 @@
+//! Which locals the body may move out of: the names the macro must not keep "to the end of
+//! their scope" by itself, because naming a moved local again is a compile error (E0382).
+//!
+//! Takes the function body, gives the set of names that appear, somewhere, in a position that
+//! can move the value (a function argument, a `let` initialiser, a struct field, a `move`
+//! closure, the receiver of a method known to take `self`, …). The analysis is syntactic and
+//! flow-insensitive, so it errs towards "may move":
+//!
+//! - a name never in such a position is kept, while in scope, across every wait, and dropped at
+//!   the end of its scope as Rust drops it (a `_guard`, a socket only lent to an operation);
+//! - a name in such a position somewhere is kept across a wait only while it is live (read
+//!   later); it is dropped at a wait after its last use. For a `Copy` value that is
+//!   unobservable; for a value with a destructor that is moved on one path only, the book
+//!   documents the difference.
+//!
+//! Input: `let g = lock(); let s = sock(); f(&s); g2 = s.len(); done.trigger(s.len())`
+//! Output: `{ done? no: `done.trigger(…)` takes `self` → "done" }`; `g` and `s` are not moved.
+//!
+//! A method receiver is taken to be borrowed unless the method's name is one Rust's standard
+//! library gives a `self` receiver (`into_*`, `unwrap*`, `trigger`, …). When the guess is
+//! wrong, rustc reports E0382 at the `twait!` ("value used here after move"): never a silent
+//! early drop.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::{Expr, Stmt};
+
+use crate::analyse::path_name;
+
+/// Names a body may move out of (see the module doc).
+pub fn moved_names(stmts: &[Stmt]) -> BTreeSet<String> {
+    let mut m = Moves::default();
+    for s in stmts {
+        m.stmt(s);
+    }
+    m.out
+}
+
+/// Methods with a `self` receiver in the standard library and in tame, by name or prefix.
+fn consumes(method: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "trigger",
+        "bind",
+        "map",
+        "map_err",
+        "map_or",
+        "map_or_else",
+        "and_then",
+        "or_else",
+        "ok",
+        "err",
+        "ok_or",
+        "ok_or_else",
+        "expect",
+        "expect_err",
+        "collect",
+        "join",
+        "abandon",
+        "rebind",
+        "zip",
+        "chain",
+        "rev",
+        "enumerate",
+        "filter",
+        "filter_map",
+        "flatten",
+        "flat_map",
+        "fold",
+        "sum",
+        "product",
+        "count",
+        "last",
+        "skip",
+        "step_by",
+        "peekable",
+        "cloned",
+        "copied",
+        "unzip",
+        "partition",
+        "for_each",
+        "then",
+        "then_some",
+        "leak",
+    ];
+    EXACT.contains(&method)
+        || method.starts_with("into_")
+        || method.starts_with("unwrap")
+        || method == "into"
+}
+
+/// Macros whose arguments are only borrowed (they expand to `format_args!` or comparisons).
+fn borrows_args(mac: &syn::Path) -> bool {
+    const NAMES: &[&str] = &[
+        "format",
+        "print",
+        "println",
+        "eprint",
+        "eprintln",
+        "write",
+        "writeln",
+        "panic",
+        "assert",
+        "assert_eq",
+        "assert_ne",
+        "debug_assert",
+        "debug_assert_eq",
+        "debug_assert_ne",
+        "format_args",
+        "unreachable",
+        "todo",
+        "unimplemented",
+        "dbg",
+        "matches",
+    ];
+    mac.segments
+        .last()
+        .is_some_and(|s| NAMES.iter().any(|n| s.ident == n))
+}
+
+#[derive(Default)]
+struct Moves {
+    out: BTreeSet<String>,
+}
+
+impl Moves {
+    fn stmt(&mut self, s: &Stmt) {
+        match s {
+            Stmt::Local(l) => {
+                if let Some(init) = &l.init {
+                    self.expr(&init.expr, true);
+                    if let Some((_, e)) = &init.diverge {
+                        self.expr(e, true);
+                    }
+                }
+            }
+            // `x;` moves `x` into a temporary and drops it.
+            Stmt::Expr(e, _) => self.expr(e, true),
+            Stmt::Macro(m) => self.mac(&m.mac),
+            Stmt::Item(_) => {}
+        }
+    }
+
+    fn block(&mut self, b: &syn::Block, moving: bool) {
+        let n = b.stmts.len();
+        for (i, s) in b.stmts.iter().enumerate() {
+            match s {
+                Stmt::Expr(e, None) if i + 1 == n => self.expr(e, moving),
+                _ => self.stmt(s),
+            }
+        }
+    }
+
+    fn mac(&mut self, m: &syn::Macro) {
+        use crate::parse::TameMacro;
+        match TameMacro::classify(m) {
+            Some(Ok(TameMacro::Block(b))) => return self.block(&b, false),
+            Some(Ok(TameMacro::Poll(r))) => return self.expr(&r, false),
+            // A place is assigned when the event completes, not moved from.
+            Some(Ok(TameMacro::PlaceEvent(place))) => return self.expr(&place, false),
+            Some(Ok(TameMacro::RvEvent(r, id))) => {
+                self.expr(&r, false);
+                return self.expr(&id, true);
+            }
+            Some(Ok(TameMacro::JoinEvent)) => return,
+            Some(Ok(TameMacro::Tvars(stmts))) => return stmts.iter().for_each(|s| self.stmt(s)),
+            Some(Err(_)) | None => {}
+        }
+        if borrows_args(&m.path) {
+            return;
+        }
+        let mut names = Vec::new();
+        idents(m.tokens.clone(), &mut names);
+        self.out.extend(names);
+    }
+
+    /// `moving`: whether the value of `e` is used by value here (a place there is moved).
+    fn expr(&mut self, e: &Expr, moving: bool) {
+        if let Some(name) = path_name(e) {
+            if moving {
+                self.out.insert(name);
+            }
+            return;
+        }
+        match e {
+            Expr::Paren(p) => self.expr(&p.expr, moving),
+            Expr::Group(g) => self.expr(&g.expr, moving),
+            // `x.f` by value moves part of `x`; `&x.f` or `x.f.len()` do not.
+            Expr::Field(f) => self.expr(&f.base, moving),
+            Expr::Index(i) => {
+                self.expr(&i.expr, false);
+                self.expr(&i.index, true);
+            }
+            Expr::Reference(r) => self.expr(&r.expr, false),
+            Expr::RawAddr(r) => self.expr(&r.expr, false),
+            Expr::MethodCall(m) => {
+                self.expr(&m.receiver, consumes(&m.method.to_string()));
+                for a in &m.args {
+                    self.expr(a, true);
+                }
+            }
+            Expr::Call(c) => {
+                self.expr(&c.func, false);
+                for a in &c.args {
+                    self.expr(a, true);
+                }
+            }
+            Expr::Binary(b) => {
+                use syn::BinOp::*;
+                let (l, r) = match b.op {
+                    // `PartialEq`/`PartialOrd` take both sides by reference.
+                    Eq(_) | Ne(_) | Lt(_) | Le(_) | Gt(_) | Ge(_) => (false, false),
+                    AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_)
+                    | BitXorAssign(_) | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_)
+                    | ShrAssign(_) => (false, true),
+                    _ => (true, true),
+                };
+                self.expr(&b.left, l);
+                self.expr(&b.right, r);
+            }
+            // Assigning re-initialises the place; it does not move out of it.
+            Expr::Assign(a) => {
+                self.expr(&a.left, false);
+                self.expr(&a.right, true);
+            }
+            Expr::Unary(u) => self.expr(&u.expr, true),
+            Expr::Block(b) => self.block(&b.block, moving),
+            Expr::Unsafe(u) => self.block(&u.block, moving),
+            Expr::Const(c) => self.block(&c.block, moving),
+            Expr::If(i) => {
+                self.expr(&i.cond, true);
+                self.block(&i.then_branch, moving);
+                if let Some((_, e)) = &i.else_branch {
+                    self.expr(e, moving);
+                }
+            }
+            Expr::Let(l) => self.expr(&l.expr, true),
+            Expr::Match(m) => {
+                self.expr(&m.expr, true);
+                for a in &m.arms {
+                    if let Some((_, g)) = &a.guard {
+                        self.expr(g, false);
+                    }
+                    self.expr(&a.body, moving);
+                }
+            }
+            Expr::Loop(l) => self.block(&l.body, true),
+            Expr::While(w) => {
+                self.expr(&w.cond, true);
+                self.block(&w.body, true);
+            }
+            Expr::ForLoop(f) => {
+                self.expr(&f.expr, true);
+                self.block(&f.body, true);
+            }
+            Expr::Closure(c) => {
+                if c.capture.is_some() {
+                    let mut v = Named(Vec::new());
+                    syn::visit::Visit::visit_expr(&mut v, &c.body);
+                    self.out.extend(v.0);
+                } else {
+                    self.expr(&c.body, true);
+                }
+            }
+            Expr::Macro(m) => self.mac(&m.mac),
+            Expr::Return(r) => {
+                if let Some(e) = &r.expr {
+                    self.expr(e, true);
+                }
+            }
+            Expr::Break(b) => {
+                if let Some(e) = &b.expr {
+                    self.expr(e, true);
+                }
+            }
+            Expr::Cast(c) => self.expr(&c.expr, true),
+            Expr::Struct(s) => {
+                for f in &s.fields {
+                    self.expr(&f.expr, true);
+                }
+                if let Some(r) = &s.rest {
+                    self.expr(r, true);
+                }
+            }
+            Expr::Tuple(t) => t.elems.iter().for_each(|e| self.expr(e, true)),
+            Expr::Array(a) => a.elems.iter().for_each(|e| self.expr(e, true)),
+            Expr::Repeat(r) => {
+                self.expr(&r.expr, true);
+                self.expr(&r.len, true);
+            }
+            Expr::Range(r) => {
+                if let Some(e) = &r.start {
+                    self.expr(e, true);
+                }
+                if let Some(e) = &r.end {
+                    self.expr(e, true);
+                }
+            }
+            Expr::Try(t) => self.expr(&t.expr, true),
+            Expr::Yield(y) => {
+                if let Some(e) = &y.expr {
+                    self.expr(e, true);
+                }
+            }
+            Expr::Await(a) => self.expr(&a.base, true),
+            Expr::Async(_) | Expr::Lit(_) | Expr::Path(_) | Expr::Continue(_) => {}
+            // Anything else: every name in it may move.
+            other => {
+                let mut v = Named(Vec::new());
+                syn::visit::Visit::visit_expr(&mut v, other);
+                self.out.extend(v.0);
+            }
+        }
+    }
+}
+
+/// Every local-looking name an expression mentions: single-segment paths, and identifiers
+/// in macro tokens.
+struct Named(Vec<String>);
+
+impl<'a> syn::visit::Visit<'a> for Named {
+    fn visit_expr_path(&mut self, p: &'a syn::ExprPath) {
+        if let Some(i) = p.path.get_ident() {
+            self.0.push(i.to_string());
+        }
+    }
+    fn visit_macro(&mut self, m: &'a syn::Macro) {
+        idents(m.tokens.clone(), &mut self.0);
+    }
+}
+
+fn idents(ts: TokenStream, out: &mut Vec<String>) {
+    for tt in ts {
+        match tt {
+            TokenTree::Ident(i) => out.push(i.to_string()),
+            TokenTree::Group(g) => idents(g.stream(), out),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn moved(body: &str) -> Vec<String> {
+        let b: syn::Block = syn::parse_str(&format!("{{ {body} }}")).unwrap();
+        moved_names(&b.stmts).into_iter().collect()
+    }
+
+    #[test]
+    fn borrows_are_not_moves() {
+        assert!(
+            moved("f(&a); b.len(); c[0] = 1; d += 1; e == g; h.f.push(1); println!(\"{}\", i);")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn by_value_positions_are_moves() {
+        assert_eq!(
+            moved(
+                "f(a); let x = b; S { v: c }; d.trigger(()); (e, 1); g.into_iter(); h.f.unwrap(); vec![k];"
+            ),
+            ["a", "b", "c", "d", "e", "g", "h", "k"]
+        );
+    }
+
+    #[test]
+    fn move_closures_move_what_they_name() {
+        assert_eq!(moved("let c = move || a.len(); let d = || b.len();"), ["a"]);
+    }
+}

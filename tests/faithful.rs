@@ -1,0 +1,270 @@
+//! "Faithful to Rust": a tamed function behaves as its body would if every `twait` blocked.
+//! Each test here is a shape that once behaved differently; every one compares the tamed run
+//! with the effects plain Rust gives the same body (written out by hand in `expected`).
+use tame::{Event, Rendezvous, tamed};
+
+mod util;
+use util::Log;
+
+/// A value that logs its drop.
+struct D(Log, &'static str);
+
+impl Drop for D {
+    fn drop(&mut self) {
+        self.0.push(format!("drop {}", self.1));
+    }
+}
+
+fn value<T: 'static>(v: T, e: Event<T>) {
+    tame::asap(Event::from_fn(move |()| e.trigger(v)));
+}
+
+fn run(f: impl FnOnce(Log)) -> Vec<String> {
+    let log = Log::default();
+    let l = log.clone();
+    tame::run(move || f(l));
+    log.take()
+}
+
+#[tamed]
+fn guard_held_to_end_of_scope(log: Log) {
+    let _guard = D(log.clone(), "guard");
+    let sock = D(log.clone(), "sock");
+    twait! { let lent = &sock; log.push(format!("lend {}", lent.1)); tame::asap(mkevent!()); }
+    log.push("after wait");
+    twait! { tame::asap(mkevent!()); }
+    log.push("end");
+}
+
+#[test]
+fn a_local_not_read_after_a_wait_lives_to_the_end_of_its_scope() {
+    // Plain Rust: `sock` and `_guard` are dropped at the end of the body, `sock` first.
+    assert_eq!(
+        run(guard_held_to_end_of_scope),
+        ["lend sock", "after wait", "end", "drop sock", "drop guard"]
+    );
+}
+
+#[tamed]
+fn leak_on_continue(log: Log) {
+    for i in 0..2 {
+        let d = D(log.clone(), if i == 0 { "d0" } else { "d1" });
+        twait! { tame::asap(mkevent!()); }
+        if i == 0 {
+            continue;
+        }
+        twait! { tame::asap(mkevent!()); }
+        log.push(format!("use {}", d.1));
+    }
+    log.push("end");
+}
+
+#[test]
+fn continue_drops_the_locals_of_the_scopes_it_leaves() {
+    assert_eq!(
+        run(leak_on_continue),
+        ["drop d0", "use d1", "drop d1", "end"]
+    );
+}
+
+#[tamed]
+fn return_order(log: Log) {
+    let a = D(log.clone(), "a");
+    let b = D(log.clone(), "b");
+    twait! { tame::asap(mkevent!()); }
+    let c = D(log.clone(), "c");
+    twait! { tame::asap(mkevent!()); }
+    log.push(c.1);
+    if c.1 == "c" {
+        return;
+    }
+    log.push(format!("{}{}", a.1, b.1));
+}
+
+#[test]
+fn return_drops_locals_in_reverse_declaration_order() {
+    assert_eq!(run(return_order), ["c", "drop c", "drop b", "drop a"]);
+}
+
+#[tamed]
+fn underscore_param(_: D, log: Log) {
+    twait! { tame::asap(mkevent!()); }
+    log.push("end");
+}
+
+#[test]
+fn an_underscore_parameter_lives_to_the_end_of_the_call() {
+    assert_eq!(
+        run(|l| underscore_param(D(l.clone(), "param"), l)),
+        ["end", "drop param"]
+    );
+}
+
+#[tamed]
+fn shadow_continue(items: Vec<Option<String>>, log: Log) {
+    let cur = String::from("default");
+    for item in items {
+        if let Some(cur) = item
+            && cur.is_empty()
+        {
+            continue;
+        }
+        twait! { tame::asap(mkevent!()); }
+        log.push(cur.clone());
+    }
+}
+
+#[test]
+fn shadowing_is_exact_under_continue() {
+    let items = vec![Some(String::new()), Some("inner".into()), None];
+    assert_eq!(
+        run(move |l| shadow_continue(items, l)),
+        ["default", "default"]
+    );
+}
+
+#[tamed]
+fn shadow_continue_nested(items: Vec<Option<String>>, log: Log) {
+    let cur = String::from("default");
+    for item in items {
+        if let Some(cur) = item {
+            if cur.is_empty() {
+                continue;
+            }
+            log.push(format!("inner {cur}"));
+        }
+        twait! { tame::asap(mkevent!()); }
+        log.push(cur.clone());
+    }
+}
+
+#[test]
+fn shadowing_is_exact_under_continue_from_a_nested_block() {
+    let items = vec![Some(String::new()), Some("x".into()), None];
+    assert_eq!(
+        run(move |l| shadow_continue_nested(items, l)),
+        ["inner x", "default", "default"]
+    );
+}
+
+#[tamed]
+fn inner_let_place(log: Log) {
+    let x = 1;
+    twait! {
+        let mut x = 2;
+        value(3, mkevent!(x));
+        let _ = &mut x;
+    }
+    log.push(format!("{x}"));
+}
+
+#[test]
+fn an_event_place_names_the_binding_visible_at_its_mkevent() {
+    // The inner `x` is gone when the event triggers: the outer one is untouched.
+    assert_eq!(run(inner_let_place), ["1"]);
+}
+
+fn left(log: &Log) -> u32 {
+    log.push("left");
+    1
+}
+
+#[tamed]
+fn operand_order(log: Log) {
+    let r = Rendezvous::<(), u32>::new();
+    let l = log.clone();
+    let e = r.event(());
+    tame::asap(Event::from_fn(move |()| {
+        l.push("trigger");
+        e.trigger(2)
+    }));
+    log.push("before");
+    let s = left(&log) + twait!(r).map_or(0, |((), v)| v);
+    log.push(format!("sum {s}"));
+}
+
+#[test]
+fn operands_left_of_a_wait_are_evaluated_first() {
+    assert_eq!(run(operand_order), ["before", "left", "trigger", "sum 3"]);
+}
+
+#[tamed]
+fn cfg_on_waits(log: Log) {
+    let r = Rendezvous::<(), u32>::new();
+    value(5, r.event(()));
+    #[cfg(any())]
+    twait! { log.push("configured out"); tame::asap(mkevent!()); }
+    #[cfg(any())]
+    for _ in 0..2 {
+        twait! { tame::asap(mkevent!()); }
+        log.push("configured out loop");
+    }
+    #[cfg(any())]
+    let _s = twait!(r);
+    #[cfg(test)]
+    twait! { log.push("configured in"); tame::asap(mkevent!()); }
+    log.push(format!("{:?}", r.try_join()));
+}
+
+#[test]
+fn a_configured_out_wait_never_runs() {
+    assert_eq!(run(cfg_on_waits), ["configured in", "Some(((), 5))"]);
+}
+
+fn helper() -> &'static str {
+    "module"
+}
+
+#[tamed]
+fn item_scope(log: Log) {
+    {
+        fn helper() -> &'static str {
+            "block"
+        }
+        twait! { tame::asap(mkevent!()); }
+        log.push(helper());
+    }
+    twait! { tame::asap(mkevent!()); }
+    log.push(helper());
+}
+
+#[test]
+fn an_item_declared_in_a_block_is_visible_only_in_that_block() {
+    assert_eq!(run(item_scope), ["block", "module"]);
+}
+
+#[tamed]
+fn break_drops(log: Log) {
+    let outer = D(log.clone(), "outer");
+    loop {
+        let inner = D(log.clone(), "inner");
+        twait! { tame::asap(mkevent!()); }
+        let _ = &inner;
+        break;
+    }
+    log.push("after loop");
+    twait! { tame::asap(mkevent!()); }
+    let _ = &outer;
+}
+
+#[test]
+fn break_drops_the_locals_of_the_loop_body_there() {
+    assert_eq!(run(break_drops), ["drop inner", "after loop", "drop outer"]);
+}
+
+#[tamed]
+fn overwritten(log: Log) {
+    let mut d = D(log.clone(), "first");
+    twait! { tame::asap(mkevent!()); }
+    d = D(log.clone(), "second");
+    twait! { tame::asap(mkevent!()); }
+    log.push(format!("holds {}", d.1));
+}
+
+#[test]
+fn an_overwritten_value_is_dropped_first() {
+    assert_eq!(
+        run(overwritten),
+        ["drop first", "holds second", "drop second"]
+    );
+}
