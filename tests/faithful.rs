@@ -268,3 +268,199 @@ fn an_overwritten_value_is_dropped_first() {
         ["drop first", "holds second", "drop second"]
     );
 }
+
+// ---- valid Rust that compiles as it would without the macro ----
+
+#[tamed]
+fn if_value_inference(c: bool, log: Log) {
+    let x = if c {
+        twait! { tame::asap(mkevent!()); }
+        String::from("then")
+    } else {
+        twait! { tame::asap(mkevent!()); }
+        String::from("else")
+    };
+    log.push(format!("{} {}", x, x.len()));
+}
+
+#[test]
+fn a_let_whose_initialiser_waits_in_its_branches_infers_its_type() {
+    assert_eq!(run(|l| if_value_inference(true, l)), ["then 4"]);
+    assert_eq!(run(|l| if_value_inference(false, l)), ["else 4"]);
+}
+
+#[tamed]
+fn late_init_in_loop(log: Log) {
+    let v;
+    let mut n = 0;
+    loop {
+        twait! { tame::asap(mkevent!()); }
+        n += 1;
+        if n == 3 {
+            v = n * 10;
+            break;
+        }
+    }
+    log.push(format!("{v}"));
+}
+
+#[test]
+fn late_initialisation_in_a_loop_that_waits() {
+    assert_eq!(run(late_init_in_loop), ["30"]);
+}
+
+#[tamed]
+fn destructuring_late(log: Log) {
+    let (a, b);
+    twait! { tame::asap(mkevent!()); }
+    (a, b) = (1, 2);
+    twait! { tame::asap(mkevent!()); }
+    log.push(format!("{a}{b}"));
+}
+
+#[test]
+fn destructuring_assignment_to_late_initialised_locals() {
+    assert_eq!(run(destructuring_late), ["12"]);
+}
+
+#[tamed]
+fn typed_late_place(log: Log) {
+    let mut v: u32;
+    twait! { value(7, mkevent!(v)); }
+    log.push(format!("{v}"));
+    v = 8;
+    twait! { tame::asap(mkevent!()); }
+    log.push(format!("{v}"));
+}
+
+#[test]
+fn a_typed_late_local_as_an_event_place() {
+    assert_eq!(run(typed_late_place), ["7", "8"]);
+}
+
+#[tamed]
+fn place_never_read(log: Log) {
+    let mut v = 0;
+    twait! { value(7, mkevent!(v)); }
+    log.push("done");
+}
+
+#[test]
+fn an_event_place_never_read_afterwards_compiles() {
+    assert_eq!(run(place_never_read), ["done"]);
+}
+
+#[tamed]
+fn same_items_in_two_blocks(log: Log) {
+    {
+        use std::fmt::Write as _;
+        const K: u32 = 1;
+        twait! { tame::asap(mkevent!()); }
+        let mut s = String::new();
+        write!(s, "{K}").unwrap();
+        log.push(s);
+    }
+    {
+        use std::fmt::Write as _;
+        const K: u32 = 2;
+        twait! { tame::asap(mkevent!()); }
+        let mut s = String::new();
+        write!(s, "{K}").unwrap();
+        log.push(s);
+    }
+}
+
+#[test]
+fn the_same_item_names_in_two_blocks_that_wait() {
+    assert_eq!(run(same_items_in_two_blocks), ["1", "2"]);
+}
+
+#[tamed]
+fn cfg_local(log: Log) {
+    #[cfg(debug_assertions)]
+    let mode = "debug";
+    #[cfg(not(debug_assertions))]
+    let mode = "release";
+    twait! { tame::asap(mkevent!()); }
+    log.push(mode);
+}
+
+#[test]
+fn a_cfg_local_used_after_a_wait() {
+    let expected = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    assert_eq!(run(cfg_local), [expected]);
+}
+
+#[tamed]
+fn guard_borrowing_a_kept_local(log: Log) {
+    let cell = std::cell::RefCell::new(0);
+    for _ in 0..2 {
+        twait! { tame::asap(mkevent!()); }
+        let mut s = cell.borrow_mut();
+        *s += 1;
+    }
+    log.push(format!("{}", cell.borrow()));
+}
+
+#[test]
+fn a_guard_borrowing_a_kept_local_ends_with_its_scope() {
+    assert_eq!(run(guard_borrowing_a_kept_local), ["2"]);
+}
+
+#[tamed]
+fn unit_arm(n: u32, log: Log) {
+    match n {
+        0 => twait! { tame::asap(mkevent!()); },
+        _ => log.push("other"),
+    }
+    log.push("end");
+}
+
+#[test]
+fn a_match_arm_that_is_a_wait() {
+    assert_eq!(run(|l| unit_arm(0, l)), ["end"]);
+    assert_eq!(run(|l| unit_arm(1, l)), ["other", "end"]);
+}
+
+#[tamed]
+fn two_span_guards(c: bool, log: Log) {
+    if c {
+        let _span = D(log.clone(), "s1");
+        let _span = D(log.clone(), "s2");
+        log.push("then");
+    } else {
+        twait! { tame::asap(mkevent!()); }
+    }
+    log.push("end");
+}
+
+#[test]
+fn two_guards_of_one_name_in_a_branch_beside_a_wait() {
+    assert_eq!(
+        run(|l| two_span_guards(true, l)),
+        ["then", "drop s2", "drop s1", "end"]
+    );
+}
+
+#[tamed]
+fn shadow_in_same_scope_across_waits(log: Log) {
+    for i in 0..2 {
+        let x = D(log.clone(), if i == 0 { "a0" } else { "a1" });
+        twait! { tame::asap(mkevent!()); }
+        let x = D(log.clone(), if x.1 == "a0" { "b0" } else { "b1" });
+        twait! { tame::asap(mkevent!()); }
+        log.push(x.1);
+    }
+}
+
+#[test]
+fn a_shadowed_local_lives_to_the_end_of_its_scope_under_every_jump() {
+    assert_eq!(
+        run(shadow_in_same_scope_across_waits),
+        ["b0", "drop b0", "drop a0", "b1", "drop b1", "drop a1"]
+    );
+}

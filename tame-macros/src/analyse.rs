@@ -15,7 +15,7 @@ use proc_macro2::{TokenStream, TokenTree};
 use syn::visit::Visit;
 use syn::{Expr, Macro, Pat, Stmt, Type};
 
-use crate::lower::{BindId, Cont, Machine, Node};
+use crate::lower::{BindId, Code, Cont, JumpSpec, Machine, Node, StateId};
 use crate::parse::{macro_name, tokens_mention_twait};
 
 /// Names read by an expression or statement that are not bound inside it, and names it
@@ -133,10 +133,12 @@ impl<'a> Visit<'a> for Free {
         self.bound.truncate(n);
     }
     fn visit_expr_assign(&mut self, a: &'a syn::ExprAssign) {
-        match path_name(&a.left) {
-            Some(name) => {
-                if !self.bound.contains(&name) {
-                    self.out.writes.push(name);
+        match assign_targets(&a.left) {
+            Some(names) => {
+                for name in names {
+                    if !self.bound.contains(&name) {
+                        self.out.writes.push(name);
+                    }
                 }
             }
             None => self.visit_expr(&a.left),
@@ -165,6 +167,30 @@ fn path_name_of(p: &syn::ExprPath) -> Option<String> {
         }
     }
     None
+}
+
+/// The locals an assignment's left side assigns whole: `x`, or the names of a destructuring
+/// assignment (`(a, [b, _]) = …`, `S { f: c, .. } = …`). `None` for a place such as `v[i]`.
+pub fn assign_targets(lhs: &Expr) -> Option<Vec<String>> {
+    fn go(e: &Expr, out: &mut Vec<String>) -> bool {
+        match e {
+            Expr::Infer(_) | Expr::Range(_) => true,
+            Expr::Tuple(t) => t.elems.iter().all(|e| go(e, out)),
+            Expr::Array(a) => a.elems.iter().all(|e| go(e, out)),
+            Expr::Paren(p) => go(&p.expr, out),
+            Expr::Call(c) => c.args.iter().all(|e| go(e, out)),
+            Expr::Struct(s) => s.fields.iter().all(|f| go(&f.expr, out)),
+            other => match path_name(other) {
+                Some(n) => {
+                    out.push(n);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+    let mut out = Vec::new();
+    go(lhs, &mut out).then_some(out)
 }
 
 /// `x` if `e` is the plain local path `x`.
@@ -291,7 +317,7 @@ fn expr_assigns(e: &Expr) -> Vec<String> {
     match e {
         Expr::Assign(a) => {
             let mut v = expr_assigns(&a.right);
-            v.extend(path_name(&a.left));
+            v.extend(assign_targets(&a.left).unwrap_or_default());
             v
         }
         Expr::Paren(p) => expr_assigns(&p.expr),
@@ -493,6 +519,104 @@ fn mentions(nodes: &[Node], out: &mut BTreeSet<BindId>) {
                 mentions(els, out);
             }
             Node::Jump { .. } | Node::Join { .. } | Node::Park { .. } | Node::Done => {}
+        }
+    }
+}
+
+/// Late bindings (`let v;`, destination temporaries) definitely initialised at each state's
+/// entry: a forward "must" dataflow over the graph, met by intersection, iterated to a
+/// fixpoint. A late binding is saved at a jump and restored at a state only where it is
+/// initialised, as Rust would let it be moved.
+///
+/// Input:  `let v; loop { twait!{…}; if c { v = 1; break; } } use(v)`
+/// Output: `v` initialised at the state after the loop (the `break` assigns it first), not at
+/// the loop's states.
+pub fn initialised(m: &Machine) -> Vec<BTreeSet<BindId>> {
+    let n = m.states.len();
+    let mut init_in: Vec<Option<BTreeSet<BindId>>> = vec![None; n];
+    if n > 0 {
+        init_in[0] = Some(BTreeSet::new());
+    }
+    loop {
+        let mut changed = false;
+        for s in 0..n {
+            let Some(cur) = init_in[s].clone() else {
+                continue;
+            };
+            init_walk(&m.states[s].body, cur, &mut |t, set| {
+                let next = match &init_in[t] {
+                    None => set.clone(),
+                    Some(old) => old.intersection(set).copied().collect(),
+                };
+                if init_in[t].as_ref() != Some(&next) {
+                    init_in[t] = Some(next);
+                    changed = true;
+                }
+            });
+        }
+        if !changed {
+            return init_in.into_iter().map(Option::unwrap_or_default).collect();
+        }
+    }
+}
+
+/// What is initialised after `c`, given `cur` before it.
+pub fn init_after(c: &Code, cur: &mut BTreeSet<BindId>) {
+    if c.decl_only {
+        for d in &c.defs {
+            cur.remove(d);
+        }
+    }
+    cur.extend(c.kills.iter().copied());
+    cur.extend(c.definite.iter().map(|(b, _)| *b));
+}
+
+/// What is initialised at jump `j` out of a statement that had `cur` before it.
+pub fn init_at_jump(j: &JumpSpec, cur: &BTreeSet<BindId>) -> BTreeSet<BindId> {
+    let mut at = cur.clone();
+    at.extend(j.assigned.iter().copied());
+    at.extend(j.assign);
+    at
+}
+
+fn init_walk(
+    nodes: &[Node],
+    mut cur: BTreeSet<BindId>,
+    out: &mut impl FnMut(StateId, &BTreeSet<BindId>),
+) {
+    for node in nodes {
+        match node {
+            Node::Code(c) => {
+                if c.decl_only {
+                    for d in &c.defs {
+                        cur.remove(d);
+                    }
+                }
+                for j in &c.jumps {
+                    if let Cont::Goto(t) = j.target {
+                        out(t, &init_at_jump(j, &cur));
+                    }
+                }
+                init_after(c, &mut cur);
+            }
+            Node::Jump { target, .. } | Node::Join { target, .. } | Node::Park { target, .. } => {
+                out(*target, &cur)
+            }
+            Node::Done => {}
+            Node::If { then, els, .. } => {
+                init_walk(then, cur.clone(), out);
+                init_walk(els, cur.clone(), out);
+            }
+            Node::Match { arms, .. } => {
+                for a in arms {
+                    init_walk(&a.body, cur.clone(), out);
+                }
+            }
+            Node::Block(b) => init_walk(b, cur.clone(), out),
+            Node::Cfg { then, els, .. } => {
+                init_walk(then, cur.clone(), out);
+                init_walk(els, cur.clone(), out);
+            }
         }
     }
 }

@@ -51,6 +51,10 @@ struct Emitter<'a> {
     slots: Vec<Option<syn::Ident>>,
     /// The state being emitted.
     current: std::cell::Cell<usize>,
+    /// Late bindings definitely initialised at each state's entry.
+    init: Vec<BTreeSet<BindId>>,
+    /// Late bindings definitely initialised where the emitter is in the current state.
+    cur: std::cell::RefCell<BTreeSet<BindId>>,
 }
 
 fn mixed(name: &str) -> syn::Ident {
@@ -65,13 +69,18 @@ impl<'a> Emitter<'a> {
         for &b in &saved {
             let name = m.binds[b].ident.to_string();
             let dup = saved.iter().filter(|&&o| m.binds[o].ident == name).count() > 1;
+            let ours = name.starts_with("__tame_");
             let name = name.trim_start_matches("__tame_");
             // Located at the user's binding, so a borrow kept across a wait is reported there.
             let span = Span::mixed_site().located_at(m.binds[b].ident.span());
             slots[b] = Some(if dup {
                 format_ident!("__tame_s_{}_{}", name, b, span = span)
-            } else {
+            } else if ours {
                 format_ident!("__tame_s_{}", name, span = span)
+            } else {
+                // The user's own name, made distinct from the user's `x` by hygiene (mixed
+                // site): rustc's messages about the slot then name `x`, not an internal.
+                format_ident!("{}", name, span = span)
             });
         }
         Emitter {
@@ -80,6 +89,8 @@ impl<'a> Emitter<'a> {
             lv,
             slots,
             current: std::cell::Cell::new(0),
+            init: crate::analyse::initialised(m),
+            cur: Default::default(),
         }
     }
 
@@ -281,7 +292,8 @@ impl<'a> Emitter<'a> {
             let id = &bind.ident;
             let mutability = bind.mutable.then(|| quote!(mut));
             let ty = bind.ty.as_ref().map(|t| quote!(: #t));
-            if self.lv.live_in[i].contains(&b) {
+            let init = !bind.late || self.init[i].contains(&b);
+            if self.lv.live_in[i].contains(&b) && init {
                 let slot = self.slot(b);
                 restores.extend(quote! {
                     #cfg let #mutability #id #ty = #krate::__private::take(&mut #slot);
@@ -291,6 +303,7 @@ impl<'a> Emitter<'a> {
             }
         }
         self.current.set(i);
+        *self.cur.borrow_mut() = self.init[i].clone();
         let body = self.seq(&st.body);
         let n = Literal::u32_unsuffixed(i as u32);
         let cfg = &st.cfg;
@@ -314,15 +327,22 @@ impl<'a> Emitter<'a> {
 
     /// Saves what `target` needs. A binding shadowed here is not saved: it was left in (or
     /// stashed into) its slot before it was shadowed.
-    fn saves(&self, target: Cont, vis: &[BindId]) -> TokenStream {
-        self.saves_at(target, vis, None)
+    fn saves(&self, target: Cont, vis: &[BindId], init: &BTreeSet<BindId>) -> TokenStream {
+        self.saves_at(target, vis, None, init)
     }
 
     /// `at`: where the save is reported (the `twait!`), if not at the binding.
-    fn saves_at(&self, target: Cont, scope: &[BindId], at: Option<Span>) -> TokenStream {
+    /// `init`: the late bindings initialised at the jump; the others are not saved.
+    fn saves_at(
+        &self,
+        target: Cont,
+        scope: &[BindId],
+        at: Option<Span>,
+        init: &BTreeSet<BindId>,
+    ) -> TokenStream {
         let mut out = TokenStream::new();
         for b in self.lv.live_at(&target) {
-            if scope.contains(&b) {
+            if scope.contains(&b) && (!self.m.binds[b].late || init.contains(&b)) {
                 let slot = self.slot(b);
                 let id = self.name_in(b, scope);
                 let sp = Span::mixed_site()
@@ -382,9 +402,32 @@ impl<'a> Emitter<'a> {
         out
     }
 
-    fn jump(&self, target: Cont, vis: &[BindId]) -> TokenStream {
+    /// A jump to another state: what leaves scope here is dropped first (newest first, as far
+    /// as the macro knows the values are still there: kept bindings), then what `target`
+    /// needs is saved. So a guard borrowing a kept local is gone before that local is saved,
+    /// as in Rust, where the guard's scope ends first.
+    fn jump(&self, target: Cont, vis: &[BindId], init: &BTreeSet<BindId>) -> TokenStream {
         let krate = self.krate();
-        let saves = self.saves(target, vis);
+        let mut drops = TokenStream::new();
+        if let Cont::Goto(t) = target {
+            let staying = &self.m.states[t].scope;
+            let visible = visible(&self.m.binds, vis);
+            for &b in vis.iter().rev().filter(|b| !staying.contains(b)) {
+                let bind = &self.m.binds[b];
+                if !self.m.keep.contains(&b)
+                    || (bind.late && !init.contains(&b))
+                    || !visible.contains(&b)
+                {
+                    // Maybe moved: Rust drops it at the end of the arm, with what is older.
+                    break;
+                }
+                let id = &bind.ident;
+                let cfg = self.cfg(b);
+                drops.extend(quote!(#cfg ::core::mem::drop(#id);));
+            }
+        }
+        let saves = self.saves(target, vis, init);
+        let saves = quote!(#drops #saves);
         match target {
             Cont::Goto(t) => {
                 let state = mixed("__tame_state");
@@ -407,6 +450,7 @@ impl<'a> Emitter<'a> {
     /// Output: `let mut j = MAX; 'stmt: { if let Some(cur) = item { j = 0; break 'stmt; } }
     ///          match j { 0 => { <save cur>; state = H; continue }, _ => {} }`
     fn dispatch(&self, c: &crate::lower::Code) -> TokenStream {
+        let before = self.cur.borrow().clone();
         let mut stmt = c.stmt.clone();
         match &mut stmt {
             // Only the initialiser is inside the labeled block; a `let … else` block jumps
@@ -417,6 +461,7 @@ impl<'a> Emitter<'a> {
                     e: self,
                     jumps: &c.jumps,
                     dispatch: Some(quote!(::core::option::Option::None)),
+                    before: &before,
                 }
                 .visit_expr_mut(&mut init.expr);
                 if let Some((_, div)) = &mut init.diverge {
@@ -424,6 +469,7 @@ impl<'a> Emitter<'a> {
                         e: self,
                         jumps: &c.jumps,
                         dispatch: None,
+                        before: &before,
                     }
                     .visit_expr_mut(div);
                 }
@@ -432,13 +478,14 @@ impl<'a> Emitter<'a> {
                 e: self,
                 jumps: &c.jumps,
                 dispatch: Some(TokenStream::new()),
+                before: &before,
             }
             .visit_stmt_mut(&mut stmt),
         }
         let jv = mixed("__tame_j");
         let label = stmt_label();
         let arms = c.jumps.iter().enumerate().map(|(n, j)| {
-            let code = self.jump(j.target, &j.vis);
+            let code = self.jump(j.target, &j.vis, &crate::analyse::init_at_jump(j, &before));
             quote!(#n => { #code })
         });
         let arms = quote!(#(#arms)*);
@@ -483,13 +530,23 @@ impl<'a> Emitter<'a> {
             {
                 TokenStream::new()
             }
-            Node::Code(c) if c.jumps.iter().any(|j| j.shadowed) => self.dispatch(c),
+            Node::Code(c) if c.jumps.iter().any(|j| j.shadowed) => {
+                let code = self.dispatch(c);
+                crate::analyse::init_after(c, &mut self.cur.borrow_mut());
+                code
+            }
             Node::Code(c) => {
-                let mut stmt = c.stmt.clone();
+                let before = self.cur.borrow().clone();
+                crate::analyse::init_after(c, &mut self.cur.borrow_mut());
+                let mut stmt = match &c.definite {
+                    Some((b, definite)) if !before.contains(b) => definite.clone(),
+                    _ => c.stmt.clone(),
+                };
                 SubstJumps {
                     e: self,
                     jumps: &c.jumps,
                     dispatch: None,
+                    before: &before,
                 }
                 .visit_stmt_mut(&mut stmt);
                 // Input:  let x = x + 1;        (shadows an `x` still needed after a later jump)
@@ -521,14 +578,18 @@ impl<'a> Emitter<'a> {
                     _ => quote!(#hides #stmt),
                 }
             }
-            Node::Jump { target, vis } => self.jump(Cont::Goto(*target), vis),
+            Node::Jump { target, vis } => {
+                let init = self.cur.borrow().clone();
+                self.jump(Cont::Goto(*target), vis, &init)
+            }
             Node::Join {
                 target,
                 line,
                 vis,
                 span,
             } => {
-                let saves = self.saves_at(Cont::Goto(*target), vis, Some(*span));
+                let init = self.cur.borrow().clone();
+                let saves = self.saves_at(Cont::Goto(*target), vis, Some(*span), &init);
                 let t = Literal::u32_unsuffixed(*target as u32);
                 quote! {
                     #saves
@@ -540,7 +601,8 @@ impl<'a> Emitter<'a> {
                 }
             }
             Node::Park { target, vis } => {
-                let saves = self.saves(Cont::Goto(*target), vis);
+                let init = self.cur.borrow().clone();
+                let saves = self.saves(Cont::Goto(*target), vis, &init);
                 let t = Literal::u32_unsuffixed(*target as u32);
                 quote!(#saves #state = #t; return #krate::__private::Step::Blocked;)
             }
@@ -552,11 +614,13 @@ impl<'a> Emitter<'a> {
                 els,
                 ..
             } => {
+                let init = self.cur.borrow().clone();
                 let mut cond = cond.clone();
                 SubstJumps {
                     e: self,
                     jumps: &[],
                     dispatch: None,
+                    before: &init,
                 }
                 .visit_expr_mut(&mut cond);
                 let stashed = live_seq(then, self.lv);
@@ -574,6 +638,7 @@ impl<'a> Emitter<'a> {
                 let then_back = self.take_back(stash, &stashed, stash);
                 let back = self.take_back(stash, &stashed, &[]);
                 let then = self.seq(then);
+                *self.cur.borrow_mut() = init;
                 let els = self.seq(els);
                 quote!(#before if #cond { #then_back #then } else { #back #els })
             }
@@ -585,6 +650,7 @@ impl<'a> Emitter<'a> {
                     live.extend(live_seq(&a.body, self.lv));
                 }
                 let st = self.stash(stash, &live);
+                let before = self.cur.borrow().clone();
                 let scrut = if st.is_empty() {
                     quote!(#scrut)
                 } else {
@@ -606,6 +672,7 @@ impl<'a> Emitter<'a> {
                         })
                         .collect();
                     let back = self.take_back(stash, &live, &shadowed);
+                    *self.cur.borrow_mut() = before.clone();
                     let body = self.seq(&a.body);
                     quote!(#pat #guard => { #back #body })
                 });
@@ -616,7 +683,9 @@ impl<'a> Emitter<'a> {
                 quote!({ #b })
             }
             Node::Cfg { attrs, then, els } => {
+                let before = self.cur.borrow().clone();
                 let then = self.seq(then);
+                *self.cur.borrow_mut() = before;
                 let els = self.seq(els);
                 let preds = attrs.iter().filter_map(|a| match &a.meta {
                     syn::Meta::List(l) => Some(&l.tokens),
@@ -671,6 +740,8 @@ struct SubstJumps<'e, 'a> {
     jumps: &'e [JumpSpec],
     /// `Some(value)`: break out of the statement with `value` (empty for a unit block).
     dispatch: Option<TokenStream>,
+    /// Late bindings initialised before the statement.
+    before: &'e BTreeSet<BindId>,
 }
 
 impl VisitMut for SubstJumps<'_, '_> {
@@ -689,7 +760,8 @@ impl VisitMut for SubstJumps<'_, '_> {
                 *ex = syn::parse_quote_spanned!(Span::mixed_site()=> { #jv = #n; break #label #value; });
                 return;
             }
-            let code = self.e.jump(j.target, &j.vis);
+            let init = crate::analyse::init_at_jump(j, self.before);
+            let code = self.e.jump(j.target, &j.vis, &init);
             *ex = syn::parse_quote_spanned!(Span::mixed_site()=> { #code });
             return;
         }

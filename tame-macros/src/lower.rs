@@ -45,6 +45,9 @@ pub struct Binding {
     /// `#[cfg]` attributes the binding exists under: every slot, save and restore of it
     /// carries them.
     pub cfg: Vec<syn::Attribute>,
+    /// Declared without a value (`let v;`, a destination temporary): saved and restored only
+    /// where it is definitely initialised ([`crate::analyse::Init`]).
+    pub late: bool,
 }
 
 /// Where control goes at the end of a piece of code.
@@ -73,9 +76,14 @@ pub struct JumpSpec {
     pub assign: Option<BindId>,
     /// Bindings in scope at the jump, in declaration order (shadowed ones too).
     pub vis: Vec<BindId>,
-    /// A binding made inside the statement, before the jump, shadows one of `vis`: the jump
-    /// must leave the statement before it can name what it saves.
+    /// Locals made inside the statement are alive at the jump: the jump first leaves the
+    /// statement (they are dropped there, as Rust drops them, and every name means again what
+    /// it meant before the statement), then saves what it keeps. Else a local that shadows a
+    /// kept one would be saved in its place, and a guard borrowing a kept one would still
+    /// hold it while it is saved.
     pub shadowed: bool,
+    /// Bindings of `vis` the statement assigns on every path to the jump (`v = 1; break;`).
+    pub assigned: Vec<BindId>,
 }
 
 pub struct Code {
@@ -92,6 +100,9 @@ pub struct Code {
     pub jumps: Vec<JumpSpec>,
     /// A bare `let tmp;` for a destination temporary: emitted only if its state uses it.
     pub decl_only: bool,
+    /// An event place that is a late local: what to emit instead where it is not yet
+    /// initialised (it is, after this code, either way).
+    pub definite: Option<(BindId, Stmt)>,
 }
 
 pub enum Node {
@@ -238,6 +249,7 @@ pub fn lower(input: &Input) -> syn::Result<Machine> {
         Some(e) => Err(e),
         None => {
             thread_jumps(&mut l.m);
+            reorder(&mut l.m);
             Ok(l.m)
         }
     }
@@ -285,6 +297,67 @@ fn thread_jumps(m: &mut Machine) {
         if final_of[s] == s {
             retarget(&mut st.body, &map);
             m.states.push(st);
+        }
+    }
+}
+
+/// Numbers the states in the order a depth-first walk from the entry first reaches them, each
+/// body's jumps in the order they are written. The arms are emitted in that order, and rustc
+/// infers types in the order it reads: a state that assigns a value (a branch of
+/// `let x = if c { twait!{…}; a } else { b };`) then comes before the state that uses it.
+fn reorder(m: &mut Machine) {
+    let n = m.states.len();
+    let mut order = Vec::with_capacity(n);
+    let mut seen = vec![false; n];
+    let mut stack = vec![0];
+    while let Some(s) = stack.pop() {
+        if seen[s] {
+            continue;
+        }
+        seen[s] = true;
+        order.push(s);
+        let mut targets = Vec::new();
+        targets_of(&m.states[s].body, &mut targets);
+        // Pushed in reverse, so the first written is visited first.
+        stack.extend(targets.into_iter().rev().filter(|&t| !seen[t]));
+    }
+    order.extend((0..n).filter(|&s| !seen[s]));
+    let mut new_id = vec![0; n];
+    for (i, &s) in order.iter().enumerate() {
+        new_id[s] = i;
+    }
+    let mut old: Vec<Option<State>> = std::mem::take(&mut m.states)
+        .into_iter()
+        .map(Some)
+        .collect();
+    for &s in &order {
+        let mut st = old[s].take().expect("each state once");
+        retarget(&mut st.body, &|t| new_id[t]);
+        m.states.push(st);
+    }
+}
+
+fn targets_of(nodes: &[Node], out: &mut Vec<StateId>) {
+    for node in nodes {
+        match node {
+            Node::Code(c) => out.extend(c.jumps.iter().filter_map(|j| match j.target {
+                Cont::Goto(t) => Some(t),
+                Cont::Done => None,
+            })),
+            Node::Jump { target, .. } | Node::Join { target, .. } | Node::Park { target, .. } => {
+                out.push(*target)
+            }
+            Node::Done => {}
+            Node::If { then, els, .. } => {
+                targets_of(then, out);
+                targets_of(els, out);
+            }
+            Node::Match { arms, .. } => arms.iter().for_each(|a| targets_of(&a.body, out)),
+            Node::Block(b) => targets_of(b, out),
+            Node::Cfg { then, els, .. } => {
+                targets_of(then, out);
+                targets_of(els, out);
+            }
         }
     }
 }
@@ -367,6 +440,7 @@ impl Lower<'_> {
             hidden,
             scoped: true,
             cfg: self.cfg.clone(),
+            late: false,
         });
         self.frames.last_mut().expect("a frame").push(id);
         id
@@ -392,8 +466,14 @@ impl Lower<'_> {
             .find(|&b| self.m.binds[b].ident == name)
     }
 
+    /// The bindings `names` may refer to: the visible one of each name, or several where
+    /// `#[cfg]`s make it one or the other.
     fn resolve_all(&self, names: &[String]) -> Vec<BindId> {
-        let mut v: Vec<BindId> = names.iter().filter_map(|n| self.resolve(n)).collect();
+        let vis = visible_of(&self.m.binds, &self.in_scope());
+        let mut v: Vec<BindId> = vis
+            .into_iter()
+            .filter(|&b| names.iter().any(|n| self.m.binds[b].ident == n))
+            .collect();
         v.sort_unstable();
         v.dedup();
         v
@@ -431,10 +511,14 @@ impl Lower<'_> {
         let mut defs = Vec::new();
         let mut stash = Vec::new();
         for b in pat_bindings(p) {
-            if let Some(old) = self.resolve(&b.ident.to_string()) {
-                stash.push(old);
-            }
-            defs.push(self.bind(b.ident, b.mutable, b.ty));
+            let before = visible_of(&self.m.binds, &self.in_scope());
+            let new = self.bind(b.ident, b.mutable, b.ty);
+            stash.extend(
+                before
+                    .into_iter()
+                    .filter(|&old| shadows(&self.m.binds, new, old)),
+            );
+            defs.push(new);
         }
         (defs, stash)
     }
@@ -455,6 +539,7 @@ impl Lower<'_> {
             vis,
             errors: Vec::new(),
             bound: Vec::new(),
+            assigned: Vec::new(),
         };
         jr.visit_stmt_mut(&mut stmt);
         let jumps = jr.jumps;
@@ -468,6 +553,7 @@ impl Lower<'_> {
                 if l.init.is_none() {
                     for &d in &defs {
                         self.m.binds[d].scoped = false;
+                        self.m.binds[d].late = true;
                     }
                 }
                 (defs, stash)
@@ -486,6 +572,7 @@ impl Lower<'_> {
             stash,
             jumps,
             decl_only,
+            definite: None,
         }))
     }
 
@@ -532,6 +619,7 @@ impl Lower<'_> {
             stash: Vec::new(),
             jumps: Vec::new(),
             decl_only: false,
+            definite: None,
         }))];
         out.extend(self.lower_stmts(stmts, k, dest));
         self.items.pop();
@@ -610,8 +698,15 @@ impl Lower<'_> {
                     span: mac.path.span(),
                 });
                 let mut body = Vec::new();
-                for d in drains {
-                    body.push(self.code(d));
+                for (d, definite) in drains {
+                    let mut node = self.code(d);
+                    if let (Node::Code(c), Some(definite)) = (&mut node, definite) {
+                        let late = c.writes.iter().copied().find(|&b| self.m.binds[b].late);
+                        if let Some(b) = late {
+                            c.definite = Some((b, definite));
+                        }
+                    }
+                    body.push(node);
                 }
                 body.extend(self.lower_stmts(rest, k, dest));
                 self.m.states[w].body = body;
@@ -703,14 +798,15 @@ impl Lower<'_> {
                             defs: Vec::new(),
                             guard: None,
                             guard_uses: Vec::new(),
-                            body: vec![Node::Park { target: p, vis }],
+                            body: vec![Node::Park {
+                                target: p,
+                                vis: vis.clone(),
+                            }],
                         },
                     ],
                 }];
-                vec![Node::Jump {
-                    target: p,
-                    vis: self.visible_without(t),
-                }]
+                // What is in scope here: not the poll's value, nor what the rest binds.
+                vec![Node::Jump { target: p, vis }]
             }
             // Input:  let s = a() + twait!(r).unwrap().1;
             // Output: let mut __tame_o1 = a();  <poll r into __tame_t2>  let s = __tame_o1 + __tame_t2.unwrap().1;
@@ -739,12 +835,6 @@ impl Lower<'_> {
                 out
             }
         }
-    }
-
-    fn visible_without(&self, b: BindId) -> Vec<BindId> {
-        let mut v = self.in_scope();
-        v.retain(|&x| x != b);
-        v
     }
 
     /// `break` / `continue` / `return` as a whole statement of taken-apart code.
@@ -1013,7 +1103,11 @@ impl Lower<'_> {
 
     /// The body of `twait! {}` with its `mkevent!`s made, and the code that drains each
     /// `mkevent!(place)` site after the join.
-    fn twait_block(&mut self, mac: &Macro, mut block: Block) -> (Node, Vec<Stmt>, TokenStream) {
+    fn twait_block(
+        &mut self,
+        mac: &Macro,
+        mut block: Block,
+    ) -> (Node, Vec<(Stmt, Option<Stmt>)>, TokenStream) {
         let mut mk = Mkevents {
             sites: Vec::new(),
             nsite: self.m.sites.len(),
@@ -1030,13 +1124,40 @@ impl Lower<'_> {
             //         if let Some(rv) = &__tame_site1 { while let Some(((k0,), v)) = rv.try_join() { a[k0] = v; } }
             let v = internal("__tame_v");
             let rv = internal("__tame_rv");
-            drains.push(parse_quote_spanned!(place.span()=>
+            let drain = parse_quote_spanned!(place.span()=>
                 if let ::core::option::Option::Some(#rv) = &#site {
                     while let ::core::option::Option::Some(((#(#keys,)*), #v)) = #rv.try_join() {
                         #place = #v;
                     }
                 }
-            ));
+            );
+            // A local declared without a value (`let v: u32;`) has no value to keep if its
+            // event is dropped untriggered: the call panics there, saying so, and `v` is
+            // initialised after the wait as a blocking call would have made it.
+            let definite = crate::analyse::path_name(&place).map(|name| {
+                let msg = syn::LitStr::new(
+                    &format!(
+                        "tame: the event for `{name}` was dropped untriggered, and `{name}` was declared without a value"
+                    ),
+                    place.span(),
+                );
+                let last = internal("__tame_last");
+                parse_quote_spanned!(place.span()=>
+                    #place = {
+                        let mut #last = ::core::option::Option::None;
+                        if let ::core::option::Option::Some(#rv) = &#site {
+                            while let ::core::option::Option::Some(((), #v)) = #rv.try_join() {
+                                #last = ::core::option::Option::Some(#v);
+                            }
+                        }
+                        match #last {
+                            ::core::option::Option::Some(#v) => #v,
+                            ::core::option::Option::None => ::core::panic!(#msg),
+                        }
+                    };
+                )
+            });
+            drains.push((drain, definite));
         }
         let line = quote_spanned!(mac.path.span()=> ::core::line!());
         let code = self.code(Stmt::Expr(
@@ -1052,14 +1173,21 @@ impl Lower<'_> {
 }
 
 fn visible_of(binds: &[Binding], scope: &[BindId]) -> Vec<BindId> {
-    let mut v: Vec<BindId> = Vec::new();
-    for &b in scope.iter().rev() {
-        if !v.iter().any(|&x| binds[x].ident == binds[b].ident) {
-            v.push(b);
-        }
-    }
-    v.reverse();
-    v
+    scope
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| !scope[i + 1..].iter().any(|&c| shadows(binds, c, b)))
+        .map(|(_, &b)| b)
+        .collect()
+}
+
+/// Whether binding `later` hides `earlier` wherever `earlier` exists: the same name, under no
+/// `#[cfg]` that `earlier` is not under too. `#[cfg(a)] let m = 1; #[cfg(not(a))] let m = 2;`
+/// are two bindings of which one exists: both keep their name.
+fn shadows(binds: &[Binding], later: BindId, earlier: BindId) -> bool {
+    let (l, e) = (&binds[later], &binds[earlier]);
+    let key = |a: &syn::Attribute| quote!(#a).to_string();
+    l.ident == e.ident && l.cfg.iter().all(|a| e.cfg.iter().any(|b| key(a) == key(b)))
 }
 
 /// Bindings of `scope` nameable there (the last of each name).
@@ -1273,17 +1401,29 @@ struct Jumps<'a> {
     errors: Vec<syn::Error>,
     /// Names bound inside the statement where the visitor is (innermost last).
     bound: Vec<String>,
+    /// Names assigned on every path from the statement's start to where the visitor is.
+    assigned: Vec<String>,
 }
 
 impl Jumps<'_> {
+    fn assigned(&self) -> Vec<BindId> {
+        let vis = visible_of(self.binds, &self.vis);
+        let mut out: Vec<BindId> = self
+            .assigned
+            .iter()
+            .filter(|n| !self.bound.contains(n))
+            .filter_map(|n| vis.iter().copied().find(|&b| self.binds[b].ident == n))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
     fn bind(&mut self, p: &Pat) {
         self.bound
             .extend(pat_bindings(p).into_iter().map(|b| b.ident.to_string()));
     }
     fn shadowed(&self) -> bool {
-        self.vis
-            .iter()
-            .any(|&b| self.bound.contains(&self.binds[b].ident.to_string()))
+        !self.bound.is_empty()
     }
     fn inner_target(&self, label: Option<&str>) -> bool {
         match label {
@@ -1301,13 +1441,17 @@ impl Jumps<'_> {
 impl VisitMut for Jumps<'_> {
     fn visit_block_mut(&mut self, b: &mut Block) {
         let n = self.bound.len();
+        let a = self.assigned.len();
         for s in &mut b.stmts {
             self.visit_stmt_mut(s);
             if let Stmt::Local(l) = s {
                 self.bind(&l.pat);
             }
+            // What this statement assigns on every path is assigned at the next one.
+            self.assigned.extend(definite_assigns(s));
         }
         self.bound.truncate(n);
+        self.assigned.truncate(a);
     }
     fn visit_arm_mut(&mut self, a: &mut syn::Arm) {
         let n = self.bound.len();
@@ -1372,6 +1516,7 @@ impl VisitMut for Jumps<'_> {
                     assign: None,
                     vis: self.vis.clone(),
                     shadowed: self.shadowed(),
+                    assigned: self.assigned(),
                 };
                 match (value, cx.dest) {
                     (Some(v), Some(d)) => {
@@ -1400,6 +1545,7 @@ impl VisitMut for Jumps<'_> {
                         assign: None,
                         vis: self.vis.clone(),
                         shadowed: self.shadowed(),
+                        assigned: self.assigned(),
                     };
                     *e = self.placeholder(spec);
                 }

@@ -228,6 +228,16 @@ impl<'a> Visit<'a> for Check {
                 "`twait!` cannot be used in a match guard; wait before the `match`",
             );
         }
+        // `0 => twait! { … },`: a unit-valued arm, as a statement would be.
+        if let Expr::Macro(m) = &*a.body
+            && let Some(Ok(TameMacro::Block(_))) = TameMacro::classify(&m.mac)
+        {
+            for attr in &a.attrs {
+                self.visit_attribute(attr);
+            }
+            self.visit_pat(&a.pat);
+            return self.visit_macro(&m.mac);
+        }
         syn::visit::visit_arm(self, a);
     }
     fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {

@@ -39,10 +39,83 @@ impl Pool {
                             ::tame::__private::put(&mut __tame_s_self, __tame_self);
                             ::tame::__private::put(&mut __tame_s_min, min);
                             ::tame::__private::put(&mut __tame_s_done, done);
-                            __tame_state = 2;
+                            __tame_state = 1;
                             continue '__tame_resume;
                         }
                         1 => {
+                            let __tame_self = ::tame::__private::take(
+                                &mut __tame_s_self,
+                            );
+                            let min = ::tame::__private::take(&mut __tame_s_min);
+                            let done = ::tame::__private::take(&mut __tame_s_done);
+                            let __tame_d1;
+                            match __tame_cx.poll_rv(&(__tame_self.r), ::core::line!()) {
+                                ::core::option::Option::Some(__tame_t2) => {
+                                    let mut __tame_j: usize = usize::MAX;
+                                    '__tame_stmt: {
+                                        match __tame_t2 {
+                                            Some((id, s)) if s.len() >= min => {
+                                                __tame_d1 = Some((id, s));
+                                                {
+                                                    __tame_j = 0usize;
+                                                    break '__tame_stmt;
+                                                }
+                                            }
+                                            Some(_) => {
+                                                __tame_j = 1usize;
+                                                break '__tame_stmt;
+                                            }
+                                            None => {
+                                                __tame_d1 = None;
+                                                {
+                                                    __tame_j = 2usize;
+                                                    break '__tame_stmt;
+                                                }
+                                            }
+                                        };
+                                    }
+                                    match __tame_j {
+                                        0usize => {
+                                            ::tame::__private::put(&mut __tame_s_self, __tame_self);
+                                            ::tame::__private::put(&mut __tame_s_min, min);
+                                            ::tame::__private::put(&mut __tame_s_done, done);
+                                            ::tame::__private::put(&mut __tame_s_d1, __tame_d1);
+                                            __tame_state = 2;
+                                            continue '__tame_resume;
+                                        }
+                                        1usize => {
+                                            ::tame::__private::put(&mut __tame_s_self, __tame_self);
+                                            ::tame::__private::put(&mut __tame_s_min, min);
+                                            ::tame::__private::put(&mut __tame_s_done, done);
+                                            __tame_state = 1;
+                                            continue '__tame_resume;
+                                        }
+                                        2usize => {
+                                            ::tame::__private::put(&mut __tame_s_self, __tame_self);
+                                            ::tame::__private::put(&mut __tame_s_min, min);
+                                            ::tame::__private::put(&mut __tame_s_done, done);
+                                            ::tame::__private::put(&mut __tame_s_d1, __tame_d1);
+                                            __tame_state = 2;
+                                            continue '__tame_resume;
+                                        }
+                                        _ => {}
+                                    }
+                                    ::tame::__private::put(&mut __tame_s_self, __tame_self);
+                                    ::tame::__private::put(&mut __tame_s_min, min);
+                                    ::tame::__private::put(&mut __tame_s_done, done);
+                                    __tame_state = 1;
+                                    continue '__tame_resume;
+                                }
+                                ::core::option::Option::None => {
+                                    ::tame::__private::put(&mut __tame_s_self, __tame_self);
+                                    ::tame::__private::put(&mut __tame_s_min, min);
+                                    ::tame::__private::put(&mut __tame_s_done, done);
+                                    __tame_state = 1;
+                                    return ::tame::__private::Step::Blocked;
+                                }
+                            }
+                        }
+                        2 => {
                             let __tame_self = ::tame::__private::take(
                                 &mut __tame_s_self,
                             );
@@ -52,61 +125,6 @@ impl Pool {
                             let found = __tame_d1;
                             done.trigger(found);
                             return ::tame::__private::Step::Done;
-                        }
-                        2 => {
-                            let __tame_self = ::tame::__private::take(
-                                &mut __tame_s_self,
-                            );
-                            let min = ::tame::__private::take(&mut __tame_s_min);
-                            let done = ::tame::__private::take(&mut __tame_s_done);
-                            let __tame_d1;
-                            match __tame_cx.poll_rv(&(__tame_self.r), ::core::line!()) {
-                                ::core::option::Option::Some(__tame_t2) => {
-                                    match __tame_t2 {
-                                        Some((id, s)) if s.len() >= min => {
-                                            __tame_d1 = Some((id, s));
-                                            {
-                                                ::tame::__private::put(&mut __tame_s_self, __tame_self);
-                                                ::tame::__private::put(&mut __tame_s_min, min);
-                                                ::tame::__private::put(&mut __tame_s_done, done);
-                                                ::tame::__private::put(&mut __tame_s_d1, __tame_d1);
-                                                __tame_state = 1;
-                                                continue '__tame_resume;
-                                            }
-                                        }
-                                        Some(_) => {
-                                            ::tame::__private::put(&mut __tame_s_self, __tame_self);
-                                            ::tame::__private::put(&mut __tame_s_min, min);
-                                            ::tame::__private::put(&mut __tame_s_done, done);
-                                            __tame_state = 2;
-                                            continue '__tame_resume;
-                                        }
-                                        None => {
-                                            __tame_d1 = None;
-                                            {
-                                                ::tame::__private::put(&mut __tame_s_self, __tame_self);
-                                                ::tame::__private::put(&mut __tame_s_min, min);
-                                                ::tame::__private::put(&mut __tame_s_done, done);
-                                                ::tame::__private::put(&mut __tame_s_d1, __tame_d1);
-                                                __tame_state = 1;
-                                                continue '__tame_resume;
-                                            }
-                                        }
-                                    };
-                                    ::tame::__private::put(&mut __tame_s_self, __tame_self);
-                                    ::tame::__private::put(&mut __tame_s_min, min);
-                                    ::tame::__private::put(&mut __tame_s_done, done);
-                                    __tame_state = 2;
-                                    continue '__tame_resume;
-                                }
-                                ::core::option::Option::None => {
-                                    ::tame::__private::put(&mut __tame_s_self, __tame_self);
-                                    ::tame::__private::put(&mut __tame_s_min, min);
-                                    ::tame::__private::put(&mut __tame_s_done, done);
-                                    __tame_state = 2;
-                                    return ::tame::__private::Step::Blocked;
-                                }
-                            }
                         }
                         _ => ::core::unreachable!(),
                     }

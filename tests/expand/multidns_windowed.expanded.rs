@@ -43,20 +43,10 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                         ::tame::__private::put(&mut __tame_s_answers, answers);
                         ::tame::__private::put(&mut __tame_s_sent, sent);
                         ::tame::__private::put(&mut __tame_s_received, received);
-                        __tame_state = 2;
+                        __tame_state = 1;
                         continue '__tame_resume;
                     }
                     1 => {
-                        let window = ::tame::__private::take(&mut __tame_s_window);
-                        let done = ::tame::__private::take(&mut __tame_s_done);
-                        let r: Rendezvous<usize, Option<String>> = ::tame::__private::take(
-                            &mut __tame_s_r,
-                        );
-                        let mut answers = ::tame::__private::take(&mut __tame_s_answers);
-                        done.trigger(answers);
-                        return ::tame::__private::Step::Done;
-                    }
-                    2 => {
                         let names = ::tame::__private::take(&mut __tame_s_names);
                         let window = ::tame::__private::take(&mut __tame_s_window);
                         let done = ::tame::__private::take(&mut __tame_s_done);
@@ -79,7 +69,7 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                                 ::tame::__private::put(&mut __tame_s_answers, answers);
                                 ::tame::__private::put(&mut __tame_s_sent, sent);
                                 ::tame::__private::put(&mut __tame_s_received, received);
-                                __tame_state = 2;
+                                __tame_state = 1;
                                 continue '__tame_resume;
                             } else {
                                 ::tame::__private::put(&mut __tame_s_names, names);
@@ -89,7 +79,7 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                                 ::tame::__private::put(&mut __tame_s_answers, answers);
                                 ::tame::__private::put(&mut __tame_s_sent, sent);
                                 ::tame::__private::put(&mut __tame_s_received, received);
-                                __tame_state = 3;
+                                __tame_state = 2;
                                 continue '__tame_resume;
                             }
                         } else {
@@ -97,11 +87,11 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                             ::tame::__private::put(&mut __tame_s_done, done);
                             ::tame::__private::put(&mut __tame_s_r, r);
                             ::tame::__private::put(&mut __tame_s_answers, answers);
-                            __tame_state = 1;
+                            __tame_state = 3;
                             continue '__tame_resume;
                         }
                     }
-                    3 => {
+                    2 => {
                         let names = ::tame::__private::take(&mut __tame_s_names);
                         let window = ::tame::__private::take(&mut __tame_s_window);
                         let done = ::tame::__private::take(&mut __tame_s_done);
@@ -125,7 +115,7 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                                 ::tame::__private::put(&mut __tame_s_answers, answers);
                                 ::tame::__private::put(&mut __tame_s_sent, sent);
                                 ::tame::__private::put(&mut __tame_s_received, received);
-                                __tame_state = 2;
+                                __tame_state = 1;
                                 continue '__tame_resume;
                             }
                             ::core::option::Option::None => {
@@ -136,10 +126,20 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                                 ::tame::__private::put(&mut __tame_s_answers, answers);
                                 ::tame::__private::put(&mut __tame_s_sent, sent);
                                 ::tame::__private::put(&mut __tame_s_received, received);
-                                __tame_state = 3;
+                                __tame_state = 2;
                                 return ::tame::__private::Step::Blocked;
                             }
                         }
+                    }
+                    3 => {
+                        let window = ::tame::__private::take(&mut __tame_s_window);
+                        let done = ::tame::__private::take(&mut __tame_s_done);
+                        let r: Rendezvous<usize, Option<String>> = ::tame::__private::take(
+                            &mut __tame_s_r,
+                        );
+                        let mut answers = ::tame::__private::take(&mut __tame_s_answers);
+                        done.trigger(answers);
+                        return ::tame::__private::Step::Done;
                     }
                     _ => ::core::unreachable!(),
                 }

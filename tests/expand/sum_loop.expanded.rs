@@ -37,17 +37,11 @@ fn sum(n: u32, done: Event<u32>) {
                             ::tame::__private::put(&mut __tame_s_done, done);
                             ::tame::__private::put(&mut __tame_s_sum, sum);
                             ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
-                            __tame_state = 2;
+                            __tame_state = 1;
                             continue '__tame_resume;
                         }
                     }
                     1 => {
-                        let done = ::tame::__private::take(&mut __tame_s_done);
-                        let mut sum = ::tame::__private::take(&mut __tame_s_sum);
-                        done.trigger(sum);
-                        return ::tame::__private::Step::Done;
-                    }
-                    2 => {
                         let done = ::tame::__private::take(&mut __tame_s_done);
                         let mut sum = ::tame::__private::take(&mut __tame_s_sum);
                         let mut __tame_iter1 = ::tame::__private::take(
@@ -65,21 +59,22 @@ fn sum(n: u32, done: Event<u32>) {
                                 ::tame::__private::put(&mut __tame_s_sum, sum);
                                 ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
                                 ::tame::__private::put(&mut __tame_s_i, i);
-                                __tame_state = 3;
+                                __tame_state = 2;
                                 if __tame_cx.join_ready(::core::line!()) {
                                     continue '__tame_resume;
                                 }
                                 return ::tame::__private::Step::Blocked;
                             }
                             ::core::option::Option::None => {
+                                ::core::mem::drop(__tame_iter1);
                                 ::tame::__private::put(&mut __tame_s_done, done);
                                 ::tame::__private::put(&mut __tame_s_sum, sum);
-                                __tame_state = 1;
+                                __tame_state = 3;
                                 continue '__tame_resume;
                             }
                         }
                     }
-                    3 => {
+                    2 => {
                         let done = ::tame::__private::take(&mut __tame_s_done);
                         let mut sum = ::tame::__private::take(&mut __tame_s_sum);
                         let mut __tame_iter1 = ::tame::__private::take(
@@ -90,8 +85,14 @@ fn sum(n: u32, done: Event<u32>) {
                         ::tame::__private::put(&mut __tame_s_done, done);
                         ::tame::__private::put(&mut __tame_s_sum, sum);
                         ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
-                        __tame_state = 2;
+                        __tame_state = 1;
                         continue '__tame_resume;
+                    }
+                    3 => {
+                        let done = ::tame::__private::take(&mut __tame_s_done);
+                        let mut sum = ::tame::__private::take(&mut __tame_s_sum);
+                        done.trigger(sum);
+                        return ::tame::__private::Step::Done;
                     }
                     _ => ::core::unreachable!(),
                 }
