@@ -8,8 +8,8 @@ impl Pool {
     /// destination temporary.
     fn first_long(self: Rc<Self>, min: usize, done: Event<Option<(u32, String)>>) {
         let mut __tame_s_self = ::core::option::Option::Some(self);
-        let mut __tame_s_min = ::core::option::Option::Some(min);
-        let mut __tame_s_done = ::core::option::Option::Some(done);
+        let mut min = ::core::option::Option::Some(min);
+        let mut done = ::core::option::Option::Some(done);
         let mut __tame_s_d1 = ::core::option::Option::None;
         let mut __tame_state: u32 = 0;
         #[allow(
@@ -34,11 +34,11 @@ impl Pool {
                             let __tame_self = ::tame::__private::take(
                                 &mut __tame_s_self,
                             );
-                            let min = ::tame::__private::take(&mut __tame_s_min);
-                            let done = ::tame::__private::take(&mut __tame_s_done);
+                            let min = ::tame::__private::take(&mut min);
+                            let done = ::tame::__private::take(&mut done);
                             ::tame::__private::put(&mut __tame_s_self, __tame_self);
-                            ::tame::__private::put(&mut __tame_s_min, min);
-                            ::tame::__private::put(&mut __tame_s_done, done);
+                            ::tame::__private::put(&mut min, min);
+                            ::tame::__private::put(&mut done, done);
                             __tame_state = 1;
                             continue '__tame_resume;
                         }
@@ -46,8 +46,8 @@ impl Pool {
                             let __tame_self = ::tame::__private::take(
                                 &mut __tame_s_self,
                             );
-                            let min = ::tame::__private::take(&mut __tame_s_min);
-                            let done = ::tame::__private::take(&mut __tame_s_done);
+                            let min = ::tame::__private::take(&mut min);
+                            let done = ::tame::__private::take(&mut done);
                             let __tame_d1;
                             match __tame_cx.poll_rv(&(__tame_self.r), ::core::line!()) {
                                 ::core::option::Option::Some(__tame_t2) => {
@@ -77,23 +77,23 @@ impl Pool {
                                     match __tame_j {
                                         0usize => {
                                             ::tame::__private::put(&mut __tame_s_self, __tame_self);
-                                            ::tame::__private::put(&mut __tame_s_min, min);
-                                            ::tame::__private::put(&mut __tame_s_done, done);
+                                            ::tame::__private::put(&mut min, min);
+                                            ::tame::__private::put(&mut done, done);
                                             ::tame::__private::put(&mut __tame_s_d1, __tame_d1);
                                             __tame_state = 2;
                                             continue '__tame_resume;
                                         }
                                         1usize => {
                                             ::tame::__private::put(&mut __tame_s_self, __tame_self);
-                                            ::tame::__private::put(&mut __tame_s_min, min);
-                                            ::tame::__private::put(&mut __tame_s_done, done);
+                                            ::tame::__private::put(&mut min, min);
+                                            ::tame::__private::put(&mut done, done);
                                             __tame_state = 1;
                                             continue '__tame_resume;
                                         }
                                         2usize => {
                                             ::tame::__private::put(&mut __tame_s_self, __tame_self);
-                                            ::tame::__private::put(&mut __tame_s_min, min);
-                                            ::tame::__private::put(&mut __tame_s_done, done);
+                                            ::tame::__private::put(&mut min, min);
+                                            ::tame::__private::put(&mut done, done);
                                             ::tame::__private::put(&mut __tame_s_d1, __tame_d1);
                                             __tame_state = 2;
                                             continue '__tame_resume;
@@ -101,15 +101,15 @@ impl Pool {
                                         _ => {}
                                     }
                                     ::tame::__private::put(&mut __tame_s_self, __tame_self);
-                                    ::tame::__private::put(&mut __tame_s_min, min);
-                                    ::tame::__private::put(&mut __tame_s_done, done);
+                                    ::tame::__private::put(&mut min, min);
+                                    ::tame::__private::put(&mut done, done);
                                     __tame_state = 1;
                                     continue '__tame_resume;
                                 }
                                 ::core::option::Option::None => {
                                     ::tame::__private::put(&mut __tame_s_self, __tame_self);
-                                    ::tame::__private::put(&mut __tame_s_min, min);
-                                    ::tame::__private::put(&mut __tame_s_done, done);
+                                    ::tame::__private::put(&mut min, min);
+                                    ::tame::__private::put(&mut done, done);
                                     __tame_state = 1;
                                     return ::tame::__private::Step::Blocked;
                                 }
@@ -119,8 +119,8 @@ impl Pool {
                             let __tame_self = ::tame::__private::take(
                                 &mut __tame_s_self,
                             );
-                            let min = ::tame::__private::take(&mut __tame_s_min);
-                            let done = ::tame::__private::take(&mut __tame_s_done);
+                            let min = ::tame::__private::take(&mut min);
+                            let done = ::tame::__private::take(&mut done);
                             let __tame_d1 = ::tame::__private::take(&mut __tame_s_d1);
                             let found = __tame_d1;
                             done.trigger(found);

@@ -1,6 +1,6 @@
 /// Inside tame-rt itself generated paths start at `crate`.
 pub fn ping(e: Event<()>) {
-    let mut __tame_s_e = ::core::option::Option::Some(e);
+    let mut e = ::core::option::Option::Some(e);
     let mut __tame_state: u32 = 0;
     #[allow(
         unused_mut,
@@ -21,11 +21,11 @@ pub fn ping(e: Event<()>) {
             '__tame_resume: loop {
                 match __tame_state {
                     0 => {
-                        let e = crate::__private::take(&mut __tame_s_e);
+                        let e = crate::__private::take(&mut e);
                         {
                             asap(__tame_cx.join_event());
                         }
-                        crate::__private::put(&mut __tame_s_e, e);
+                        crate::__private::put(&mut e, e);
                         __tame_state = 1;
                         if __tame_cx.join_ready(::core::line!()) {
                             continue '__tame_resume;
@@ -33,7 +33,7 @@ pub fn ping(e: Event<()>) {
                         return crate::__private::Step::Blocked;
                     }
                     1 => {
-                        let e = crate::__private::take(&mut __tame_s_e);
+                        let e = crate::__private::take(&mut e);
                         e.trigger(());
                         return crate::__private::Step::Done;
                     }

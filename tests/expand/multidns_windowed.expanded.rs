@@ -2,13 +2,13 @@ use tame::{Event, Rendezvous, tamed};
 /// The paper's windowed resolver: at most `window` lookups in flight, answers joined in the
 /// order they arrive through one rendezvous.
 fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>) {
-    let mut __tame_s_names = ::core::option::Option::Some(names);
-    let mut __tame_s_window = ::core::option::Option::Some(window);
-    let mut __tame_s_done = ::core::option::Option::Some(done);
-    let mut __tame_s_r = ::core::option::Option::None;
-    let mut __tame_s_answers = ::core::option::Option::None;
-    let mut __tame_s_sent = ::core::option::Option::None;
-    let mut __tame_s_received = ::core::option::Option::None;
+    let mut names = ::core::option::Option::Some(names);
+    let mut window = ::core::option::Option::Some(window);
+    let mut done = ::core::option::Option::Some(done);
+    let mut r = ::core::option::Option::None;
+    let mut answers = ::core::option::Option::None;
+    let mut sent = ::core::option::Option::None;
+    let mut received = ::core::option::Option::None;
     let mut __tame_state: u32 = 0;
     #[allow(
         unused_mut,
@@ -29,115 +29,111 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
             '__tame_resume: loop {
                 match __tame_state {
                     0 => {
-                        let names = ::tame::__private::take(&mut __tame_s_names);
-                        let window = ::tame::__private::take(&mut __tame_s_window);
-                        let done = ::tame::__private::take(&mut __tame_s_done);
+                        let names = ::tame::__private::take(&mut names);
+                        let window = ::tame::__private::take(&mut window);
+                        let done = ::tame::__private::take(&mut done);
                         let r: Rendezvous<usize, Option<String>> = Rendezvous::new();
                         let mut answers = vec![None; names.len()];
                         let mut sent = 0;
                         let mut received = 0;
-                        ::tame::__private::put(&mut __tame_s_names, names);
-                        ::tame::__private::put(&mut __tame_s_window, window);
-                        ::tame::__private::put(&mut __tame_s_done, done);
-                        ::tame::__private::put(&mut __tame_s_r, r);
-                        ::tame::__private::put(&mut __tame_s_answers, answers);
-                        ::tame::__private::put(&mut __tame_s_sent, sent);
-                        ::tame::__private::put(&mut __tame_s_received, received);
+                        ::tame::__private::put(&mut names, names);
+                        ::tame::__private::put(&mut window, window);
+                        ::tame::__private::put(&mut done, done);
+                        ::tame::__private::put(&mut r, r);
+                        ::tame::__private::put(&mut answers, answers);
+                        ::tame::__private::put(&mut sent, sent);
+                        ::tame::__private::put(&mut received, received);
                         __tame_state = 1;
                         continue '__tame_resume;
                     }
                     1 => {
-                        let names = ::tame::__private::take(&mut __tame_s_names);
-                        let window = ::tame::__private::take(&mut __tame_s_window);
-                        let done = ::tame::__private::take(&mut __tame_s_done);
+                        let names = ::tame::__private::take(&mut names);
+                        let window = ::tame::__private::take(&mut window);
+                        let done = ::tame::__private::take(&mut done);
                         let r: Rendezvous<usize, Option<String>> = ::tame::__private::take(
-                            &mut __tame_s_r,
+                            &mut r,
                         );
-                        let mut answers = ::tame::__private::take(&mut __tame_s_answers);
-                        let mut sent = ::tame::__private::take(&mut __tame_s_sent);
-                        let mut received = ::tame::__private::take(
-                            &mut __tame_s_received,
-                        );
+                        let mut answers = ::tame::__private::take(&mut answers);
+                        let mut sent = ::tame::__private::take(&mut sent);
+                        let mut received = ::tame::__private::take(&mut received);
                         if received < names.len() {
                             if sent < names.len() && sent - received < window {
                                 lookup(names[sent].clone(), (r).event(sent));
                                 sent += 1;
-                                ::tame::__private::put(&mut __tame_s_names, names);
-                                ::tame::__private::put(&mut __tame_s_window, window);
-                                ::tame::__private::put(&mut __tame_s_done, done);
-                                ::tame::__private::put(&mut __tame_s_r, r);
-                                ::tame::__private::put(&mut __tame_s_answers, answers);
-                                ::tame::__private::put(&mut __tame_s_sent, sent);
-                                ::tame::__private::put(&mut __tame_s_received, received);
+                                ::tame::__private::put(&mut names, names);
+                                ::tame::__private::put(&mut window, window);
+                                ::tame::__private::put(&mut done, done);
+                                ::tame::__private::put(&mut r, r);
+                                ::tame::__private::put(&mut answers, answers);
+                                ::tame::__private::put(&mut sent, sent);
+                                ::tame::__private::put(&mut received, received);
                                 __tame_state = 1;
                                 continue '__tame_resume;
                             } else {
-                                ::tame::__private::put(&mut __tame_s_names, names);
-                                ::tame::__private::put(&mut __tame_s_window, window);
-                                ::tame::__private::put(&mut __tame_s_done, done);
-                                ::tame::__private::put(&mut __tame_s_r, r);
-                                ::tame::__private::put(&mut __tame_s_answers, answers);
-                                ::tame::__private::put(&mut __tame_s_sent, sent);
-                                ::tame::__private::put(&mut __tame_s_received, received);
+                                ::tame::__private::put(&mut names, names);
+                                ::tame::__private::put(&mut window, window);
+                                ::tame::__private::put(&mut done, done);
+                                ::tame::__private::put(&mut r, r);
+                                ::tame::__private::put(&mut answers, answers);
+                                ::tame::__private::put(&mut sent, sent);
+                                ::tame::__private::put(&mut received, received);
                                 __tame_state = 2;
                                 continue '__tame_resume;
                             }
                         } else {
-                            ::tame::__private::put(&mut __tame_s_window, window);
-                            ::tame::__private::put(&mut __tame_s_done, done);
-                            ::tame::__private::put(&mut __tame_s_r, r);
-                            ::tame::__private::put(&mut __tame_s_answers, answers);
+                            ::tame::__private::put(&mut window, window);
+                            ::tame::__private::put(&mut done, done);
+                            ::tame::__private::put(&mut r, r);
+                            ::tame::__private::put(&mut answers, answers);
                             __tame_state = 3;
                             continue '__tame_resume;
                         }
                     }
                     2 => {
-                        let names = ::tame::__private::take(&mut __tame_s_names);
-                        let window = ::tame::__private::take(&mut __tame_s_window);
-                        let done = ::tame::__private::take(&mut __tame_s_done);
+                        let names = ::tame::__private::take(&mut names);
+                        let window = ::tame::__private::take(&mut window);
+                        let done = ::tame::__private::take(&mut done);
                         let r: Rendezvous<usize, Option<String>> = ::tame::__private::take(
-                            &mut __tame_s_r,
+                            &mut r,
                         );
-                        let mut answers = ::tame::__private::take(&mut __tame_s_answers);
-                        let mut sent = ::tame::__private::take(&mut __tame_s_sent);
-                        let mut received = ::tame::__private::take(
-                            &mut __tame_s_received,
-                        );
+                        let mut answers = ::tame::__private::take(&mut answers);
+                        let mut sent = ::tame::__private::take(&mut sent);
+                        let mut received = ::tame::__private::take(&mut received);
                         match __tame_cx.poll_rv(&(r), ::core::line!()) {
                             ::core::option::Option::Some(__tame_t1) => {
                                 let (i, addr) = __tame_t1.expect("a lookup in flight");
                                 answers[i] = addr;
                                 received += 1;
-                                ::tame::__private::put(&mut __tame_s_names, names);
-                                ::tame::__private::put(&mut __tame_s_window, window);
-                                ::tame::__private::put(&mut __tame_s_done, done);
-                                ::tame::__private::put(&mut __tame_s_r, r);
-                                ::tame::__private::put(&mut __tame_s_answers, answers);
-                                ::tame::__private::put(&mut __tame_s_sent, sent);
-                                ::tame::__private::put(&mut __tame_s_received, received);
+                                ::tame::__private::put(&mut names, names);
+                                ::tame::__private::put(&mut window, window);
+                                ::tame::__private::put(&mut done, done);
+                                ::tame::__private::put(&mut r, r);
+                                ::tame::__private::put(&mut answers, answers);
+                                ::tame::__private::put(&mut sent, sent);
+                                ::tame::__private::put(&mut received, received);
                                 __tame_state = 1;
                                 continue '__tame_resume;
                             }
                             ::core::option::Option::None => {
-                                ::tame::__private::put(&mut __tame_s_names, names);
-                                ::tame::__private::put(&mut __tame_s_window, window);
-                                ::tame::__private::put(&mut __tame_s_done, done);
-                                ::tame::__private::put(&mut __tame_s_r, r);
-                                ::tame::__private::put(&mut __tame_s_answers, answers);
-                                ::tame::__private::put(&mut __tame_s_sent, sent);
-                                ::tame::__private::put(&mut __tame_s_received, received);
+                                ::tame::__private::put(&mut names, names);
+                                ::tame::__private::put(&mut window, window);
+                                ::tame::__private::put(&mut done, done);
+                                ::tame::__private::put(&mut r, r);
+                                ::tame::__private::put(&mut answers, answers);
+                                ::tame::__private::put(&mut sent, sent);
+                                ::tame::__private::put(&mut received, received);
                                 __tame_state = 2;
                                 return ::tame::__private::Step::Blocked;
                             }
                         }
                     }
                     3 => {
-                        let window = ::tame::__private::take(&mut __tame_s_window);
-                        let done = ::tame::__private::take(&mut __tame_s_done);
+                        let window = ::tame::__private::take(&mut window);
+                        let done = ::tame::__private::take(&mut done);
                         let r: Rendezvous<usize, Option<String>> = ::tame::__private::take(
-                            &mut __tame_s_r,
+                            &mut r,
                         );
-                        let mut answers = ::tame::__private::take(&mut __tame_s_answers);
+                        let mut answers = ::tame::__private::take(&mut answers);
                         done.trigger(answers);
                         return ::tame::__private::Step::Done;
                     }

@@ -2,9 +2,9 @@ use tame::{Event, tamed};
 /// The paper's parallel resolver: every lookup in one `twait! {}`, each answer assigned to its
 /// own `a[i]` (the index is evaluated when the event is made).
 fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
-    let mut __tame_s_names = ::core::option::Option::Some(names);
-    let mut __tame_s_done = ::core::option::Option::Some(done);
-    let mut __tame_s_a = ::core::option::Option::None;
+    let mut names = ::core::option::Option::Some(names);
+    let mut done = ::core::option::Option::Some(done);
+    let mut a = ::core::option::Option::None;
     let mut __tame_site1 = ::core::option::Option::None;
     let mut __tame_state: u32 = 0;
     #[allow(
@@ -26,8 +26,8 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
             '__tame_resume: loop {
                 match __tame_state {
                     0 => {
-                        let names = ::tame::__private::take(&mut __tame_s_names);
-                        let done = ::tame::__private::take(&mut __tame_s_done);
+                        let names = ::tame::__private::take(&mut names);
+                        let done = ::tame::__private::take(&mut done);
                         let mut a = vec![String::new(); names.len()];
                         {
                             for i in 0..names.len() {
@@ -37,8 +37,8 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
                                 );
                             }
                         }
-                        ::tame::__private::put(&mut __tame_s_done, done);
-                        ::tame::__private::put(&mut __tame_s_a, a);
+                        ::tame::__private::put(&mut done, done);
+                        ::tame::__private::put(&mut a, a);
                         __tame_state = 1;
                         if __tame_cx.join_ready(::core::line!()) {
                             continue '__tame_resume;
@@ -46,8 +46,8 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
                         return ::tame::__private::Step::Blocked;
                     }
                     1 => {
-                        let done = ::tame::__private::take(&mut __tame_s_done);
-                        let mut a = ::tame::__private::take(&mut __tame_s_a);
+                        let done = ::tame::__private::take(&mut done);
+                        let mut a = ::tame::__private::take(&mut a);
                         if let ::core::option::Option::Some(__tame_rv) = &__tame_site1 {
                             while let ::core::option::Option::Some(
                                 ((__tame_k0,), __tame_v),

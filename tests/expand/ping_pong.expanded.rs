@@ -4,10 +4,10 @@ fn tamed_player(
     from_peer: Slot,
     left: Rc<Cell<u64>>,
 ) {
-    let mut __tame_s_mine = ::core::option::Option::Some(mine);
-    let mut __tame_s_to_peer = ::core::option::Option::Some(to_peer);
-    let mut __tame_s_from_peer = ::core::option::Option::Some(from_peer);
-    let mut __tame_s_left = ::core::option::Option::Some(left);
+    let mut mine = ::core::option::Option::Some(mine);
+    let mut to_peer = ::core::option::Option::Some(to_peer);
+    let mut from_peer = ::core::option::Option::Some(from_peer);
+    let mut left = ::core::option::Option::Some(left);
     let mut __tame_state: u32 = 0;
     #[allow(
         unused_mut,
@@ -28,22 +28,22 @@ fn tamed_player(
             '__tame_resume: loop {
                 match __tame_state {
                     0 => {
-                        let mine = ::tame::__private::take(&mut __tame_s_mine);
-                        let to_peer = ::tame::__private::take(&mut __tame_s_to_peer);
-                        let from_peer = ::tame::__private::take(&mut __tame_s_from_peer);
-                        let left = ::tame::__private::take(&mut __tame_s_left);
-                        ::tame::__private::put(&mut __tame_s_mine, mine);
-                        ::tame::__private::put(&mut __tame_s_to_peer, to_peer);
-                        ::tame::__private::put(&mut __tame_s_from_peer, from_peer);
-                        ::tame::__private::put(&mut __tame_s_left, left);
+                        let mine = ::tame::__private::take(&mut mine);
+                        let to_peer = ::tame::__private::take(&mut to_peer);
+                        let from_peer = ::tame::__private::take(&mut from_peer);
+                        let left = ::tame::__private::take(&mut left);
+                        ::tame::__private::put(&mut mine, mine);
+                        ::tame::__private::put(&mut to_peer, to_peer);
+                        ::tame::__private::put(&mut from_peer, from_peer);
+                        ::tame::__private::put(&mut left, left);
                         __tame_state = 1;
                         continue '__tame_resume;
                     }
                     1 => {
-                        let mine = ::tame::__private::take(&mut __tame_s_mine);
-                        let to_peer = ::tame::__private::take(&mut __tame_s_to_peer);
-                        let from_peer = ::tame::__private::take(&mut __tame_s_from_peer);
-                        let left = ::tame::__private::take(&mut __tame_s_left);
+                        let mine = ::tame::__private::take(&mut mine);
+                        let to_peer = ::tame::__private::take(&mut to_peer);
+                        let from_peer = ::tame::__private::take(&mut from_peer);
+                        let left = ::tame::__private::take(&mut left);
                         match __tame_cx.poll_rv(&(mine), ::core::line!()) {
                             ::core::option::Option::Some(__tame_t1) => {
                                 if let Some(((), ())) = __tame_t1 {
@@ -62,18 +62,18 @@ fn tamed_player(
                                         return ::tame::__private::Step::Done;
                                     }
                                 };
-                                ::tame::__private::put(&mut __tame_s_mine, mine);
-                                ::tame::__private::put(&mut __tame_s_to_peer, to_peer);
-                                ::tame::__private::put(&mut __tame_s_from_peer, from_peer);
-                                ::tame::__private::put(&mut __tame_s_left, left);
+                                ::tame::__private::put(&mut mine, mine);
+                                ::tame::__private::put(&mut to_peer, to_peer);
+                                ::tame::__private::put(&mut from_peer, from_peer);
+                                ::tame::__private::put(&mut left, left);
                                 __tame_state = 1;
                                 continue '__tame_resume;
                             }
                             ::core::option::Option::None => {
-                                ::tame::__private::put(&mut __tame_s_mine, mine);
-                                ::tame::__private::put(&mut __tame_s_to_peer, to_peer);
-                                ::tame::__private::put(&mut __tame_s_from_peer, from_peer);
-                                ::tame::__private::put(&mut __tame_s_left, left);
+                                ::tame::__private::put(&mut mine, mine);
+                                ::tame::__private::put(&mut to_peer, to_peer);
+                                ::tame::__private::put(&mut from_peer, from_peer);
+                                ::tame::__private::put(&mut left, left);
                                 __tame_state = 1;
                                 return ::tame::__private::Step::Blocked;
                             }

@@ -2,11 +2,11 @@ use std::time::Duration;
 use tame::{Event, tamed};
 /// Sums `0..n`, waiting a millisecond before each step.
 fn sum(n: u32, done: Event<u32>) {
-    let mut __tame_s_n = ::core::option::Option::Some(n);
-    let mut __tame_s_done = ::core::option::Option::Some(done);
-    let mut __tame_s_sum = ::core::option::Option::None;
+    let mut n = ::core::option::Option::Some(n);
+    let mut done = ::core::option::Option::Some(done);
+    let mut sum = ::core::option::Option::None;
     let mut __tame_s_iter1 = ::core::option::Option::None;
-    let mut __tame_s_i = ::core::option::Option::None;
+    let mut i = ::core::option::Option::None;
     let mut __tame_state: u32 = 0;
     #[allow(
         unused_mut,
@@ -27,23 +27,23 @@ fn sum(n: u32, done: Event<u32>) {
             '__tame_resume: loop {
                 match __tame_state {
                     0 => {
-                        let n = ::tame::__private::take(&mut __tame_s_n);
-                        let done = ::tame::__private::take(&mut __tame_s_done);
+                        let n = ::tame::__private::take(&mut n);
+                        let done = ::tame::__private::take(&mut done);
                         let mut sum = 0;
                         {
                             let mut __tame_iter1 = ::core::iter::IntoIterator::into_iter(
                                 0..n,
                             );
-                            ::tame::__private::put(&mut __tame_s_done, done);
-                            ::tame::__private::put(&mut __tame_s_sum, sum);
+                            ::tame::__private::put(&mut done, done);
+                            ::tame::__private::put(&mut sum, sum);
                             ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
                             __tame_state = 1;
                             continue '__tame_resume;
                         }
                     }
                     1 => {
-                        let done = ::tame::__private::take(&mut __tame_s_done);
-                        let mut sum = ::tame::__private::take(&mut __tame_s_sum);
+                        let done = ::tame::__private::take(&mut done);
+                        let mut sum = ::tame::__private::take(&mut sum);
                         let mut __tame_iter1 = ::tame::__private::take(
                             &mut __tame_s_iter1,
                         );
@@ -55,10 +55,10 @@ fn sum(n: u32, done: Event<u32>) {
                                         __tame_cx.join_event(),
                                     );
                                 }
-                                ::tame::__private::put(&mut __tame_s_done, done);
-                                ::tame::__private::put(&mut __tame_s_sum, sum);
+                                ::tame::__private::put(&mut done, done);
+                                ::tame::__private::put(&mut sum, sum);
                                 ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
-                                ::tame::__private::put(&mut __tame_s_i, i);
+                                ::tame::__private::put(&mut i, i);
                                 __tame_state = 2;
                                 if __tame_cx.join_ready(::core::line!()) {
                                     continue '__tame_resume;
@@ -67,30 +67,30 @@ fn sum(n: u32, done: Event<u32>) {
                             }
                             ::core::option::Option::None => {
                                 ::core::mem::drop(__tame_iter1);
-                                ::tame::__private::put(&mut __tame_s_done, done);
-                                ::tame::__private::put(&mut __tame_s_sum, sum);
+                                ::tame::__private::put(&mut done, done);
+                                ::tame::__private::put(&mut sum, sum);
                                 __tame_state = 3;
                                 continue '__tame_resume;
                             }
                         }
                     }
                     2 => {
-                        let done = ::tame::__private::take(&mut __tame_s_done);
-                        let mut sum = ::tame::__private::take(&mut __tame_s_sum);
+                        let done = ::tame::__private::take(&mut done);
+                        let mut sum = ::tame::__private::take(&mut sum);
                         let mut __tame_iter1 = ::tame::__private::take(
                             &mut __tame_s_iter1,
                         );
-                        let i = ::tame::__private::take(&mut __tame_s_i);
+                        let i = ::tame::__private::take(&mut i);
                         sum += i;
-                        ::tame::__private::put(&mut __tame_s_done, done);
-                        ::tame::__private::put(&mut __tame_s_sum, sum);
+                        ::tame::__private::put(&mut done, done);
+                        ::tame::__private::put(&mut sum, sum);
                         ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
                         __tame_state = 1;
                         continue '__tame_resume;
                     }
                     3 => {
-                        let done = ::tame::__private::take(&mut __tame_s_done);
-                        let mut sum = ::tame::__private::take(&mut __tame_s_sum);
+                        let done = ::tame::__private::take(&mut done);
+                        let mut sum = ::tame::__private::take(&mut sum);
                         done.trigger(sum);
                         return ::tame::__private::Step::Done;
                     }
