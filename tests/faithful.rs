@@ -464,3 +464,101 @@ fn a_shadowed_local_lives_to_the_end_of_its_scope_under_every_jump() {
         ["b0", "drop b0", "drop a0", "b1", "drop b1", "drop a1"]
     );
 }
+
+#[tamed]
+fn guard_over_tail_loop(log: Log) {
+    let _guard = D(log.clone(), "guard");
+    let mut n = 0;
+    loop {
+        twait! { tame::asap(mkevent!()); }
+        n += 1;
+        if n == 2 {
+            break;
+        }
+    }
+}
+
+#[test]
+fn a_guard_lives_over_a_tail_loop_without_semicolon() {
+    let log = Log::default();
+    let l = log.clone();
+    tame::run(move || {
+        guard_over_tail_loop(l.clone());
+        // The call is blocked in its loop: the guard is still held.
+        l.push("caller");
+    });
+    assert_eq!(log.take(), ["caller", "drop guard"]);
+}
+
+fn side(log: &Log, s: &'static str, v: u32) -> u32 {
+    log.push(s);
+    v
+}
+
+#[tamed]
+fn if_operand(log: Log) {
+    let c = true;
+    let s = side(&log, "left", 1)
+        + if c {
+            twait! { log.push("wait"); tame::asap(mkevent!()); }
+            10
+        } else {
+            20
+        };
+    log.push(format!("{s}"));
+}
+
+#[test]
+fn an_if_that_waits_as_an_operand_runs_after_the_operands_left_of_it() {
+    assert_eq!(run(if_operand), ["left", "wait", "11"]);
+}
+
+#[tamed]
+fn unwinding(log: Log) {
+    let _a = D(log.clone(), "a");
+    twait! { tame::asap(mkevent!()); }
+    let _b = D(log.clone(), "b");
+    twait! { tame::asap(mkevent!()); }
+    let _c = D(log.clone(), "c");
+    panic!("boom");
+}
+
+#[test]
+fn a_panic_drops_locals_in_reverse_declaration_order() {
+    let log = Log::default();
+    let l = log.clone();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        tame::run(move || unwinding(l));
+    }));
+    assert!(r.is_err());
+    assert_eq!(log.take(), ["drop c", "drop b", "drop a"]);
+}
+
+/// Triggers `e` with `v` on the loop's next turn, logging "trigger" then.
+fn logged_value(log: &Log, v: u32, e: Event<u32>) {
+    let l = log.clone();
+    tame::asap(Event::from_fn(move |()| {
+        l.push("trigger");
+        e.trigger(v)
+    }));
+}
+
+#[tamed]
+fn call_order_in_args(log: Log) {
+    let r = Rendezvous::<(), u32>::new();
+    logged_value(&log, 3, r.event(()));
+    let v = vec![
+        side(&log, "first", 1),
+        twait!(r).map_or(0, |((), v)| v),
+        side(&log, "third", 5),
+    ];
+    log.push(format!("{v:?}"));
+}
+
+#[test]
+fn arguments_around_a_wait_keep_their_order() {
+    assert_eq!(
+        run(call_order_in_args),
+        ["first", "trigger", "third", "[1, 3, 5]"]
+    );
+}

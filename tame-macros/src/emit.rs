@@ -254,7 +254,10 @@ impl<'a> Emitter<'a> {
                     clippy::needless_return,
                     clippy::let_unit_value,
                     clippy::redundant_locals,
-                    clippy::unused_unit
+                    clippy::unused_unit,
+                    dropping_copy_types,
+                    dropping_references,
+                    clippy::drop_non_drop
                 )]
                 #krate::__private::spawn(#name, ::core::file!(), move |#cx: &#krate::__private::Cx| -> #krate::__private::Step {
                     #resume: loop {

@@ -1115,14 +1115,16 @@ impl Lower<'_> {
         };
         mk.visit_block_mut(&mut block);
         let mut drains = Vec::new();
-        for (site, place, keys) in mk.sites {
+        for (site, place, keys, at) in mk.sites {
             self.m.sites.push(site.clone());
             self.m.site_cfg.push(self.cfg.clone());
             // Input:  mkevent!(a[i])           (inside the block)
             // Output: __tame_cx.site_event(&mut __tame_site1, (i,))
             //         … and after the join:
             //         if let Some(rv) = &__tame_site1 { while let Some(((k0,), v)) = rv.try_join() { a[k0] = v; } }
-            let v = internal("__tame_v");
+            // The value carries the `mkevent!`'s span: a place of the wrong type is reported
+            // at that `mkevent!`.
+            let v = Ident::new("__tame_v", Span::mixed_site().located_at(at));
             let rv = internal("__tame_rv");
             let drain = parse_quote_spanned!(place.span()=>
                 if let ::core::option::Option::Some(#rv) = &#site {
@@ -1286,6 +1288,29 @@ struct Hoister<'a> {
 }
 
 impl Hoister<'_> {
+    /// Operands evaluated left to right, a later one waiting: each one left of the last wait
+    /// is evaluated into a temporary first, after the waits inside it. `false` (nothing
+    /// done) if no operand but the first waits.
+    ///
+    /// Input:  `a() + twait!(r)…`      Output: `__tame_o1 + __tame_t2…`  (`a()` hoisted first)
+    fn operands(&mut self, ops: Vec<&mut Expr>) -> bool {
+        let Some(last) = ops.iter().rposition(|o| contains_wait_expr(o)) else {
+            return false;
+        };
+        if last == 0 {
+            return false;
+        }
+        for (i, op) in ops.into_iter().enumerate() {
+            self.visit_expr_mut(op);
+            if i < last && !stays(op) {
+                let tmp = self.tmp("o");
+                let taken = std::mem::replace(op, parse_quote!(#tmp));
+                self.out.push_back(Hoisted::Value { e: taken, tmp });
+            }
+        }
+        true
+    }
+
     fn tmp(&mut self, what: &str) -> Ident {
         *self.ntmp += 1;
         format_ident!("__tame_{}{}", what, *self.ntmp, span = Span::mixed_site())
@@ -1336,23 +1361,8 @@ impl VisitMut for Hoister<'_> {
             Expr::Closure(_) | Expr::Async(_) => return,
             _ => {}
         }
-        // Input:  a() + twait!(r)…      Output: __tame_o1 + __tame_t2…  (a() hoisted first)
-        {
-            let ops = operands_mut(e);
-            let last = ops.iter().rposition(|o| contains_wait_expr(o));
-            if let Some(last) = last
-                && last > 0
-            {
-                for (i, op) in ops.into_iter().enumerate() {
-                    self.visit_expr_mut(op);
-                    if i < last && !stays(op) {
-                        let tmp = self.tmp("o");
-                        let taken = std::mem::replace(op, parse_quote!(#tmp));
-                        self.out.push_back(Hoisted::Value { e: taken, tmp });
-                    }
-                }
-                return;
-            }
+        if self.operands(operands_mut(e)) {
+            return;
         }
         if let Some((mac, r)) = as_poll(e) {
             let line = quote_spanned!(mac.path.span()=> ::core::line!());
@@ -1369,8 +1379,10 @@ impl VisitMut for Hoister<'_> {
             // Input:  format!("{}", twait!(r))     Output: format!("{}", __tame_t1)
             if crate::parse::tokens_mention_twait(&m.mac.tokens) {
                 if let Some(mut args) = crate::parse::macro_args(&m.mac) {
-                    for a in args.iter_mut() {
-                        self.visit_expr_mut(a);
+                    if !self.operands(args.iter_mut().collect()) {
+                        for a in args.iter_mut() {
+                            self.visit_expr_mut(a);
+                        }
                     }
                     m.mac.tokens = quote!(#args);
                 }
@@ -1570,7 +1582,7 @@ impl VisitMut for Jumps<'_> {
 /// Replaces `mkevent!` inside a `twait! {}` block.
 struct Mkevents {
     /// (storage, place with keys substituted, key names)
-    sites: Vec<(Ident, Expr, Vec<Ident>)>,
+    sites: Vec<(Ident, Expr, Vec<Ident>, Span)>,
     nsite: usize,
     /// Names bound inside the block where the visitor is (innermost last).
     bound: Vec<String>,
@@ -1649,8 +1661,9 @@ impl VisitMut for Mkevents {
                     let mut exprs = Vec::new();
                     key_place(&mut place, &mut keys, &mut exprs);
                     let cx = internal("__tame_cx");
-                    *e = parse_quote_spanned!(m.mac.path.span()=> #cx.site_event(&mut #site, (#(#exprs,)*)));
-                    self.sites.push((site, place, keys));
+                    let at = m.mac.path.span();
+                    *e = parse_quote_spanned!(at=> #cx.site_event(&mut #site, (#(#exprs,)*)));
+                    self.sites.push((site, place, keys, at));
                     return;
                 }
                 Some(Ok(TameMacro::RvEvent(r, id))) => {

@@ -22,7 +22,10 @@ impl Pool {
             clippy::needless_return,
             clippy::let_unit_value,
             clippy::redundant_locals,
-            clippy::unused_unit
+            clippy::unused_unit,
+            dropping_copy_types,
+            dropping_references,
+            clippy::drop_non_drop
         )]
         ::tame::__private::spawn(
             "first_long",

@@ -12,7 +12,10 @@ pub fn ping(e: Event<()>) {
         clippy::needless_return,
         clippy::let_unit_value,
         clippy::redundant_locals,
-        clippy::unused_unit
+        clippy::unused_unit,
+        dropping_copy_types,
+        dropping_references,
+        clippy::drop_non_drop
     )]
     crate::__private::spawn(
         "ping",

@@ -17,7 +17,10 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
         clippy::needless_return,
         clippy::let_unit_value,
         clippy::redundant_locals,
-        clippy::unused_unit
+        clippy::unused_unit,
+        dropping_copy_types,
+        dropping_references,
+        clippy::drop_non_drop
     )]
     ::tame::__private::spawn(
         "multidns",

@@ -19,7 +19,10 @@ fn tamed_player(
         clippy::needless_return,
         clippy::let_unit_value,
         clippy::redundant_locals,
-        clippy::unused_unit
+        clippy::unused_unit,
+        dropping_copy_types,
+        dropping_references,
+        clippy::drop_non_drop
     )]
     ::tame::__private::spawn(
         "tamed_player",

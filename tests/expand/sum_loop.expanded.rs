@@ -18,7 +18,10 @@ fn sum(n: u32, done: Event<u32>) {
         clippy::needless_return,
         clippy::let_unit_value,
         clippy::redundant_locals,
-        clippy::unused_unit
+        clippy::unused_unit,
+        dropping_copy_types,
+        dropping_references,
+        clippy::drop_non_drop
     )]
     ::tame::__private::spawn(
         "sum",
