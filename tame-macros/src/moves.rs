@@ -166,12 +166,31 @@ impl Moves {
             Some(Ok(TameMacro::Tvars(stmts))) => return stmts.iter().for_each(|s| self.stmt(s)),
             Some(Err(_)) | None => {}
         }
-        if borrows_args(&m.path) {
-            return;
+        // Arguments that parse as expressions are walked as such: by reference for the
+        // formatting and assertion macros (`println!("{}", f(x))` still moves `x` into `f`),
+        // by value for any other (`vec![a, b]`, `vec![x; n]`). Other tokens: every name in
+        // them may move.
+        let by_ref = borrows_args(&m.path);
+        let exprs = crate::parse::macro_args(m)
+            .map(|args| args.into_iter().collect::<Vec<_>>())
+            .or_else(|| {
+                m.parse_body_with(|input: syn::parse::ParseStream| {
+                    let a: Expr = input.parse()?;
+                    input.parse::<syn::Token![;]>()?;
+                    let b: Expr = input.parse()?;
+                    Ok(vec![a, b])
+                })
+                .ok()
+            });
+        match exprs {
+            Some(exprs) => exprs.iter().for_each(|e| self.expr(e, !by_ref)),
+            None if by_ref => {}
+            None => {
+                let mut names = Vec::new();
+                idents(m.tokens.clone(), &mut names);
+                self.out.extend(names);
+            }
         }
-        let mut names = Vec::new();
-        idents(m.tokens.clone(), &mut names);
-        self.out.extend(names);
     }
 
     /// `moving`: whether the value of `e` is used by value here (a place there is moved).
@@ -366,8 +385,10 @@ mod tests {
     #[test]
     fn by_value_positions_are_moves() {
         assert_eq!(
-            moved("f(a); let x = b; S { v: c }; d.trigger(()); (e, 1); g.into_iter(); vec![k];"),
-            ["a", "b", "c", "d", "e", "g", "k"]
+            moved(
+                "f(a); let x = b; S { v: c }; d.trigger(()); (e, 1); g.into_iter(); vec![k]; vec![None; l.len()]; println!(\"{}\", f(m));"
+            ),
+            ["None", "a", "b", "c", "d", "e", "g", "k", "m"]
         );
     }
 

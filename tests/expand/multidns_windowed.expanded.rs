@@ -84,6 +84,7 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                                 continue '__tame_resume;
                             }
                         } else {
+                            ::tame::__private::put(&mut names, names);
                             ::tame::__private::put(&mut window, window);
                             ::tame::__private::put(&mut done, done);
                             ::tame::__private::put(&mut r, r);
@@ -131,6 +132,7 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                         }
                     }
                     3 => {
+                        let names = ::tame::__private::take(&mut names);
                         let window = ::tame::__private::take(&mut window);
                         let done = ::tame::__private::take(&mut done);
                         let r: Rendezvous<usize, Option<String>> = ::tame::__private::take(

@@ -40,6 +40,7 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
                                 );
                             }
                         }
+                        ::tame::__private::put(&mut names, names);
                         ::tame::__private::put(&mut done, done);
                         ::tame::__private::put(&mut a, a);
                         __tame_state = 1;
@@ -49,6 +50,7 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
                         return ::tame::__private::Step::Blocked;
                     }
                     1 => {
+                        let names = ::tame::__private::take(&mut names);
                         let done = ::tame::__private::take(&mut done);
                         let mut a = ::tame::__private::take(&mut a);
                         if let ::core::option::Option::Some(__tame_rv) = &__tame_site1 {
