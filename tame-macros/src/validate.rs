@@ -3,8 +3,8 @@
 //! Checks the signature (not `async`, returns `()`, no borrowed `self`, `'static` parameters)
 //! and where our macros appear in the body: not inside closures or `async` blocks, `mkevent!()` /
 //! `mkevent!(place)` only inside `twait! {}`, no `twait!` nested in `twait! {}`, in a match guard,
-//! in the right operand of `&&` / `||`, or in a `let … else` block. It keeps going after the
-//! first error so the user sees them all at once.
+//! in the right operand of `&&` / `||`, or in a `let … else` block, and no `?` (the body does not
+//! return `Result`). It keeps going after the first error so the user sees them all at once.
 
 use syn::visit::Visit;
 use syn::{Expr, FnArg, Macro, ReturnType, Type};
@@ -27,6 +27,7 @@ pub fn check(input: &Input) -> syn::Result<()> {
         scope: Scope::Body,
         errors: Vec::new(),
         inner: Vec::new(),
+        event_param: event_param(&input.func.sig),
     };
     v.visit_block(&input.func.block);
     errors.extend(v.errors);
@@ -127,6 +128,27 @@ struct Check {
     /// Loops and labeled blocks entered inside the current `twait! {}` block: (label, is_loop).
     /// A `break`/`continue` that targets none of them would leave the block and skip its join.
     inner: Vec<(Option<String>, bool)>,
+    /// The name of the function's first `Event` parameter (`done` if it has none), for the
+    /// advice about `?`.
+    event_param: String,
+}
+
+/// `done` in `fn f(…, done: Event<T>)`: the first parameter whose type is `Event<…>`.
+fn event_param(sig: &syn::Signature) -> String {
+    sig.inputs
+        .iter()
+        .find_map(|arg| match arg {
+            FnArg::Typed(pt) => match (&*pt.pat, &*pt.ty) {
+                (syn::Pat::Ident(i), Type::Path(tp))
+                    if tp.path.segments.last().is_some_and(|s| s.ident == "Event") =>
+                {
+                    Some(i.ident.to_string())
+                }
+                _ => None,
+            },
+            FnArg::Receiver(_) => None,
+        })
+        .unwrap_or_else(|| "done".to_string())
 }
 
 impl Check {
@@ -207,6 +229,23 @@ impl<'a> Visit<'a> for Check {
                 self.scope = saved;
             }
         }
+    }
+    fn visit_expr_try(&mut self, t: &'a syn::ExprTry) {
+        // The body runs inside the state machine's closure, which returns to the loop, not to
+        // the caller: there is no `Result` for `?` to return into.
+        if matches!(self.scope, Scope::Body | Scope::TwaitBlock) {
+            let done = &self.event_param;
+            self.errors.push(syn::Error::new(
+                t.question_token.span,
+                format!(
+                    "the `?` operator cannot be used in a `#[tamed]` function, which returns `()`\n\
+                     help: handle the error where it happens and send it through an event: \
+                     `let v = match expr {{ Ok(v) => v, Err(e) => return {done}.trigger(Err(e)) }};`\n\
+                     help: for an `Option`: `let Some(v) = expr else {{ return {done}.trigger(None) }};`"
+                ),
+            ));
+        }
+        syn::visit::visit_expr_try(self, t);
     }
     fn visit_expr_closure(&mut self, c: &'a syn::ExprClosure) {
         let saved = std::mem::replace(&mut self.scope, Scope::Closure);
