@@ -2,9 +2,10 @@
 //!
 //! Checks the signature (not `async`, returns `()`, no borrowed `self`, `'static` parameters)
 //! and where our macros appear in the body: not inside closures or `async` blocks, `mkevent!()` /
-//! `mkevent!(place)` only inside `twait! {}`, no `twait!` nested in `twait! {}`, in a match guard,
-//! in the right operand of `&&` / `||`, or in a `let … else` block, and no `?` (the body does not
-//! return `Result`). It keeps going after the first error so the user sees them all at once.
+//! `mkevent!(place)` only inside `twait! {}` (and not in a closure there), no `twait!` nested in
+//! `twait! {}`, in a match guard, in the right operand of `&&` / `||`, or in a `let … else`
+//! block, and no `?` (the body does not return `Result`). It keeps going after the first error
+//! so the user sees them all at once.
 
 use syn::visit::Visit;
 use syn::{Expr, FnArg, Macro, ReturnType, Type};
@@ -25,6 +26,7 @@ pub fn check(input: &Input) -> syn::Result<()> {
     check_sig(&input.func.sig, &mut errors);
     let mut v = Check {
         scope: Scope::Body,
+        in_twait: false,
         errors: Vec::new(),
         inner: Vec::new(),
         event_param: event_param(&input.func.sig),
@@ -124,6 +126,8 @@ enum Scope {
 
 struct Check {
     scope: Scope,
+    /// Inside a `twait! { … }` block, however deep (also inside a closure there).
+    in_twait: bool,
     errors: Vec<syn::Error>,
     /// Loops and labeled blocks entered inside the current `twait! {}` block: (label, is_loop).
     /// A `break`/`continue` that targets none of them would leave the block and skip its join.
@@ -184,9 +188,11 @@ impl<'a> Visit<'a> for Check {
             Ok(TameMacro::Block(b)) => {
                 if self.wait_here(m) {
                     let saved = std::mem::replace(&mut self.scope, Scope::TwaitBlock);
+                    let in_twait = std::mem::replace(&mut self.in_twait, true);
                     let inner = std::mem::take(&mut self.inner);
                     self.visit_block(&b);
                     self.inner = inner;
+                    self.in_twait = in_twait;
                     self.scope = saved;
                 }
             }
@@ -196,12 +202,32 @@ impl<'a> Visit<'a> for Check {
                 }
             }
             Ok(mk @ (TameMacro::JoinEvent | TameMacro::PlaceEvent(_))) => {
-                if self.scope != Scope::TwaitBlock {
-                    self.err(
-                        m,
+                // Inside `twait! { … }` but in code that runs some other time: the event would
+                // not be made while the block runs, so the block could not count it.
+                let inside = match self.scope {
+                    Scope::TwaitBlock => None,
+                    Scope::Closure if self.in_twait => Some(
+                        "`mkevent!` cannot be used inside a closure: the event must be made where \
+                         the `twait! { … }` block runs, not when the closure is called; make it in \
+                         the block (`let e = mkevent!(…);`) and move `e` into the closure",
+                    ),
+                    Scope::Async if self.in_twait => Some(
+                        "`mkevent!` cannot be used inside an `async` block: the event must be made \
+                         where the `twait! { … }` block runs; make it in the block \
+                         (`let e = mkevent!(…);`) and move `e` into the `async` block",
+                    ),
+                    Scope::NestedFn if self.in_twait => Some(
+                        "`mkevent!` cannot be used inside a nested function: the event must be made \
+                         where the `twait! { … }` block runs; make it in the block \
+                         (`let e = mkevent!(…);`) and pass `e` to the function",
+                    ),
+                    _ => Some(
                         "`mkevent!()` and `mkevent!(place)` can only be used inside `twait! { … }` \
                          (use `mkevent!(rendezvous, id)` elsewhere)",
-                    );
+                    ),
+                };
+                if let Some(msg) = inside {
+                    self.err(m, msg);
                 }
                 if let TameMacro::PlaceEvent(p) = mk {
                     self.visit_expr(&p);
