@@ -4,9 +4,11 @@
 //! and where our macros appear in the body: not inside closures or `async` blocks, `mkevent!()` /
 //! `mkevent!(place)` only inside `twait! {}` (and not in a closure there), no `twait!` nested in
 //! `twait! {}`, in a match guard, in the right operand of `&&` / `||`, or in a `let … else`
-//! block, and no `?` (the body does not return `Result`). It keeps going after the first error
-//! so the user sees them all at once.
+//! block, none of them in the rules of a `macro_rules!` (its expansion comes too late to be
+//! rewritten), and no `?` (the body does not return `Result`). It keeps going after the first
+//! error so the user sees them all at once.
 
+use proc_macro2::{TokenStream, TokenTree};
 use syn::visit::Visit;
 use syn::{Expr, FnArg, Macro, ReturnType, Type};
 
@@ -155,6 +157,41 @@ fn event_param(sig: &syn::Signature) -> String {
         .unwrap_or_else(|| "done".to_string())
 }
 
+/// Our macros named in the rules of a `macro_rules!`: each one's name, with the tokens of its
+/// invocation (`twait`, `!` and the group that follows, if any) to place the error on.
+fn tame_macros_in(ts: TokenStream, out: &mut Vec<(String, TokenStream)>) {
+    let tts: Vec<TokenTree> = ts.into_iter().collect();
+    for (i, tt) in tts.iter().enumerate() {
+        match tt {
+            TokenTree::Ident(id) => {
+                let name = id.to_string();
+                if matches!(name.as_str(), "twait" | "mkevent" | "tvars")
+                    && let Some(TokenTree::Punct(bang)) = tts.get(i + 1)
+                    && bang.as_char() == '!'
+                {
+                    let args = match tts.get(i + 2) {
+                        Some(g @ TokenTree::Group(_)) => Some(g.clone()),
+                        _ => None,
+                    };
+                    let call = [tt.clone(), tts[i + 1].clone()].into_iter().chain(args);
+                    out.push((name, call.collect()));
+                }
+            }
+            TokenTree::Group(g) => tame_macros_in(g.stream(), out),
+            _ => {}
+        }
+    }
+}
+
+/// Whether `ts` names `tamed` anywhere (a `#[tamed]` function the rules produce).
+fn mentions_tamed(ts: &TokenStream) -> bool {
+    ts.clone().into_iter().any(|tt| match tt {
+        TokenTree::Ident(id) => id == "tamed",
+        TokenTree::Group(g) => mentions_tamed(&g.stream()),
+        _ => false,
+    })
+}
+
 impl Check {
     fn err(&mut self, t: impl quote::ToTokens, msg: &str) {
         self.errors.push(syn::Error::new_spanned(t, msg));
@@ -243,6 +280,31 @@ impl<'a> Visit<'a> for Check {
         }
     }
     fn visit_item(&mut self, item: &'a syn::Item) {
+        // `#[tamed]` reads its body before any other macro expands: our macros that come out of
+        // a `macro_rules!` expansion are never rewritten. (Rules that produce a whole
+        // `#[tamed]` function are fine: that attribute sees them; they are let through.)
+        if let syn::Item::Macro(im) = item
+            && im.mac.path.is_ident("macro_rules")
+            && !mentions_tamed(&im.mac.tokens)
+        {
+            let by = im
+                .ident
+                .as_ref()
+                .map_or("that macro".to_string(), |i| format!("`{i}!`"));
+            let mut found = Vec::new();
+            tame_macros_in(im.mac.tokens.clone(), &mut found);
+            for (name, call) in found {
+                self.errors.push(syn::Error::new_spanned(
+                    call,
+                    format!(
+                        "`{name}!` cannot be produced by another macro's expansion: `#[tamed]` \
+                         rewrites the `{name}!` written in its body before other macros expand, \
+                         so one that comes out of {by} is never seen; write `{name}!` directly \
+                         in the `#[tamed]` function's body"
+                    ),
+                ));
+            }
+        }
         // A nested `#[tamed]` fn is expanded by its own attribute; any other nested fn cannot wait.
         if let syn::Item::Fn(f) = item {
             let tamed = f
