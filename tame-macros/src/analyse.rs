@@ -202,18 +202,36 @@ pub fn path_name(e: &Expr) -> Option<String> {
     }
 }
 
-/// Identifiers a macro's tokens may read: every identifier not after `.` or `::` and not
-/// followed by `::` or `!`, and `{name}` in string literals. An over-approximation: a name
-/// read here that is not a local is ignored when it is resolved.
+/// Identifiers a macro's tokens may read: every identifier that is not a field or method
+/// name (after a lone `.`), a path segment (next to `::`) or a macro name (before `!`), nor a
+/// struct field name or a name being declared (before a `:`); and the names format strings
+/// in string literals use. An over-approximation: a name read here that is not a local is
+/// ignored when it is resolved.
+///
+/// Input:  `"{x:>w$}", &buf[a..b], P { v: val }, s.len(), std::mem::take(&mut t)`
+/// Output: `x`, `w`, `buf`, `a`, `b`, `P`, `val`, `s`, `take`… (`mem` follows `::`, `v` is a
+/// field name, `len` a method)
 fn token_names(ts: TokenStream, out: &mut Vec<String>) {
     let tts: Vec<TokenTree> = ts.into_iter().collect();
+    let punct =
+        |i: usize, c: char| matches!(tts.get(i), Some(TokenTree::Punct(p)) if p.as_char() == c);
+    // `..`, `::`: the punctuation at `i` is the second of a joint pair `cc`.
+    let joint_pair = |i: usize, c: char| {
+        i > 0
+            && punct(i, c)
+            && matches!(&tts[i - 1], TokenTree::Punct(p) if p.as_char() == c && p.spacing() == proc_macro2::Spacing::Joint)
+    };
     for (i, tt) in tts.iter().enumerate() {
         match tt {
             TokenTree::Ident(id) => {
-                let prev_dot = i > 0
-                    && matches!(&tts[i - 1], TokenTree::Punct(p) if p.as_char() == '.' || p.as_char() == ':');
-                let next_path = matches!(tts.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':' || p.as_char() == '!');
-                if !prev_dot && !next_path {
+                // `.field`, `.method()` (but `a..b` and `..=b` end a range: `b` is read);
+                // `path::name` (but `P { v: val }` reads `val`).
+                let after = i > 0
+                    && ((punct(i - 1, '.') && !joint_pair(i - 1, '.')) || joint_pair(i - 1, ':'));
+                // `name::…`, `name!`, and `name: …` (a field name in a struct literal, or a
+                // name being declared with its type).
+                let before = punct(i + 1, ':') || punct(i + 1, '!');
+                if !after && !before {
                     out.push(id.to_string());
                 }
             }
@@ -228,30 +246,53 @@ fn token_names(ts: TokenStream, out: &mut Vec<String>) {
     }
 }
 
-/// `"{x} {y:?} {{z}}"` → `x`, `y`.
+/// The names a format string uses: `{name}` and `{name:…}` arguments, and `name$` width and
+/// precision parameters inside a format spec. `{self}` names the receiver, which the body
+/// calls [`self_ident`](crate::parse::self_ident) (parse renames it in format strings too).
+///
+/// Input:  `"{x} {y:?} {{z}} {:w$} {v:>0w$.p$} {0:1$} {self:?}"`
+/// Output: `x`, `y`, `w`, `v`, `w`, `p`, `__tame_self`
 fn format_names(s: &str, out: &mut Vec<String>) {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'{' {
-            if b.get(i + 1) == Some(&b'{') {
-                i += 2;
+    fn ident(name: &str) -> Option<String> {
+        let first = name.chars().next()?;
+        if !(first.is_alphabetic() || first == '_')
+            || !name.chars().all(|c| c.is_alphanumeric() || c == '_')
+        {
+            return None;
+        }
+        Some(if name == "self" {
+            crate::parse::self_ident(proc_macro2::Span::call_site()).to_string()
+        } else {
+            name.to_string()
+        })
+    }
+    let mut rest = s;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        if let Some(escaped) = after.strip_prefix('{') {
+            rest = escaped;
+            continue;
+        }
+        let Some(close) = after.find('}') else { break };
+        let inner = &after[..close];
+        rest = &after[close + 1..];
+        let (arg, spec) = inner.split_once(':').unwrap_or((inner, ""));
+        out.extend(ident(arg.trim()));
+        // Parameters in the spec: a run of name characters right before a `$`. A leading
+        // digit is the `0` flag (`{:0w$}`); a run of digits only is a position (`{:1$}`).
+        let mut run_start = None;
+        for (k, c) in spec.char_indices() {
+            if c.is_alphanumeric() || c == '_' {
+                run_start.get_or_insert(k);
                 continue;
             }
-            let start = i + 1;
-            let mut j = start;
-            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-                j += 1;
-            }
-            if j > start
-                && !b[start].is_ascii_digit()
-                && matches!(b.get(j), Some(b'}') | Some(b':'))
+            if let Some(st) = run_start.take()
+                && c == '$'
             {
-                out.push(s[start..j].to_string());
+                out.extend(ident(
+                    spec[st..k].trim_start_matches(|d: char| d.is_ascii_digit()),
+                ));
             }
-            i = j;
-        } else {
-            i += 1;
         }
     }
 }
