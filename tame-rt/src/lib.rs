@@ -12,7 +12,9 @@
 //! # Scheduling rules
 //! Single thread, one loop per thread, no locks, nothing `Send`. Triggering an event never
 //! runs the waiter inline: the waiter is queued and resumed by the loop, so stack depth is
-//! bounded whatever the chain of triggers. The loop ends when nothing can happen.
+//! bounded whatever the chain of triggers. The loop ends when nothing can happen. A run that
+//! panics drops, while it unwinds, everything it left on the thread, so the next [`run`]
+//! starts clean.
 //!
 //! ```
 //! # use tame_rt as tame;
