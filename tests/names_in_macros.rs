@@ -68,7 +68,7 @@ fn widths(done: Event<String>) {
     let width = 6;
     let prec = 2;
     let fill = 5;
-    let pi = 3.14159;
+    let pi = 1.23456;
     seen((x, width, prec, fill, pi));
     twait! { tame::asap(mkevent!()); }
     // Inline width and precision arguments, with and without a named value.
@@ -80,7 +80,7 @@ fn widths(done: Event<String>) {
 
 #[test]
 fn inline_width_and_precision_names_are_kept() {
-    assert_eq!(result(widths).unwrap(), "[    42] [   42] [3.14] [03.14]");
+    assert_eq!(result(widths).unwrap(), "[    42] [   42] [1.23] [01.23]");
 }
 
 #[derive(Debug)]
