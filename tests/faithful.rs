@@ -562,3 +562,29 @@ fn arguments_around_a_wait_keep_their_order() {
         ["first", "trigger", "third", "[1, 3, 5]"]
     );
 }
+
+// ---- the documented limit of a macro that does not see types ----
+
+#[tamed]
+fn moved_on_one_path(c: bool, log: Log) {
+    let d = D(log.clone(), "d");
+    if c {
+        drop(d);
+    }
+    twait! { tame::asap(mkevent!()); }
+    log.push("after wait");
+}
+
+#[test]
+fn a_local_moved_on_one_path_only_is_dropped_at_the_next_wait() {
+    assert_eq!(
+        run(|l| moved_on_one_path(true, l)),
+        ["drop d", "after wait"]
+    );
+    // Plain Rust would drop `d` after "after wait" here: the macro cannot name a value that
+    // may be gone, so it drops it at the wait (the book's macro reference says so).
+    assert_eq!(
+        run(|l| moved_on_one_path(false, l)),
+        ["drop d", "after wait"]
+    );
+}

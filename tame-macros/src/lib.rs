@@ -49,11 +49,13 @@ mod expand_tests;
 /// then it returns `()` and the loop resumes it later. Parameters must be `'static` (`self` by
 /// value and `self: Rc<Self>` are fine); the return type is `()`.
 ///
-/// Guaranteed: locals live across a wait are kept (types inferred) and restored under their
-/// own names; a borrow held across a wait is a compile error; statements without a wait are
-/// kept as written. Current behaviour, not a promise: a local not used after a wait is dropped
-/// at that wait (names starting with `_` live to the end of their scope); a `twait!` inside an
-/// expression runs before the rest of its statement.
+/// Guaranteed: the function behaves as its body would if every `twait` blocked: the same
+/// effects in the same order, the same values, the same drops (a local lives to the end of its
+/// scope, and is dropped in reverse declaration order there, on `break`/`continue`/`return`
+/// and while a panic unwinds; operands are evaluated left to right). Kept locals need no
+/// annotation (their types are inferred) and keep their names; statements without a wait are
+/// kept as written. The divergences are compile errors: a borrow held across a wait, `?`
+/// (the function returns `()`). The book's macro reference lists them all.
 ///
 /// The one option, `#[tamed(crate = path)]`, names the `tame` crate in generated code (used
 /// inside tame's own runtime as `crate = crate`). The book's chapter "How `#[tamed]` works"
