@@ -15,7 +15,7 @@
 #[macro_export]
 macro_rules! twait {
     ($($tokens:tt)*) => {
-        ::core::compile_error!("`twait!` can only be used inside a `#[tamed]` function")
+        ::core::compile_error!("`twait!` can only be used directly in the body of a `#[tamed]` function (not outside one, nor produced by another macro's expansion)")
     };
 }
 
@@ -30,7 +30,7 @@ macro_rules! twait {
 #[macro_export]
 macro_rules! mkevent {
     ($($tokens:tt)*) => {
-        ::core::compile_error!("`mkevent!` can only be used inside a `#[tamed]` function")
+        ::core::compile_error!("`mkevent!` can only be used directly in the body of a `#[tamed]` function (not outside one, nor produced by another macro's expansion)")
     };
 }
 
@@ -44,6 +44,6 @@ macro_rules! mkevent {
 #[macro_export]
 macro_rules! tvars {
     ($($tokens:tt)*) => {
-        ::core::compile_error!("`tvars!` can only be used inside a `#[tamed]` function");
+        ::core::compile_error!("`tvars!` can only be used directly in the body of a `#[tamed]` function (not outside one, nor produced by another macro's expansion)");
     };
 }

@@ -588,3 +588,34 @@ fn a_local_moved_on_one_path_only_is_dropped_at_the_next_wait() {
         ["drop d", "after wait"]
     );
 }
+
+#[tamed]
+#[allow(non_snake_case)]
+fn upper_case_local(log: Log) {
+    let N = 3;
+    let (A, b) = (1, 2);
+    twait! { tame::asap(mkevent!()); }
+    log.push(format!("{}", N + A + b));
+}
+
+#[test]
+fn an_upper_case_local_is_kept_across_a_wait() {
+    assert_eq!(run(upper_case_local), ["6"]);
+}
+
+#[tamed]
+fn mkevent_in_macro_args(log: Log) {
+    let (mut a, mut b) = (0u32, 0u32);
+    twait! {
+        let events = vec![mkevent!(a), mkevent!(b)];
+        for (i, e) in events.into_iter().enumerate() {
+            value(i as u32 + 1, e);
+        }
+    }
+    log.push(format!("{a} {b}"));
+}
+
+#[test]
+fn mkevent_inside_another_macros_arguments() {
+    assert_eq!(run(mkevent_in_macro_args), ["1 2"]);
+}

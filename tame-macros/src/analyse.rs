@@ -62,7 +62,7 @@ impl Free {
                         self.visit_expr(e);
                     }
                 }
-                for b in pat_bindings(&l.pat) {
+                for b in let_bindings(l) {
                     self.bound.push(b.ident.to_string());
                 }
             }
@@ -309,14 +309,25 @@ pub struct PatBinding {
 /// letter (`None`, `Red`) is a constant or unit variant, not a binding.
 pub fn pat_bindings(p: &Pat) -> Vec<PatBinding> {
     let mut out = Vec::new();
-    pat_into(p, None, &mut out);
+    pat_into(p, None, false, &mut out);
     out
 }
 
-fn pat_into(p: &Pat, ty: Option<&Type>, out: &mut Vec<PatBinding>) {
+/// The names a `let` binds. Without `else` its pattern is irrefutable, so a bare identifier
+/// binds whatever its case (`let N = 3;`): the only other thing it could be is a unit struct,
+/// which is kept and restored by the same code.
+pub fn let_bindings(l: &syn::Local) -> Vec<PatBinding> {
+    let irrefutable = l.init.as_ref().is_none_or(|i| i.diverge.is_none());
+    let mut out = Vec::new();
+    pat_into(&l.pat, None, irrefutable, &mut out);
+    out
+}
+
+fn pat_into(p: &Pat, ty: Option<&Type>, upper_binds: bool, out: &mut Vec<PatBinding>) {
+    let go = |p: &Pat, out: &mut Vec<PatBinding>| pat_into(p, None, upper_binds, out);
     match p {
         Pat::Ident(i) => {
-            let upper = i.ident.to_string().starts_with(|c: char| c.is_uppercase());
+            let upper = !upper_binds && i.ident.to_string().starts_with(|c: char| c.is_uppercase());
             if !(upper && i.subpat.is_none() && i.mutability.is_none() && i.by_ref.is_none()) {
                 out.push(PatBinding {
                     ident: i.ident.clone(),
@@ -325,20 +336,20 @@ fn pat_into(p: &Pat, ty: Option<&Type>, out: &mut Vec<PatBinding>) {
                 });
             }
             if let Some((_, sp)) = &i.subpat {
-                pat_into(sp, None, out);
+                go(sp, out);
             }
         }
-        Pat::Type(t) => pat_into(&t.pat, Some(&t.ty), out),
-        Pat::Tuple(t) => t.elems.iter().for_each(|p| pat_into(p, None, out)),
-        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| pat_into(p, None, out)),
-        Pat::Struct(s) => s.fields.iter().for_each(|f| pat_into(&f.pat, None, out)),
-        Pat::Slice(s) => s.elems.iter().for_each(|p| pat_into(p, None, out)),
-        Pat::Reference(r) => pat_into(&r.pat, None, out),
-        Pat::Paren(p) => pat_into(&p.pat, None, out),
+        Pat::Type(t) => pat_into(&t.pat, Some(&t.ty), upper_binds, out),
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| go(p, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| go(p, out)),
+        Pat::Struct(s) => s.fields.iter().for_each(|f| go(&f.pat, out)),
+        Pat::Slice(s) => s.elems.iter().for_each(|p| go(p, out)),
+        Pat::Reference(r) => go(&r.pat, out),
+        Pat::Paren(p) => go(&p.pat, out),
         // Every alternative binds the same names.
         Pat::Or(o) => {
             if let Some(first) = o.cases.first() {
-                pat_into(first, None, out)
+                go(first, out)
             }
         }
         _ => {}

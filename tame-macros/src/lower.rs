@@ -508,9 +508,13 @@ impl Lower<'_> {
     /// Binds the names of `defs` as new bindings, returning them and the visible bindings they
     /// shadow.
     fn bind_pat(&mut self, p: &Pat) -> (Vec<BindId>, Vec<BindId>) {
+        self.bind_names(pat_bindings(p))
+    }
+
+    fn bind_names(&mut self, names: Vec<crate::analyse::PatBinding>) -> (Vec<BindId>, Vec<BindId>) {
         let mut defs = Vec::new();
         let mut stash = Vec::new();
-        for b in pat_bindings(p) {
+        for b in names {
             let before = visible_of(&self.m.binds, &self.in_scope());
             let new = self.bind(b.ident, b.mutable, b.ty);
             stash.extend(
@@ -548,7 +552,7 @@ impl Lower<'_> {
             Stmt::Local(l) => {
                 let n = self.cfg.len();
                 self.cfg.extend(cfg_attrs(&l.attrs));
-                let (defs, stash) = self.bind_pat(&l.pat);
+                let (defs, stash) = self.bind_names(crate::analyse::let_bindings(l));
                 self.cfg.truncate(n);
                 if l.init.is_none() {
                     for &d in &defs {
@@ -1607,6 +1611,13 @@ fn place_root(place: &Expr) -> Option<String> {
 }
 
 impl VisitMut for Mkevents {
+    // Input:  vec![mkevent!(a), mkevent!(b)]
+    // Output: vec![__tame_cx.site_event(&mut __tame_site1, ()), …]
+    fn visit_macro_mut(&mut self, m: &mut Macro) {
+        if TameMacro::classify(m).is_none() && crate::parse::tokens_mention(&m.tokens, "mkevent") {
+            crate::parse::rewrite_macro_args(m, |e| self.visit_expr_mut(e));
+        }
+    }
     fn visit_block_mut(&mut self, b: &mut Block) {
         let n = self.bound.len();
         for s in &mut b.stmts {

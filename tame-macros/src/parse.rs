@@ -201,15 +201,44 @@ pub fn as_twait_block(s: &Stmt) -> Option<(&Macro, Block)> {
 /// Whether a foreign macro's tokens contain `twait!` (we may still reach it if the macro takes
 /// comma-separated expressions, like `format!` or `vec!`).
 pub fn tokens_mention_twait(ts: &TokenStream) -> bool {
+    tokens_mention(ts, "twait")
+}
+
+/// Whether `name!` occurs in these tokens, at any depth.
+pub fn tokens_mention(ts: &TokenStream, name: &str) -> bool {
     let tts: Vec<TokenTree> = ts.clone().into_iter().collect();
     tts.iter().enumerate().any(|(i, tt)| match tt {
         TokenTree::Ident(id) => {
-            id == "twait"
-                && matches!(tts.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
+            id == name && matches!(tts.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
         }
-        TokenTree::Group(g) => tokens_mention_twait(&g.stream()),
+        TokenTree::Group(g) => tokens_mention(&g.stream(), name),
         _ => false,
     })
+}
+
+/// Rewrites the arguments of a foreign macro whose arguments are expressions (`a, b, …` or
+/// `x; n`), with `f` on each; `false` (nothing done) if they are not.
+pub fn rewrite_macro_args(mac: &mut Macro, mut f: impl FnMut(&mut Expr)) -> bool {
+    if let Some(mut args) = macro_args(mac) {
+        args.iter_mut().for_each(&mut f);
+        mac.tokens = quote::quote!(#args);
+        return true;
+    }
+    let repeat = mac.parse_body_with(|input: ParseStream| {
+        let a: Expr = input.parse()?;
+        let semi: Token![;] = input.parse()?;
+        let b: Expr = input.parse()?;
+        Ok((a, semi, b))
+    });
+    match repeat {
+        Ok((mut a, semi, mut b)) => {
+            f(&mut a);
+            f(&mut b);
+            mac.tokens = quote::quote!(#a #semi #b);
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 /// A foreign macro's arguments, if they are comma-separated expressions.
