@@ -1,14 +1,19 @@
 //! Pass 5, emit: the [`Machine`] and its [`Liveness`] → the function's new tokens.
 //!
 //! Gives the user's signature (made `'static`-bounded, `mut` moved off parameters) over a body
-//! that declares one `Option` slot per local kept across a wait (types inferred from the
-//! closure below), the storage of each `mkevent!(place)` site and the state number, then hands
-//! the runtime ONE closure: a `loop` around a `match` on the state. Each state's arm restores
-//! the locals live at its entry under their own names, runs its code, and at each jump saves
-//! the locals live at the target.
+//! that declares one `Option` slot per kept local (types inferred from the closure below), the
+//! storage of each `mkevent!(place)` site and the state number, then hands the runtime ONE
+//! closure: a `loop` around a `match` on the state. Each state's arm restores the locals kept
+//! at its entry, in declaration order, under their own names (a shadowed one under its hidden
+//! name), runs its code, and at each jump drops what leaves scope and saves what the target
+//! keeps.
 //!
-//! Generated names (`__tame_…`) carry `Span::mixed_site()` hygiene, so user code can neither see
-//! nor clash with them; restored locals reuse the user's identifiers. Every path is absolute
+//! Input:  state `W` of `let d = D; twait!{…}; use(&d);`
+//! Output: `W => { let d = take(&mut d); use(&d); return Step::Done; }`
+//!
+//! Generated names carry `Span::mixed_site()` hygiene, so user code can neither see nor clash
+//! with them; a slot takes the name of its local (the user's `d` and the slot `d` are distinct
+//! identifiers), so rustc's messages about it name the user's local. Every path is absolute
 //! (`::core::…`, `<crate>::__private::…`).
 
 use std::collections::BTreeSet;
@@ -16,32 +21,15 @@ use std::collections::BTreeSet;
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::visit_mut::VisitMut;
-use syn::{Expr, FnArg, ItemFn, Pat, Stmt};
+use syn::{Expr, FnArg, Pat, Stmt};
 
 use crate::analyse::{Liveness, live_node, live_seq};
-use crate::lower::{BindId, Cont, JumpSpec, Machine, Node, visible};
+use crate::graph::{BindId, Cont, JumpSpec, Machine, Node, visible};
 use crate::parse::Input;
 
 pub fn emit(input: &Input, m: &Machine, lv: &Liveness) -> TokenStream {
     let e = Emitter::new(input, m, lv);
     e.function()
-}
-
-/// The user's signature over a body that only reports `err`, so IDEs and later errors keep
-/// working.
-pub fn stub(func: &ItemFn, err: syn::Error) -> TokenStream {
-    let attrs = &func.attrs;
-    let vis = &func.vis;
-    let sig = &func.sig;
-    let err = err.into_compile_error();
-    quote! {
-        #(#attrs)*
-        #[allow(unused_variables, unreachable_code, clippy::diverging_sub_expression)]
-        #vis #sig {
-            #err
-            loop {}
-        }
-    }
 }
 
 struct Emitter<'a> {
@@ -138,7 +126,7 @@ impl<'a> Emitter<'a> {
                     *pt.pat = syn::parse_quote!(#id);
                 }
                 FnArg::Typed(pt) => {
-                    for _ in crate::analyse::pat_bindings(&pt.pat) {
+                    for _ in crate::syntax::pat_bindings(&pt.pat) {
                         param_ids.next();
                     }
                     strip_mut(&mut pt.pat)
@@ -209,7 +197,7 @@ impl<'a> Emitter<'a> {
                     decls.extend(quote!(let mut #slot = ::core::option::Option::Some(#id);));
                 }
                 FnArg::Typed(pt) => {
-                    for _ in crate::analyse::pat_bindings(&pt.pat) {
+                    for _ in crate::syntax::pat_bindings(&pt.pat) {
                         let b = *param_iter.next().expect("param binding");
                         let slot = self.slot(b);
                         let id = &self.m.binds[b].ident;
@@ -452,7 +440,7 @@ impl<'a> Emitter<'a> {
     /// Input:  `if let Some(cur) = item { continue; }`     (an outer `cur` is kept)
     /// Output: `let mut j = MAX; 'stmt: { if let Some(cur) = item { j = 0; break 'stmt; } }
     ///          match j { 0 => { <save cur>; state = H; continue }, _ => {} }`
-    fn dispatch(&self, c: &crate::lower::Code) -> TokenStream {
+    fn dispatch(&self, c: &crate::graph::Code) -> TokenStream {
         let before = self.cur.borrow().clone();
         let mut stmt = c.stmt.clone();
         match &mut stmt {

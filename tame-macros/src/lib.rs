@@ -6,25 +6,35 @@
 //!
 //! 1. [`parse`]: tokens → the function and its options (`tvars!` spliced, `self` renamed);
 //! 2. [`validate`]: every misuse, reported at once;
-//! 3. [`lower`]: the body → a graph of states, only constructs that wait taken apart;
-//! 4. [`analyse`]: which locals are live at each state's entry (backward dataflow);
+//! 3. [`lower`]: the body → a [`graph::Machine`], only constructs that wait taken apart;
+//! 4. [`analyse`]: which locals are live at each state's entry, which late locals are
+//!    initialised there;
 //! 5. [`emit`]: the state machine: one closure, a `loop` around a `match` on the state.
 //!
-//! `analyse` also serves `lower` while it builds the graph (which names a statement reads or
-//! binds), which is why it is numbered after it but used by it.
+//! Beside the passes, each a home of its own, imported one way (no module imports a pass that
+//! imports it back): [`graph`], the state graph the passes share; [`syntax`], the syntax
+//! queries (names read, bound, assigned; does it wait); [`moves`], which locals the body may
+//! move out of; [`rewrite`], the visitors `lower` runs over the user's code; [`receiver`],
+//! everything about `self`; [`diag`], how errors are combined and reported.
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 use quote::quote;
 
 mod analyse;
+mod diag;
 mod emit;
+mod graph;
 mod lower;
 mod moves;
 mod parse;
+mod receiver;
+mod rewrite;
+mod syntax;
 mod validate;
 
 #[cfg(test)]
+#[path = "../../tests/expand/_driver.rs"]
 mod expand_tests;
 
 /// Rewrites a sequential function that waits with `twait!` into an explicit state machine run
@@ -84,7 +94,7 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 fn expand_tamed(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     match parse::Input::from_tokens(attr, item) {
         Err(e) => e.into_compile_error(),
-        Ok((original, input)) => try_expand(input).unwrap_or_else(|e| emit::stub(&original, e)),
+        Ok((original, input)) => try_expand(input).unwrap_or_else(|e| diag::stub(&original, e)),
     }
 }
 
@@ -93,6 +103,16 @@ fn try_expand(input: parse::Input) -> syn::Result<TokenStream2> {
     let machine = lower::lower(&input)?;
     let live = analyse::liveness(&machine);
     Ok(emit::emit(&input, &machine, &live))
+}
+
+/// The state graph `lower` builds for a `#[tamed]` function, dumped for a snapshot.
+#[cfg(test)]
+fn graph_of(attr: TokenStream2, item: TokenStream2) -> String {
+    let (_, input) = parse::Input::from_tokens(attr, item).expect("a function");
+    match validate::check(&input).and_then(|()| lower::lower(&input)) {
+        Ok(machine) => format!("{machine:?}"),
+        Err(e) => format!("error: {e}\n"),
+    }
 }
 
 fn expand_main(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
@@ -106,12 +126,12 @@ fn expand_main(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStrea
             "`#[tame::main]` takes no parameters",
         ));
     }
-    if let Some(e) = validate::combine(errors) {
+    if let Some(e) = diag::combine(errors) {
         // Without what was reported, so rustc does not report it again about `main`.
         let mut clean = func.clone();
         clean.sig.asyncness = None;
         clean.sig.inputs.clear();
-        return Ok(emit::stub(&clean, e));
+        return Ok(diag::stub(&clean, e));
     }
     let krate = &opts.krate;
     let attrs = &func.attrs;

@@ -22,181 +22,17 @@ use syn::{
     parse_quote_spanned,
 };
 
-use crate::analyse::{
-    contains_wait, contains_wait_expr, definite_assigns, free_names, free_names_stmt, pat_bindings,
+use crate::graph::{
+    Arm, BindId, Binding, Code, Cont, Machine, Node, State, StateId, internal, shadows, visible_of,
+    wild_param,
 };
-use crate::parse::{Input, TameMacro, as_poll, as_twait_block, self_ident};
-
-pub type BindId = usize;
-pub type StateId = usize;
-
-/// A local the state machine may have to keep: a user binding, a parameter or a temporary.
-pub struct Binding {
-    /// The name, with the user's span (so restored locals resolve like the user's own).
-    pub ident: Ident,
-    pub mutable: bool,
-    /// `let x: T` keeps its annotation when re-declared.
-    pub ty: Option<Type>,
-    /// The name the binding goes by where another binding of its name shadows it.
-    pub hidden: Ident,
-    /// Kept to the end of its scope, not only while live: a user's `let` with an initialiser,
-    /// a pattern binding or a parameter (not a temporary, not a `let x;` awaiting its value).
-    pub scoped: bool,
-    /// `#[cfg]` attributes the binding exists under: every slot, save and restore of it
-    /// carries them.
-    pub cfg: Vec<syn::Attribute>,
-    /// Declared without a value (`let v;`, a destination temporary): saved and restored only
-    /// where it is definitely initialised ([`crate::analyse::Init`]).
-    pub late: bool,
-}
-
-/// Where control goes at the end of a piece of code.
-#[derive(Clone, Copy, Debug)]
-pub enum Cont {
-    Goto(StateId),
-    /// The end of the function: `Step::Done`.
-    Done,
-}
-
-pub struct State {
-    /// Every binding in scope at the state's entry, in declaration order (shadowed ones too).
-    pub scope: Vec<BindId>,
-    pub body: Vec<Node>,
-    /// `#[cfg]` attributes of the statement the state belongs to (its arm carries them).
-    pub cfg: Vec<syn::Attribute>,
-    /// Items declared in the blocks the state's code runs in, emitted at the top of its arm.
-    pub items: Vec<syn::Item>,
-}
-
-/// A jump out of user code kept as written (`break`/`continue` to a taken-apart loop),
-/// marked in the tokens by `__tame_jump!(index)`.
-pub struct JumpSpec {
-    pub target: Cont,
-    /// The destination temporary this jump assigns (`break value`).
-    pub assign: Option<BindId>,
-    /// Bindings in scope at the jump, in declaration order (shadowed ones too).
-    pub vis: Vec<BindId>,
-    /// Locals made inside the statement are alive at the jump: the jump first leaves the
-    /// statement (they are dropped there, as Rust drops them, and every name means again what
-    /// it meant before the statement), then saves what it keeps. Else a local that shadows a
-    /// kept one would be saved in its place, and a guard borrowing a kept one would still
-    /// hold it while it is saved.
-    pub shadowed: bool,
-    /// Bindings of `vis` the statement assigns on every path to the jump (`v = 1; break;`).
-    pub assigned: Vec<BindId>,
-}
-
-pub struct Code {
-    pub stmt: Stmt,
-    pub uses: Vec<BindId>,
-    /// Assigned on every path (`x = …`): not live before.
-    pub kills: Vec<BindId>,
-    /// Assigned somewhere (mentioned, but maybe not on every path).
-    pub writes: Vec<BindId>,
-    /// New bindings (`let`).
-    pub defs: Vec<BindId>,
-    /// Bindings the new ones shadow: stashed in their slots first if still needed later.
-    pub stash: Vec<BindId>,
-    pub jumps: Vec<JumpSpec>,
-    /// A bare `let tmp;` for a destination temporary: emitted only if its state uses it.
-    pub decl_only: bool,
-    /// An event place that is a late local: what to emit instead where it is not yet
-    /// initialised (it is, after this code, either way).
-    pub definite: Option<(BindId, Stmt)>,
-}
-
-pub enum Node {
-    Code(Box<Code>),
-    /// Save what `target` needs, go there now.
-    Jump {
-        target: StateId,
-        vis: Vec<BindId>,
-    },
-    /// End of `twait! {}`: save, set the state, continue at once if the join is complete,
-    /// else return `Step::Blocked`.
-    Join {
-        target: StateId,
-        line: TokenStream,
-        vis: Vec<BindId>,
-        span: Span,
-    },
-    /// `twait!(r)` found nothing: save, stay in this state, return `Step::Blocked`.
-    Park {
-        target: StateId,
-        vis: Vec<BindId>,
-    },
-    Done,
-    If {
-        cond: Expr,
-        uses: Vec<BindId>,
-        defs: Vec<BindId>,
-        stash: Vec<BindId>,
-        then: Vec<Node>,
-        els: Vec<Node>,
-    },
-    Match {
-        scrut: Expr,
-        uses: Vec<BindId>,
-        stash: Vec<BindId>,
-        arms: Vec<Arm>,
-    },
-    Block(Vec<Node>),
-    /// A statement with a wait under `#[cfg(…)]`: `then` where it is configured in, `els`
-    /// (a jump past it) where it is not.
-    Cfg {
-        attrs: Vec<syn::Attribute>,
-        then: Vec<Node>,
-        els: Vec<Node>,
-    },
-}
-
-pub struct Arm {
-    pub pat: Pat,
-    pub defs: Vec<BindId>,
-    pub guard: Option<Expr>,
-    pub guard_uses: Vec<BindId>,
-    pub body: Vec<Node>,
-}
-
-pub struct Machine {
-    pub states: Vec<State>,
-    pub binds: Vec<Binding>,
-    /// Parameters, in order, with the binding each pattern name became.
-    pub params: Vec<BindId>,
-    /// Storage of each `mkevent!(place)` site.
-    pub sites: Vec<Ident>,
-    /// Items declared among the statements of taken-apart blocks that cannot be repeated in
-    /// every state (types, statics, impls, traits), emitted before the machine.
-    pub items: Vec<syn::Item>,
-    /// `#[cfg]` attributes of each `mkevent!(place)` site's storage.
-    pub site_cfg: Vec<Vec<syn::Attribute>>,
-    /// Bindings kept across every wait in their scope (see [`crate::moves`]), live or not.
-    pub keep: std::collections::BTreeSet<BindId>,
-}
-
-/// A taken-apart loop or labeled block: where `break` and `continue` go.
-#[derive(Clone)]
-struct LoopCx {
-    label: Option<String>,
-    brk: Cont,
-    /// `None` for a labeled block.
-    cont: Option<StateId>,
-    dest: Option<BindId>,
-}
-
-/// Waits pulled out of an expression, in evaluation order.
-enum Hoisted {
-    /// `twait!(r)`, to be polled into `tmp`.
-    Poll {
-        r: Expr,
-        tmp: Ident,
-        line: TokenStream,
-    },
-    /// A block-like expression containing a wait, lowered with `tmp` as its destination.
-    Construct { e: Expr, tmp: Ident },
-    /// An operand left of a wait, evaluated into `tmp` before it (Rust's left-to-right order).
-    Value { e: Expr, tmp: Ident },
-}
+use crate::parse::{Input, as_twait_block};
+use crate::receiver::self_ident;
+use crate::rewrite::{Hoisted, Hoister, Jumps, LoopCx, Mkevents, find_loop};
+use crate::syntax::{
+    PatBinding, contains_wait, definite_assigns, free_names, free_names_stmt, is_construct,
+    let_bindings, pat_bindings,
+};
 
 pub fn lower(input: &Input) -> syn::Result<Machine> {
     let mut l = Lower {
@@ -245,7 +81,7 @@ pub fn lower(input: &Input) -> syn::Result<Machine> {
     l.m.keep = (0..l.m.binds.len())
         .filter(|&b| l.m.binds[b].scoped && !moved.contains(&l.m.binds[b].ident.to_string()))
         .collect();
-    match crate::validate::combine(l.errors) {
+    match crate::diag::combine(l.errors) {
         Some(e) => Err(e),
         None => {
             thread_jumps(&mut l.m);
@@ -408,27 +244,6 @@ struct Lower<'a> {
     items: Vec<Vec<syn::Item>>,
 }
 
-fn is_construct(e: &Expr) -> bool {
-    matches!(
-        e,
-        Expr::Block(_)
-            | Expr::If(_)
-            | Expr::Match(_)
-            | Expr::Loop(_)
-            | Expr::While(_)
-            | Expr::ForLoop(_)
-    )
-}
-
-/// The hidden name of a `_` parameter (binding `id`).
-pub fn wild_param(id: BindId) -> Ident {
-    format_ident!("__tame_p{}", id, span = Span::mixed_site())
-}
-
-fn internal(name: &str) -> Ident {
-    Ident::new(name, Span::mixed_site())
-}
-
 impl Lower<'_> {
     fn bind(&mut self, ident: Ident, mutable: bool, ty: Option<Type>) -> BindId {
         let id = self.m.binds.len();
@@ -511,7 +326,7 @@ impl Lower<'_> {
         self.bind_names(pat_bindings(p))
     }
 
-    fn bind_names(&mut self, names: Vec<crate::analyse::PatBinding>) -> (Vec<BindId>, Vec<BindId>) {
+    fn bind_names(&mut self, names: Vec<PatBinding>) -> (Vec<BindId>, Vec<BindId>) {
         let mut defs = Vec::new();
         let mut stash = Vec::new();
         for b in names {
@@ -552,7 +367,7 @@ impl Lower<'_> {
             Stmt::Local(l) => {
                 let n = self.cfg.len();
                 self.cfg.extend(cfg_attrs(&l.attrs));
-                let (defs, stash) = self.bind_names(crate::analyse::let_bindings(l));
+                let (defs, stash) = self.bind_names(let_bindings(l));
                 self.cfg.truncate(n);
                 if l.init.is_none() {
                     for &d in &defs {
@@ -1140,7 +955,7 @@ impl Lower<'_> {
             // A local declared without a value (`let v: u32;`) has no value to keep if its
             // event is dropped untriggered: the call panics there, saying so, and `v` is
             // initialised after the wait as a blocking call would have made it.
-            let definite = crate::analyse::path_name(&place).map(|name| {
+            let definite = crate::syntax::path_name(&place).map(|name| {
                 let msg = syn::LitStr::new(
                     &format!(
                         "tame: the event for `{name}` was dropped untriggered, and `{name}` was declared without a value"
@@ -1176,29 +991,6 @@ impl Lower<'_> {
         ));
         (code, drains, line)
     }
-}
-
-fn visible_of(binds: &[Binding], scope: &[BindId]) -> Vec<BindId> {
-    scope
-        .iter()
-        .enumerate()
-        .filter(|&(i, &b)| !scope[i + 1..].iter().any(|&c| shadows(binds, c, b)))
-        .map(|(_, &b)| b)
-        .collect()
-}
-
-/// Whether binding `later` hides `earlier` wherever `earlier` exists: the same name, under no
-/// `#[cfg]` that `earlier` is not under too. `#[cfg(a)] let m = 1; #[cfg(not(a))] let m = 2;`
-/// are two bindings of which one exists: both keep their name.
-fn shadows(binds: &[Binding], later: BindId, earlier: BindId) -> bool {
-    let (l, e) = (&binds[later], &binds[earlier]);
-    let key = |a: &syn::Attribute| quote!(#a).to_string();
-    l.ident == e.ident && l.cfg.iter().all(|a| e.cfg.iter().any(|b| key(a) == key(b)))
-}
-
-/// Bindings of `scope` nameable there (the last of each name).
-pub fn visible(binds: &[Binding], scope: &[BindId]) -> Vec<BindId> {
-    visible_of(binds, scope)
 }
 
 /// Items that may be written once per state without changing the program: each copy is the
@@ -1265,13 +1057,6 @@ pub fn cfg_attrs(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
         .collect()
 }
 
-fn find_loop<'l>(loops: &'l [LoopCx], label: Option<&str>) -> Option<&'l LoopCx> {
-    match label {
-        Some(l) => loops.iter().rev().find(|c| c.label.as_deref() == Some(l)),
-        None => loops.iter().rev().find(|c| c.cont.is_some()),
-    }
-}
-
 /// The patterns of the `let`s in an `if` condition (`if let P = e && let Q = f`).
 fn let_pats(cond: &Expr) -> Vec<&Pat> {
     match cond {
@@ -1283,430 +1068,5 @@ fn let_pats(cond: &Expr) -> Vec<&Pat> {
         }
         Expr::Paren(p) => let_pats(&p.expr),
         _ => Vec::new(),
-    }
-}
-
-struct Hoister<'a> {
-    out: VecDeque<Hoisted>,
-    ntmp: &'a mut usize,
-}
-
-impl Hoister<'_> {
-    /// Operands evaluated left to right, a later one waiting: each one left of the last wait
-    /// is evaluated into a temporary first, after the waits inside it. `false` (nothing
-    /// done) if no operand but the first waits.
-    ///
-    /// Input:  `a() + twait!(r)…`      Output: `__tame_o1 + __tame_t2…`  (`a()` hoisted first)
-    fn operands(&mut self, ops: Vec<&mut Expr>) -> bool {
-        let Some(last) = ops.iter().rposition(|o| contains_wait_expr(o)) else {
-            return false;
-        };
-        if last == 0 {
-            return false;
-        }
-        for (i, op) in ops.into_iter().enumerate() {
-            self.visit_expr_mut(op);
-            if i < last && !stays(op) {
-                let tmp = self.tmp("o");
-                let taken = std::mem::replace(op, parse_quote!(#tmp));
-                self.out.push_back(Hoisted::Value { e: taken, tmp });
-            }
-        }
-        true
-    }
-
-    fn tmp(&mut self, what: &str) -> Ident {
-        *self.ntmp += 1;
-        format_ident!("__tame_{}{}", what, *self.ntmp, span = Span::mixed_site())
-    }
-}
-
-/// An operand whose value does not change by being read later: a local, a literal, a place
-/// or a borrow of one. Anything else left of a wait is evaluated before the wait.
-fn stays(e: &Expr) -> bool {
-    match e {
-        Expr::Path(_) | Expr::Lit(_) => true,
-        Expr::Field(f) => stays(&f.base),
-        Expr::Paren(p) => stays(&p.expr),
-        Expr::Reference(r) => stays(&r.expr),
-        _ => false,
-    }
-}
-
-/// The operands of `e` Rust evaluates left to right, in that order.
-fn operands_mut(e: &mut Expr) -> Vec<&mut Expr> {
-    use syn::BinOp::*;
-    match e {
-        Expr::Binary(b) => match b.op {
-            // Short-circuits are refused with a wait on the right; compound assignments of
-            // primitives evaluate their right side first.
-            And(_) | Or(_) | AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_)
-            | RemAssign(_) | BitXorAssign(_) | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_)
-            | ShrAssign(_) => Vec::new(),
-            _ => vec![&mut *b.left, &mut *b.right],
-        },
-        Expr::Call(c) => c.args.iter_mut().collect(),
-        Expr::MethodCall(m) => {
-            let mut v = vec![&mut *m.receiver];
-            v.extend(m.args.iter_mut());
-            v
-        }
-        Expr::Tuple(t) => t.elems.iter_mut().collect(),
-        Expr::Array(a) => a.elems.iter_mut().collect(),
-        Expr::Struct(s) => s.fields.iter_mut().map(|f| &mut f.expr).collect(),
-        Expr::Index(i) => vec![&mut *i.expr, &mut *i.index],
-        _ => Vec::new(),
-    }
-}
-
-impl VisitMut for Hoister<'_> {
-    fn visit_expr_mut(&mut self, e: &mut Expr) {
-        match e {
-            Expr::Closure(_) | Expr::Async(_) => return,
-            _ => {}
-        }
-        if self.operands(operands_mut(e)) {
-            return;
-        }
-        if let Some((mac, r)) = as_poll(e) {
-            let line = quote_spanned!(mac.path.span()=> ::core::line!());
-            let tmp = self.tmp("t");
-            self.out.push_back(Hoisted::Poll {
-                r,
-                tmp: tmp.clone(),
-                line,
-            });
-            *e = parse_quote!(#tmp);
-            return;
-        }
-        if let Expr::Macro(m) = e {
-            // Input:  format!("{}", twait!(r))     Output: format!("{}", __tame_t1)
-            if crate::parse::tokens_mention_twait(&m.mac.tokens) {
-                if let Some(mut args) = crate::parse::macro_args(&m.mac) {
-                    if !self.operands(args.iter_mut().collect()) {
-                        for a in args.iter_mut() {
-                            self.visit_expr_mut(a);
-                        }
-                    }
-                    m.mac.tokens = quote!(#args);
-                }
-                return;
-            }
-        }
-        if is_construct(e) && contains_wait_expr(e) {
-            let tmp = self.tmp("d");
-            let taken = std::mem::replace(e, parse_quote!(#tmp));
-            self.out.push_back(Hoisted::Construct { e: taken, tmp });
-            return;
-        }
-        syn::visit_mut::visit_expr_mut(self, e);
-    }
-    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
-}
-
-/// Rewrites `break`/`continue` that leave kept-as-written code for a taken-apart loop, and
-/// `return`, inside one statement. Does not enter closures, async blocks or items.
-struct Jumps<'a> {
-    loops: &'a [LoopCx],
-    /// Loops and labeled blocks inside the statement: (label, is_loop).
-    inner: Vec<(Option<String>, bool)>,
-    jumps: Vec<JumpSpec>,
-    krate: &'a Path,
-    binds: &'a [Binding],
-    vis: Vec<BindId>,
-    errors: Vec<syn::Error>,
-    /// Names bound inside the statement where the visitor is (innermost last).
-    bound: Vec<String>,
-    /// Names assigned on every path from the statement's start to where the visitor is.
-    assigned: Vec<String>,
-}
-
-impl Jumps<'_> {
-    fn assigned(&self) -> Vec<BindId> {
-        let vis = visible_of(self.binds, &self.vis);
-        let mut out: Vec<BindId> = self
-            .assigned
-            .iter()
-            .filter(|n| !self.bound.contains(n))
-            .filter_map(|n| vis.iter().copied().find(|&b| self.binds[b].ident == n))
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-    fn bind(&mut self, p: &Pat) {
-        self.bound
-            .extend(pat_bindings(p).into_iter().map(|b| b.ident.to_string()));
-    }
-    fn shadowed(&self) -> bool {
-        !self.bound.is_empty()
-    }
-    fn inner_target(&self, label: Option<&str>) -> bool {
-        match label {
-            Some(l) => self.inner.iter().any(|(x, _)| x.as_deref() == Some(l)),
-            None => self.inner.iter().any(|(_, is_loop)| *is_loop),
-        }
-    }
-    fn placeholder(&mut self, spec: JumpSpec) -> Expr {
-        let n = self.jumps.len();
-        self.jumps.push(spec);
-        parse_quote!(__tame_jump!(#n))
-    }
-}
-
-impl VisitMut for Jumps<'_> {
-    fn visit_block_mut(&mut self, b: &mut Block) {
-        let n = self.bound.len();
-        let a = self.assigned.len();
-        for s in &mut b.stmts {
-            self.visit_stmt_mut(s);
-            if let Stmt::Local(l) = s {
-                self.bind(&l.pat);
-            }
-            // What this statement assigns on every path is assigned at the next one.
-            self.assigned.extend(definite_assigns(s));
-        }
-        self.bound.truncate(n);
-        self.assigned.truncate(a);
-    }
-    fn visit_arm_mut(&mut self, a: &mut syn::Arm) {
-        let n = self.bound.len();
-        self.bind(&a.pat);
-        syn::visit_mut::visit_arm_mut(self, a);
-        self.bound.truncate(n);
-    }
-    fn visit_expr_if_mut(&mut self, i: &mut syn::ExprIf) {
-        let n = self.bound.len();
-        self.visit_expr_mut(&mut i.cond);
-        self.visit_block_mut(&mut i.then_branch);
-        self.bound.truncate(n);
-        if let Some((_, e)) = &mut i.else_branch {
-            self.visit_expr_mut(e);
-        }
-    }
-    fn visit_expr_let_mut(&mut self, l: &mut syn::ExprLet) {
-        self.visit_expr_mut(&mut l.expr);
-        self.bind(&l.pat);
-    }
-    fn visit_expr_mut(&mut self, e: &mut Expr) {
-        match e {
-            Expr::Closure(_) | Expr::Async(_) => {}
-            Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => {
-                let label = match e {
-                    Expr::Loop(l) => l.label.as_ref(),
-                    Expr::While(l) => l.label.as_ref(),
-                    Expr::ForLoop(l) => l.label.as_ref(),
-                    _ => None,
-                }
-                .map(|l| l.name.ident.to_string());
-                self.inner.push((label, true));
-                let n = self.bound.len();
-                if let Expr::ForLoop(f) = e {
-                    let pat = (*f.pat).clone();
-                    self.bind(&pat);
-                }
-                syn::visit_mut::visit_expr_mut(self, e);
-                self.bound.truncate(n);
-                self.inner.pop();
-            }
-            Expr::Block(b) if b.label.is_some() => {
-                let label = b.label.as_ref().map(|l| l.name.ident.to_string());
-                self.inner.push((label, false));
-                syn::visit_mut::visit_expr_mut(self, e);
-                self.inner.pop();
-            }
-            Expr::Break(b) => {
-                if let Some(v) = &mut b.expr {
-                    self.visit_expr_mut(v);
-                }
-                let label = b.label.as_ref().map(|l| l.ident.to_string());
-                if self.inner_target(label.as_deref()) {
-                    return;
-                }
-                let Some(cx) = find_loop(self.loops, label.as_deref()).cloned() else {
-                    return;
-                };
-                let value = b.expr.take();
-                let spec = JumpSpec {
-                    target: cx.brk,
-                    assign: None,
-                    vis: self.vis.clone(),
-                    shadowed: self.shadowed(),
-                    assigned: self.assigned(),
-                };
-                match (value, cx.dest) {
-                    (Some(v), Some(d)) => {
-                        let d_ident = self.binds[d].ident.clone();
-                        let j = self.placeholder(JumpSpec {
-                            assign: Some(d),
-                            ..spec
-                        });
-                        *e = parse_quote_spanned!(v.span()=> { #d_ident = #v; #j });
-                    }
-                    (Some(v), None) => {
-                        let j = self.placeholder(spec);
-                        *e = parse_quote_spanned!(v.span()=> { let _ = #v; #j });
-                    }
-                    (None, _) => *e = self.placeholder(spec),
-                }
-            }
-            Expr::Continue(c) => {
-                let label = c.label.as_ref().map(|l| l.ident.to_string());
-                if self.inner_target(label.as_deref()) {
-                    return;
-                }
-                if let Some(h) = find_loop(self.loops, label.as_deref()).and_then(|cx| cx.cont) {
-                    let spec = JumpSpec {
-                        target: Cont::Goto(h),
-                        assign: None,
-                        vis: self.vis.clone(),
-                        shadowed: self.shadowed(),
-                        assigned: self.assigned(),
-                    };
-                    *e = self.placeholder(spec);
-                }
-            }
-            Expr::Return(r) => {
-                let krate = self.krate;
-                let done = quote!(#krate::__private::Step::Done);
-                *e = match r.expr.take() {
-                    None => parse_quote_spanned!(r.return_token.span=> return #done),
-                    Some(mut v) => {
-                        self.visit_expr_mut(&mut v);
-                        parse_quote_spanned!(r.return_token.span=> { let () = #v; return #done })
-                    }
-                };
-            }
-            _ => syn::visit_mut::visit_expr_mut(self, e),
-        }
-    }
-    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
-}
-
-/// Replaces `mkevent!` inside a `twait! {}` block.
-struct Mkevents {
-    /// (storage, place with keys substituted, key names)
-    sites: Vec<(Ident, Expr, Vec<Ident>, Span)>,
-    nsite: usize,
-    /// Names bound inside the block where the visitor is (innermost last).
-    bound: Vec<String>,
-}
-
-impl Mkevents {
-    fn bind(&mut self, p: &Pat) {
-        self.bound
-            .extend(pat_bindings(p).into_iter().map(|b| b.ident.to_string()));
-    }
-}
-
-/// The local a place is rooted at: `x` for `x`, `x.f`, `x[i]`, `(*x).f`.
-fn place_root(place: &Expr) -> Option<String> {
-    match place {
-        Expr::Field(f) => place_root(&f.base),
-        Expr::Index(i) => place_root(&i.expr),
-        Expr::Paren(p) => place_root(&p.expr),
-        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => place_root(&u.expr),
-        other => crate::analyse::path_name(other),
-    }
-}
-
-impl VisitMut for Mkevents {
-    // Input:  vec![mkevent!(a), mkevent!(b)]
-    // Output: vec![__tame_cx.site_event(&mut __tame_site1, ()), …]
-    fn visit_macro_mut(&mut self, m: &mut Macro) {
-        if TameMacro::classify(m).is_none() && crate::parse::tokens_mention(&m.tokens, "mkevent") {
-            crate::parse::rewrite_macro_args(m, |e| self.visit_expr_mut(e));
-        }
-    }
-    fn visit_block_mut(&mut self, b: &mut Block) {
-        let n = self.bound.len();
-        for s in &mut b.stmts {
-            match s {
-                Stmt::Local(l) => {
-                    if let Some(init) = &mut l.init {
-                        self.visit_expr_mut(&mut init.expr);
-                        if let Some((_, e)) = &mut init.diverge {
-                            self.visit_expr_mut(e);
-                        }
-                    }
-                    self.bind(&l.pat);
-                }
-                other => self.visit_stmt_mut(other),
-            }
-        }
-        self.bound.truncate(n);
-    }
-    fn visit_arm_mut(&mut self, a: &mut syn::Arm) {
-        let n = self.bound.len();
-        self.bind(&a.pat);
-        syn::visit_mut::visit_arm_mut(self, a);
-        self.bound.truncate(n);
-    }
-    fn visit_expr_let_mut(&mut self, l: &mut syn::ExprLet) {
-        // Bound for the rest of the `if`/`while`: over-approximate to the rest of the block.
-        self.visit_expr_mut(&mut l.expr);
-        self.bind(&l.pat);
-    }
-    fn visit_expr_mut(&mut self, e: &mut Expr) {
-        if let Expr::Macro(m) = e {
-            match TameMacro::classify(&m.mac) {
-                Some(Ok(TameMacro::JoinEvent)) => {
-                    let cx = internal("__tame_cx");
-                    *e = parse_quote_spanned!(m.mac.path.span()=> #cx.join_event());
-                    return;
-                }
-                Some(Ok(TameMacro::PlaceEvent(place))) => {
-                    // A place rooted at a local of the block itself is gone when the event
-                    // triggers (its scope ended before the wait): the value is dropped.
-                    let place = match place_root(&place) {
-                        Some(root) if self.bound.contains(&root) => parse_quote!(_),
-                        _ => place,
-                    };
-                    let site = format_ident!(
-                        "__tame_site{}",
-                        self.nsite + self.sites.len() + 1,
-                        span = Span::mixed_site()
-                    );
-                    let mut place = place;
-                    let mut keys = Vec::new();
-                    let mut exprs = Vec::new();
-                    key_place(&mut place, &mut keys, &mut exprs);
-                    let cx = internal("__tame_cx");
-                    let at = m.mac.path.span();
-                    *e = parse_quote_spanned!(at=> #cx.site_event(&mut #site, (#(#exprs,)*)));
-                    self.sites.push((site, place, keys, at));
-                    return;
-                }
-                Some(Ok(TameMacro::RvEvent(r, id))) => {
-                    *e = parse_quote_spanned!(m.mac.path.span()=> (#r).event(#id));
-                    return;
-                }
-                _ => {}
-            }
-        }
-        if matches!(e, Expr::Closure(_) | Expr::Async(_)) {
-            return;
-        }
-        syn::visit_mut::visit_expr_mut(self, e);
-    }
-    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
-}
-
-/// Input: `s.v[i].w[j + 1]`  Output: place `s.v[__tame_k0].w[__tame_k1]`, keys `i`, `j + 1`.
-fn key_place(place: &mut Expr, keys: &mut Vec<Ident>, exprs: &mut Vec<Expr>) {
-    match place {
-        Expr::Index(ix) => {
-            key_place(&mut ix.expr, keys, exprs);
-            let k = format_ident!("__tame_k{}", keys.len(), span = Span::mixed_site());
-            let old = std::mem::replace(&mut *ix.index, parse_quote!(#k));
-            keys.push(k);
-            exprs.push(old);
-        }
-        Expr::Field(f) => key_place(&mut f.base, keys, exprs),
-        Expr::Paren(p) => key_place(&mut p.expr, keys, exprs),
-        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
-            key_place(&mut u.expr, keys, exprs)
-        }
-        _ => {}
     }
 }

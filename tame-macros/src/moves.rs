@@ -26,7 +26,7 @@ use std::collections::BTreeSet;
 use proc_macro2::{TokenStream, TokenTree};
 use syn::{Expr, Stmt};
 
-use crate::analyse::path_name;
+use crate::syntax::path_name;
 
 /// Names a body may move out of (see the module doc).
 pub fn moved_names(stmts: &[Stmt]) -> BTreeSet<String> {
@@ -242,7 +242,7 @@ impl Moves {
             }
             // Assigning re-initialises the place; it does not move out of it.
             Expr::Assign(a) => {
-                if crate::analyse::assign_targets(&a.left).is_none() {
+                if crate::syntax::assign_targets(&a.left).is_none() {
                     self.expr(&a.left, false);
                 }
                 self.expr(&a.right, true);

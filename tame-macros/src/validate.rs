@@ -12,16 +12,9 @@ use proc_macro2::{TokenStream, TokenTree};
 use syn::visit::Visit;
 use syn::{Expr, FnArg, Macro, ReturnType, Type};
 
-use crate::analyse::{contains_wait, contains_wait_expr};
+use crate::diag::combine;
 use crate::parse::{Input, TameMacro};
-
-/// Folds several errors into one that reports them all.
-pub fn combine(errors: Vec<syn::Error>) -> Option<syn::Error> {
-    errors.into_iter().reduce(|mut a, b| {
-        a.combine(b);
-        a
-    })
-}
+use crate::syntax::{contains_wait, contains_wait_expr};
 
 pub fn check(input: &Input) -> syn::Result<()> {
     let mut errors = input.errors.clone();

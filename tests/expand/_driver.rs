@@ -1,11 +1,52 @@
-//! Expansion snapshots: every `tests/expand/<case>.rs` of the workspace, with each
-//! `#[tamed]` / `#[tame::main]` function replaced by its expansion and pretty-printed, must
-//! equal `tests/expand/<case>.expanded.rs`. `TAME_BLESS=1 cargo test -p tame-macros` rewrites
-//! the snapshots; read the diff before committing it.
+//! Expansion snapshots: every `tests/expand/<case>.rs`, with each `#[tamed]` / `#[tame::main]`
+//! function replaced by its expansion and pretty-printed, must equal
+//! `tests/expand/<case>.expanded.rs`; and the state graph of each `#[tamed]` function, dumped
+//! with `{:?}`, must equal `tests/expand/<case>.graph.txt`. `TAME_BLESS=1 cargo test -p
+//! tame-macros` rewrites the snapshots; read the diff before committing it.
+//!
+//! This driver is compiled into `tame-macros`' own unit tests (a proc-macro crate exports
+//! nothing else a test could call), from here, beside the snapshots it reads.
 
 use std::path::PathBuf;
 
 use quote::ToTokens;
+
+/// The state graphs of the file's `#[tamed]` functions, one after the other.
+fn graphs_of_file(src: &str) -> String {
+    let file: syn::File = syn::parse_str(src).expect("case parses");
+    let mut fns: Vec<(Vec<syn::Attribute>, proc_macro2::TokenStream)> = Vec::new();
+    for item in &file.items {
+        match item {
+            syn::Item::Fn(f) => fns.push((f.attrs.clone(), f.to_token_stream())),
+            syn::Item::Impl(imp) => {
+                for it in &imp.items {
+                    if let syn::ImplItem::Fn(f) = it {
+                        fns.push((f.attrs.clone(), f.to_token_stream()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    for (attrs, tokens) in fns {
+        let Some(attr) = attrs
+            .iter()
+            .find(|a| a.path().segments.last().is_some_and(|s| s.ident == "tamed"))
+        else {
+            continue;
+        };
+        let args = match &attr.meta {
+            syn::Meta::List(l) => l.tokens.clone(),
+            _ => Default::default(),
+        };
+        let f: syn::ItemFn = syn::parse2(tokens.clone()).expect("a function");
+        out.push_str(&format!("fn {}\n", f.sig.ident));
+        out.push_str(&crate::graph_of(args, tokens));
+        out.push('\n');
+    }
+    out
+}
 
 fn expand_file(src: &str) -> String {
     let mut file: syn::File = syn::parse_str(src).expect("case parses");
@@ -75,8 +116,10 @@ fn expansion_snapshots() {
         .expect("tests/expand exists")
         .map(|e| e.expect("dir entry").path())
         .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
             p.extension().is_some_and(|x| x == "rs")
                 && !p.to_string_lossy().ends_with(".expanded.rs")
+                && !name.is_some_and(|n| n.starts_with('_'))
         })
         .collect();
     cases.sort();
@@ -84,15 +127,18 @@ fn expansion_snapshots() {
     let mut failed = Vec::new();
     for case in cases {
         let src = std::fs::read_to_string(&case).expect("read case");
-        let got = expand_file(&src);
-        let snap = case.with_extension("expanded.rs");
-        if bless {
-            std::fs::write(&snap, &got).expect("write snapshot");
-            continue;
-        }
-        match std::fs::read_to_string(&snap) {
-            Ok(want) if want == got => {}
-            _ => failed.push(format!("--- {}\n{got}", snap.display())),
+        for (got, snap) in [
+            (expand_file(&src), case.with_extension("expanded.rs")),
+            (graphs_of_file(&src), case.with_extension("graph.txt")),
+        ] {
+            if bless {
+                std::fs::write(&snap, &got).expect("write snapshot");
+                continue;
+            }
+            match std::fs::read_to_string(&snap) {
+                Ok(want) if want == got => {}
+                _ => failed.push(format!("--- {}\n{got}", snap.display())),
+            }
         }
     }
     assert!(

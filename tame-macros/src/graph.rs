@@ -1,0 +1,300 @@
+//! The state graph: the intermediate form `lower` builds, `analyse` reads and `emit` turns
+//! into tokens. It lives here, apart from the passes, so that they import it and not each
+//! other.
+//!
+//! A [`Machine`] is a list of [`State`]s (state 0 is the entry) and of [`Binding`]s (every
+//! local, parameter and temporary, numbered, so shadowing is exact). A state's code is a tree
+//! of [`Node`]s: the user's statements kept as written ([`Node::Code`]), the constructs that
+//! contain a wait taken apart (`If`, `Match`, `Block`, `Cfg`), and at the end of every path a
+//! transition: a [`Node::Jump`] to another state, a [`Node::Join`] (the end of `twait! {}`), a
+//! [`Node::Park`] (`twait!(r)` found nothing) or [`Node::Done`].
+//!
+//! Input:  `let n = 1; twait! { asap(mkevent!()); } f(n);`
+//! Output (`{:?}` of the machine):
+//! ```text
+//! state 0 (scope: )
+//!   code `let n = 1 ;` defs [n#0]
+//!   code `{ asap (__tame_cx . join_event ()) ; }`
+//!   join -> 1
+//! state 1 (scope: n#0)
+//!   code `f (n) ;` uses [n#0]
+//!   done
+//! kept to the end of their scope:
+//! ```
+//! (`n` is moved by `f(n)`, so it is kept only while live.) `tests/expand/<case>.graph.txt`
+//! holds such dumps of real functions.
+
+use std::fmt;
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::{Expr, Ident, Pat, Stmt, Type};
+
+pub type BindId = usize;
+pub type StateId = usize;
+
+/// A local the state machine may have to keep: a user binding, a parameter or a temporary.
+pub struct Binding {
+    /// The name, with the user's span (so restored locals resolve like the user's own).
+    pub ident: Ident,
+    pub mutable: bool,
+    /// `let x: T` keeps its annotation when re-declared.
+    pub ty: Option<Type>,
+    /// The name the binding goes by where another binding of its name shadows it.
+    pub hidden: Ident,
+    /// Kept to the end of its scope, not only while live: a user's `let` with an initialiser,
+    /// a pattern binding or a parameter (not a temporary, not a `let x;` awaiting its value).
+    pub scoped: bool,
+    /// `#[cfg]` attributes the binding exists under: every slot, save and restore of it
+    /// carries them.
+    pub cfg: Vec<syn::Attribute>,
+    /// Declared without a value (`let v;`, a destination temporary): saved and restored only
+    /// where it is definitely initialised ([`crate::analyse::Init`]).
+    pub late: bool,
+}
+
+/// Where control goes at the end of a piece of code.
+#[derive(Clone, Copy, Debug)]
+pub enum Cont {
+    Goto(StateId),
+    /// The end of the function: `Step::Done`.
+    Done,
+}
+
+pub struct State {
+    /// Every binding in scope at the state's entry, in declaration order (shadowed ones too).
+    pub scope: Vec<BindId>,
+    pub body: Vec<Node>,
+    /// `#[cfg]` attributes of the statement the state belongs to (its arm carries them).
+    pub cfg: Vec<syn::Attribute>,
+    /// Items declared in the blocks the state's code runs in, emitted at the top of its arm.
+    pub items: Vec<syn::Item>,
+}
+
+/// A jump out of user code kept as written (`break`/`continue` to a taken-apart loop),
+/// marked in the tokens by `__tame_jump!(index)`.
+pub struct JumpSpec {
+    pub target: Cont,
+    /// The destination temporary this jump assigns (`break value`).
+    pub assign: Option<BindId>,
+    /// Bindings in scope at the jump, in declaration order (shadowed ones too).
+    pub vis: Vec<BindId>,
+    /// Locals made inside the statement are alive at the jump: the jump first leaves the
+    /// statement (they are dropped there, as Rust drops them, and every name means again what
+    /// it meant before the statement), then saves what it keeps. Else a local that shadows a
+    /// kept one would be saved in its place, and a guard borrowing a kept one would still
+    /// hold it while it is saved.
+    pub shadowed: bool,
+    /// Bindings of `vis` the statement assigns on every path to the jump (`v = 1; break;`).
+    pub assigned: Vec<BindId>,
+}
+
+pub struct Code {
+    pub stmt: Stmt,
+    pub uses: Vec<BindId>,
+    /// Assigned on every path (`x = …`): not live before.
+    pub kills: Vec<BindId>,
+    /// Assigned somewhere (mentioned, but maybe not on every path).
+    pub writes: Vec<BindId>,
+    /// New bindings (`let`).
+    pub defs: Vec<BindId>,
+    /// Bindings the new ones shadow: stashed in their slots first if still needed later.
+    pub stash: Vec<BindId>,
+    pub jumps: Vec<JumpSpec>,
+    /// A bare `let tmp;` for a destination temporary: emitted only if its state uses it.
+    pub decl_only: bool,
+    /// An event place that is a late local: what to emit instead where it is not yet
+    /// initialised (it is, after this code, either way).
+    pub definite: Option<(BindId, Stmt)>,
+}
+
+pub enum Node {
+    Code(Box<Code>),
+    /// Save what `target` needs, go there now.
+    Jump {
+        target: StateId,
+        vis: Vec<BindId>,
+    },
+    /// End of `twait! {}`: save, set the state, continue at once if the join is complete,
+    /// else return `Step::Blocked`.
+    Join {
+        target: StateId,
+        line: TokenStream,
+        vis: Vec<BindId>,
+        span: Span,
+    },
+    /// `twait!(r)` found nothing: save, stay in this state, return `Step::Blocked`.
+    Park {
+        target: StateId,
+        vis: Vec<BindId>,
+    },
+    Done,
+    If {
+        cond: Expr,
+        uses: Vec<BindId>,
+        defs: Vec<BindId>,
+        stash: Vec<BindId>,
+        then: Vec<Node>,
+        els: Vec<Node>,
+    },
+    Match {
+        scrut: Expr,
+        uses: Vec<BindId>,
+        stash: Vec<BindId>,
+        arms: Vec<Arm>,
+    },
+    Block(Vec<Node>),
+    /// A statement with a wait under `#[cfg(…)]`: `then` where it is configured in, `els`
+    /// (a jump past it) where it is not.
+    Cfg {
+        attrs: Vec<syn::Attribute>,
+        then: Vec<Node>,
+        els: Vec<Node>,
+    },
+}
+
+pub struct Arm {
+    pub pat: Pat,
+    pub defs: Vec<BindId>,
+    pub guard: Option<Expr>,
+    pub guard_uses: Vec<BindId>,
+    pub body: Vec<Node>,
+}
+
+pub struct Machine {
+    pub states: Vec<State>,
+    pub binds: Vec<Binding>,
+    /// Parameters, in order, with the binding each pattern name became.
+    pub params: Vec<BindId>,
+    /// Storage of each `mkevent!(place)` site.
+    pub sites: Vec<Ident>,
+    /// Items declared among the statements of taken-apart blocks that cannot be repeated in
+    /// every state (types, statics, impls, traits), emitted before the machine.
+    pub items: Vec<syn::Item>,
+    /// `#[cfg]` attributes of each `mkevent!(place)` site's storage.
+    pub site_cfg: Vec<Vec<syn::Attribute>>,
+    /// Bindings kept across every wait in their scope (see [`crate::moves`]), live or not.
+    pub keep: std::collections::BTreeSet<BindId>,
+}
+
+pub fn visible_of(binds: &[Binding], scope: &[BindId]) -> Vec<BindId> {
+    scope
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| !scope[i + 1..].iter().any(|&c| shadows(binds, c, b)))
+        .map(|(_, &b)| b)
+        .collect()
+}
+
+/// Whether binding `later` hides `earlier` wherever `earlier` exists: the same name, under no
+/// `#[cfg]` that `earlier` is not under too. `#[cfg(a)] let m = 1; #[cfg(not(a))] let m = 2;`
+/// are two bindings of which one exists: both keep their name.
+pub fn shadows(binds: &[Binding], later: BindId, earlier: BindId) -> bool {
+    let (l, e) = (&binds[later], &binds[earlier]);
+    let key = |a: &syn::Attribute| quote!(#a).to_string();
+    l.ident == e.ident && l.cfg.iter().all(|a| e.cfg.iter().any(|b| key(a) == key(b)))
+}
+
+/// Bindings of `scope` nameable there (the last of each name).
+pub fn visible(binds: &[Binding], scope: &[BindId]) -> Vec<BindId> {
+    visible_of(binds, scope)
+}
+
+/// An identifier of the macro's own, invisible to the user's code (mixed-site hygiene).
+pub fn internal(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+/// The hidden name of a `_` parameter (binding `id`).
+pub fn wild_param(id: BindId) -> Ident {
+    quote::format_ident!("__tame_p{}", id, span = Span::mixed_site())
+}
+
+impl fmt::Debug for Machine {
+    /// A readable dump for snapshots: each state with its scope, then its code as a tree,
+    /// bindings written `name#id`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = |ids: &[BindId]| -> String {
+            ids.iter()
+                .map(|&b| format!("{}#{b}", self.binds[b].ident))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        for (i, st) in self.states.iter().enumerate() {
+            write!(f, "state {i} (scope: {})", names(&st.scope))?;
+            if !st.cfg.is_empty() {
+                let cfg = &st.cfg;
+                write!(f, " {}", quote!(#(#cfg)*))?;
+            }
+            writeln!(f)?;
+            self.dump(f, &st.body, 1, &names)?;
+        }
+        let keep: Vec<BindId> = self.keep.iter().copied().collect();
+        writeln!(f, "kept to the end of their scope: {}", names(&keep))
+    }
+}
+
+impl Machine {
+    fn dump(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        nodes: &[Node],
+        depth: usize,
+        names: &dyn Fn(&[BindId]) -> String,
+    ) -> fmt::Result {
+        let pad = "  ".repeat(depth);
+        let target = |c: &Cont| match c {
+            Cont::Goto(t) => format!("{t}"),
+            Cont::Done => "done".to_string(),
+        };
+        for node in nodes {
+            match node {
+                Node::Code(c) => {
+                    let stmt = &c.stmt;
+                    write!(f, "{pad}code `{}`", quote!(#stmt))?;
+                    if !c.defs.is_empty() {
+                        write!(f, " defs [{}]", names(&c.defs))?;
+                    }
+                    if !c.uses.is_empty() {
+                        write!(f, " uses [{}]", names(&c.uses))?;
+                    }
+                    for (n, j) in c.jumps.iter().enumerate() {
+                        write!(f, " jump{n} -> {}", target(&j.target))?;
+                    }
+                    writeln!(f)?;
+                }
+                Node::Jump { target: t, .. } => writeln!(f, "{pad}jump -> {t}")?,
+                Node::Join { target: t, .. } => writeln!(f, "{pad}join -> {t}")?,
+                Node::Park { target: t, .. } => writeln!(f, "{pad}park -> {t}")?,
+                Node::Done => writeln!(f, "{pad}done")?,
+                Node::If {
+                    cond, then, els, ..
+                } => {
+                    writeln!(f, "{pad}if `{}`", quote!(#cond))?;
+                    self.dump(f, then, depth + 1, names)?;
+                    writeln!(f, "{pad}else")?;
+                    self.dump(f, els, depth + 1, names)?;
+                }
+                Node::Match { scrut, arms, .. } => {
+                    writeln!(f, "{pad}match `{}`", quote!(#scrut))?;
+                    for a in arms {
+                        let pat = &a.pat;
+                        writeln!(f, "{pad}  arm `{}`", quote!(#pat))?;
+                        self.dump(f, &a.body, depth + 2, names)?;
+                    }
+                }
+                Node::Block(b) => {
+                    writeln!(f, "{pad}block")?;
+                    self.dump(f, b, depth + 1, names)?;
+                }
+                Node::Cfg { attrs, then, els } => {
+                    writeln!(f, "{pad}{}", quote!(#(#attrs)*))?;
+                    self.dump(f, then, depth + 1, names)?;
+                    writeln!(f, "{pad}else")?;
+                    self.dump(f, els, depth + 1, names)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
