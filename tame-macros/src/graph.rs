@@ -298,3 +298,154 @@ impl Machine {
         Ok(())
     }
 }
+
+/// Graph transforms `lower` applies once the graph is built.
+impl Machine {
+    /// See [`thread_jumps`].
+    pub fn thread_jumps(&mut self) {
+        thread_jumps(self)
+    }
+    /// See [`reorder`].
+    pub fn reorder(&mut self) {
+        reorder(self)
+    }
+}
+
+/// Removes states that only jump on to another state with the same scope (a `loop` header
+/// whose body starts with a poll, say): their predecessors jump straight to the target, which
+/// saves one save/restore round per pass. States are then renumbered in order.
+pub(crate) fn thread_jumps(m: &mut Machine) {
+    let n = m.states.len();
+    let mut fwd: Vec<StateId> = (0..n).collect();
+    for (s, st) in m.states.iter().enumerate() {
+        if s == 0 {
+            continue;
+        }
+        if let [Node::Jump { target, .. }] = st.body.as_slice()
+            && *target != s
+            && m.states[*target].scope == st.scope
+        {
+            fwd[s] = *target;
+        }
+    }
+    // Follow chains (a cycle of pure jumps would be an empty `loop {}`: stop there).
+    let resolve = |mut s: StateId| {
+        for _ in 0..n {
+            if fwd[s] == s {
+                break;
+            }
+            s = fwd[s];
+        }
+        s
+    };
+    let final_of: Vec<StateId> = (0..n).map(resolve).collect();
+    let kept: Vec<StateId> = (0..n).filter(|&s| final_of[s] == s).collect();
+    if kept.len() == n {
+        return;
+    }
+    let mut new_id = vec![usize::MAX; n];
+    for (i, &s) in kept.iter().enumerate() {
+        new_id[s] = i;
+    }
+    let map = |s: StateId| new_id[final_of[s]];
+    let old = std::mem::take(&mut m.states);
+    for (s, mut st) in old.into_iter().enumerate() {
+        if final_of[s] == s {
+            retarget(&mut st.body, &map);
+            m.states.push(st);
+        }
+    }
+}
+
+/// Numbers the states in the order a depth-first walk from the entry first reaches them, each
+/// body's jumps in the order they are written. The arms are emitted in that order, and rustc
+/// infers types in the order it reads: a state that assigns a value (a branch of
+/// `let x = if c { twait!{…}; a } else { b };`) then comes before the state that uses it.
+pub(crate) fn reorder(m: &mut Machine) {
+    let n = m.states.len();
+    let mut order = Vec::with_capacity(n);
+    let mut seen = vec![false; n];
+    let mut stack = vec![0];
+    while let Some(s) = stack.pop() {
+        if seen[s] {
+            continue;
+        }
+        seen[s] = true;
+        order.push(s);
+        let mut targets = Vec::new();
+        targets_of(&m.states[s].body, &mut targets);
+        // Pushed in reverse, so the first written is visited first.
+        stack.extend(targets.into_iter().rev().filter(|&t| !seen[t]));
+    }
+    order.extend((0..n).filter(|&s| !seen[s]));
+    let mut new_id = vec![0; n];
+    for (i, &s) in order.iter().enumerate() {
+        new_id[s] = i;
+    }
+    let mut old: Vec<Option<State>> = std::mem::take(&mut m.states)
+        .into_iter()
+        .map(Some)
+        .collect();
+    for &s in &order {
+        let mut st = old[s].take().expect("each state once");
+        retarget(&mut st.body, &|t| new_id[t]);
+        m.states.push(st);
+    }
+}
+
+fn targets_of(nodes: &[Node], out: &mut Vec<StateId>) {
+    for node in nodes {
+        match node {
+            Node::Code(c) => out.extend(c.jumps.iter().filter_map(|j| match j.target {
+                Cont::Goto(t) => Some(t),
+                Cont::Done => None,
+            })),
+            Node::Jump { target, .. } | Node::Join { target, .. } | Node::Park { target, .. } => {
+                out.push(*target)
+            }
+            Node::Done => {}
+            Node::If { then, els, .. } => {
+                targets_of(then, out);
+                targets_of(els, out);
+            }
+            Node::Match { arms, .. } => arms.iter().for_each(|a| targets_of(&a.body, out)),
+            Node::Block(b) => targets_of(b, out),
+            Node::Cfg { then, els, .. } => {
+                targets_of(then, out);
+                targets_of(els, out);
+            }
+        }
+    }
+}
+
+fn retarget(nodes: &mut [Node], map: &impl Fn(StateId) -> StateId) {
+    for node in nodes {
+        match node {
+            Node::Code(c) => {
+                for j in &mut c.jumps {
+                    if let Cont::Goto(t) = &mut j.target {
+                        *t = map(*t);
+                    }
+                }
+            }
+            Node::Jump { target, .. } | Node::Join { target, .. } | Node::Park { target, .. } => {
+                *target = map(*target)
+            }
+            Node::Done => {}
+            Node::If { then, els, .. } => {
+                retarget(then, map);
+                retarget(els, map);
+            }
+            Node::Match { arms, .. } => {
+                for a in arms {
+                    retarget(&mut a.body, map);
+                }
+            }
+            Node::Block(b) => retarget(b, map),
+            Node::Cfg { then, els, .. } => {
+                retarget(then, map);
+                retarget(els, map);
+            }
+        }
+    }
+}
