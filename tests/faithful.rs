@@ -619,3 +619,16 @@ fn mkevent_in_macro_args(log: Log) {
 fn mkevent_inside_another_macros_arguments() {
     assert_eq!(run(mkevent_in_macro_args), ["1 2"]);
 }
+
+#[tamed]
+fn late_not_read(log: Log) {
+    let a;
+    a = D(log.clone(), "a");
+    twait! { tame::asap(mkevent!()); }
+    log.push("s3");
+}
+
+#[test]
+fn a_late_initialised_local_not_read_after_a_wait_lives_to_the_end_of_its_scope() {
+    assert_eq!(run(late_not_read), ["s3", "drop a"]);
+}

@@ -42,8 +42,8 @@ pub struct Binding {
     pub ty: Option<Type>,
     /// The name the binding goes by where another binding of its name shadows it.
     pub hidden: Ident,
-    /// Kept to the end of its scope, not only while live: a user's `let` with an initialiser,
-    /// a pattern binding or a parameter (not a temporary, not a `let x;` awaiting its value).
+    /// Kept to the end of its scope, not only while live (unless the body may move it): a
+    /// user's `let`, a pattern binding or a parameter, not a temporary of the macro's.
     pub scoped: bool,
     /// `#[cfg]` attributes the binding exists under: every slot, save and restore of it
     /// carries them.

@@ -232,7 +232,6 @@ impl Lower<'_> {
                 self.cfg.truncate(n);
                 if l.init.is_none() {
                     for &d in &defs {
-                        self.m.binds[d].scoped = false;
                         self.m.binds[d].late = true;
                     }
                 }
@@ -508,6 +507,8 @@ impl Lower<'_> {
                 }
                 let mut out = vec![decl];
                 let t = self.resolve(&tmp.to_string()).expect("just bound");
+                // The destination is read once, by the statement the construct was in.
+                self.m.binds[t].scoped = false;
                 let m = self.new_state();
                 out.extend(self.lower_stmts(&[Stmt::Expr(e, None)], Cont::Goto(m), Some(t)));
                 let body = self.lower_hoisted(list, cont, k, dest);
