@@ -632,3 +632,34 @@ fn late_not_read(log: Log) {
 fn a_late_initialised_local_not_read_after_a_wait_lives_to_the_end_of_its_scope() {
     assert_eq!(run(late_not_read), ["s3", "drop a"]);
 }
+
+#[tamed]
+fn rv_event_in_macro_args(log: Log) {
+    let r = Rendezvous::<u32, u32>::new();
+    log.push(format!("{}", {
+        value(4, mkevent!(r, 8));
+        "sent"
+    }));
+    let got = twait!(r);
+    log.push(format!("{got:?}"));
+}
+
+#[test]
+fn mkevent_with_an_id_inside_another_macros_arguments() {
+    assert_eq!(run(rv_event_in_macro_args), ["sent", "Some((8, 4))"]);
+}
+
+#[tamed]
+fn late_shadowing(log: Log) {
+    let r = Rendezvous::<u32, u32>::new();
+    value(5, r.event(1));
+    let c = D(log.clone(), "old c");
+    let c;
+    c = twait!(r).map_or(0, |(_, v)| v);
+    log.push(format!("{c}"));
+}
+
+#[test]
+fn a_late_local_shadowing_a_kept_one() {
+    assert_eq!(run(late_shadowing), ["5", "drop old c"]);
+}

@@ -51,7 +51,16 @@ fn mixed(name: &str) -> syn::Ident {
 
 impl<'a> Emitter<'a> {
     fn new(input: &'a Input, m: &'a Machine, lv: &'a Liveness) -> Self {
-        let mut saved: BTreeSet<BindId> = lv.live_in.iter().flatten().copied().collect();
+        let init = crate::analyse::initialised(m);
+        // A slot for each binding some state restores: live (or kept) at its entry and, if
+        // declared without a value, initialised there.
+        let mut saved: BTreeSet<BindId> = BTreeSet::new();
+        for (i, live) in lv.live_in.iter().enumerate() {
+            saved.extend(
+                live.iter()
+                    .filter(|&&b| !m.binds[b].late || init[i].contains(&b)),
+            );
+        }
         saved.extend(m.params.iter().copied());
         let mut slots = vec![None; m.binds.len()];
         for &b in &saved {
@@ -77,7 +86,7 @@ impl<'a> Emitter<'a> {
             lv,
             slots,
             current: std::cell::Cell::new(0),
-            init: crate::analyse::initialised(m),
+            init,
             cur: Default::default(),
         }
     }
@@ -270,8 +279,9 @@ impl<'a> Emitter<'a> {
         for &b in &st.scope {
             let bind = &self.m.binds[b];
             let cfg = self.cfg(b);
+            let init = !bind.late || self.init[i].contains(&b);
             if !vis.contains(&b) {
-                if self.lv.live_in[i].contains(&b) {
+                if self.lv.live_in[i].contains(&b) && init {
                     let slot = self.slot(b);
                     let h = &bind.hidden;
                     restores.extend(quote! {
@@ -283,7 +293,6 @@ impl<'a> Emitter<'a> {
             let id = &bind.ident;
             let mutability = bind.mutable.then(|| quote!(mut));
             let ty = bind.ty.as_ref().map(|t| quote!(: #t));
-            let init = !bind.late || self.init[i].contains(&b);
             if self.lv.live_in[i].contains(&b) && init {
                 let slot = self.slot(b);
                 restores.extend(quote! {
@@ -318,22 +327,22 @@ impl<'a> Emitter<'a> {
 
     /// Saves what `target` needs. A binding shadowed here is not saved: it was left in (or
     /// stashed into) its slot before it was shadowed.
-    fn saves(&self, target: Cont, vis: &[BindId], init: &BTreeSet<BindId>) -> TokenStream {
-        self.saves_at(target, vis, None, init)
+    fn saves(&self, target: Cont, vis: &[BindId]) -> TokenStream {
+        self.saves_at(target, vis, None)
     }
 
     /// `at`: where the save is reported (the `twait!`), if not at the binding.
-    /// `init`: the late bindings initialised at the jump; the others are not saved.
-    fn saves_at(
-        &self,
-        target: Cont,
-        scope: &[BindId],
-        at: Option<Span>,
-        init: &BTreeSet<BindId>,
-    ) -> TokenStream {
+    /// What `target` restores: its live (or kept) bindings in `scope`, the late ones only if
+    /// they are initialised at its entry on every path. A late local initialised on some paths
+    /// only is not saved: it is dropped at the jump (the macro cannot keep a value that may
+    /// not be there).
+    fn saves_at(&self, target: Cont, scope: &[BindId], at: Option<Span>) -> TokenStream {
+        let Cont::Goto(t) = target else {
+            return TokenStream::new();
+        };
         let mut out = TokenStream::new();
         for b in self.lv.live_at(&target) {
-            if scope.contains(&b) && (!self.m.binds[b].late || init.contains(&b)) {
+            if scope.contains(&b) && (!self.m.binds[b].late || self.init[t].contains(&b)) {
                 let slot = self.slot(b);
                 let id = self.name_in(b, scope);
                 let sp = Span::mixed_site()
@@ -351,7 +360,7 @@ impl<'a> Emitter<'a> {
     fn stash(&self, stash: &[BindId], live: &BTreeSet<BindId>) -> TokenStream {
         let mut out = TokenStream::new();
         for b in stash {
-            if live.contains(b) {
+            if live.contains(b) && (!self.m.binds[*b].late || self.cur.borrow().contains(b)) {
                 let slot = self.slot(*b);
                 let id = &self.m.binds[*b].ident;
                 let krate = self.krate();
@@ -417,7 +426,7 @@ impl<'a> Emitter<'a> {
                 drops.extend(quote!(#cfg ::core::mem::drop(#id);));
             }
         }
-        let saves = self.saves(target, vis, init);
+        let saves = self.saves(target, vis);
         let saves = quote!(#drops #saves);
         match target {
             Cont::Goto(t) => {
@@ -503,6 +512,20 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// `let __tame_hN = x;` for each binding `c` shadows that is still needed after it.
+    fn hides(&self, c: &crate::graph::Code, after: &BTreeSet<BindId>) -> TokenStream {
+        let mut hides = TokenStream::new();
+        for &b in &c.stash {
+            if after.contains(&b) {
+                let id = &self.m.binds[b].ident;
+                let h = &self.m.binds[b].hidden;
+                let cfg = self.cfg(b);
+                hides.extend(quote!(#cfg let #h = #id;));
+            }
+        }
+        hides
+    }
+
     fn node(&self, n: &Node, after: &BTreeSet<BindId>) -> TokenStream {
         let krate = self.krate();
         let state = mixed("__tame_state");
@@ -519,7 +542,8 @@ impl<'a> Emitter<'a> {
                         .iter()
                         .any(|d| self.lv.mentioned[self.current.get()].contains(d)) =>
             {
-                TokenStream::new()
+                // The declaration is not needed here, but what it shadows still is.
+                self.hides(c, after)
             }
             Node::Code(c) if c.jumps.iter().any(|j| j.shadowed) => {
                 let code = self.dispatch(c);
@@ -544,15 +568,7 @@ impl<'a> Emitter<'a> {
                 // Output: let __tame_v = x + 1; let __tame_h3 = x; let x = __tame_v;
                 // The old `x` stays a local of the arm under its hidden name: saved by it at a
                 // jump, dropped where Rust would drop it.
-                let mut hides = TokenStream::new();
-                for &b in &c.stash {
-                    if after.contains(&b) {
-                        let id = &self.m.binds[b].ident;
-                        let h = &self.m.binds[b].hidden;
-                        let cfg = self.cfg(b);
-                        hides.extend(quote!(#cfg let #h = #id;));
-                    }
-                }
+                let hides = self.hides(c, after);
                 if hides.is_empty() {
                     return quote!(#stmt);
                 }
@@ -579,8 +595,7 @@ impl<'a> Emitter<'a> {
                 vis,
                 span,
             } => {
-                let init = self.cur.borrow().clone();
-                let saves = self.saves_at(Cont::Goto(*target), vis, Some(*span), &init);
+                let saves = self.saves_at(Cont::Goto(*target), vis, Some(*span));
                 let t = Literal::u32_unsuffixed(*target as u32);
                 quote! {
                     #saves
@@ -592,8 +607,7 @@ impl<'a> Emitter<'a> {
                 }
             }
             Node::Park { target, vis } => {
-                let init = self.cur.borrow().clone();
-                let saves = self.saves(Cont::Goto(*target), vis, &init);
+                let saves = self.saves(Cont::Goto(*target), vis);
                 let t = Literal::u32_unsuffixed(*target as u32);
                 quote!(#saves #state = #t; return #krate::__private::Step::Blocked;)
             }

@@ -297,6 +297,10 @@ impl VisitMut for Normalise {
         }
     }
     fn visit_macro_mut(&mut self, m: &mut Macro) {
+        // Input:  format!("{}", f(mkevent!(r, 8)))     Output: format!("{}", f((r).event(8)))
+        if TameMacro::classify(m).is_none() && tokens_mention(&m.tokens, "mkevent") {
+            rewrite_macro_args(m, |e| self.visit_expr_mut(e));
+        }
         // Heuristic (as async-trait does): inside a macro's tokens, an identifier `self` not
         // followed by `::` is the receiver; so is `{self}` in the format string of a standard
         // formatting macro.
