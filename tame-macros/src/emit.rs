@@ -99,6 +99,41 @@ impl<'a> Emitter<'a> {
         self.slots[b].as_ref().expect("a live binding has a slot")
     }
 
+    /// Where every state that restores `b` is under `#[cfg]`s, the slot is declared under the
+    /// same condition, so that a configuration without those states has no slot left whose
+    /// type nothing gives: `#[cfg(any(all(p, …), …))]`, or nothing.
+    fn slot_cfg(&self, b: BindId) -> TokenStream {
+        let mut conds: Vec<String> = Vec::new();
+        let mut preds = Vec::new();
+        for (i, st) in self.m.states.iter().enumerate() {
+            let restores = self.lv.live_in[i].contains(&b)
+                && (!self.m.binds[b].late || self.init[i].contains(&b));
+            if !restores {
+                continue;
+            }
+            if st.cfg.is_empty() {
+                return TokenStream::new();
+            }
+            let inner: Vec<&TokenStream> = st
+                .cfg
+                .iter()
+                .filter_map(|a| match &a.meta {
+                    syn::Meta::List(l) => Some(&l.tokens),
+                    _ => None,
+                })
+                .collect();
+            let pred = quote!(all(#(#inner),*));
+            if !conds.contains(&pred.to_string()) {
+                conds.push(pred.to_string());
+                preds.push(pred);
+            }
+        }
+        if preds.is_empty() {
+            return TokenStream::new();
+        }
+        quote!(#[cfg(any(#(#preds),*))])
+    }
+
     /// `#[cfg]` attributes binding `b` exists under.
     fn cfg(&self, b: BindId) -> TokenStream {
         let attrs = &self.m.binds[b].cfg;
@@ -220,7 +255,9 @@ impl<'a> Emitter<'a> {
                 && !self.m.params.contains(&b)
             {
                 let cfg = self.cfg(b);
-                decls.extend(quote!(#cfg let mut #slot = ::core::option::Option::None;));
+                let used_under = self.slot_cfg(b);
+                decls
+                    .extend(quote!(#cfg #used_under let mut #slot = ::core::option::Option::None;));
             }
         }
         for (site, cfg) in self.m.sites.iter().zip(&self.m.site_cfg) {
@@ -516,7 +553,9 @@ impl<'a> Emitter<'a> {
     fn hides(&self, c: &crate::graph::Code, after: &BTreeSet<BindId>) -> TokenStream {
         let mut hides = TokenStream::new();
         for &b in &c.stash {
-            if after.contains(&b) {
+            // (A late local not yet assigned has no value to hide.)
+            let init = !self.m.binds[b].late || self.cur.borrow().contains(&b);
+            if after.contains(&b) && init {
                 let id = &self.m.binds[b].ident;
                 let h = &self.m.binds[b].hidden;
                 let cfg = self.cfg(b);

@@ -1,0 +1,74 @@
+//! Reduced repros of the differential fuzzer (`tests/fuzz.rs`), kept as regression tests: each
+//! tamed function must log exactly what its blocking version logged (the expected logs are the
+//! blocking versions', as `TAME_FUZZ_REDUCE=1` printed them).
+
+#[path = "fuzz/w.rs"]
+#[allow(dead_code)]
+mod w;
+#[allow(unused_imports)]
+use w::{D, P, S, log};
+
+// A late-initialised local not read after a wait was dropped at the wait, not at the end of
+// its scope.
+#[tame::tamed]
+fn late_local_not_read_after_a_wait() {
+    let a1;
+    a1 = D(1);
+    twait! {
+        w::ready(mkevent!());
+    }
+    log("s3");
+}
+
+#[test]
+fn seed_74_late_local_not_read_after_a_wait() {
+    assert_eq!(
+        w::run_tamed(late_local_not_read_after_a_wait),
+        ["s3", "drop 1"]
+    );
+}
+
+// A late local shadowing a late local not yet assigned was moved to its hidden name before it
+// had a value: E0425.
+#[tame::tamed]
+fn late_local_shadowing_an_unassigned_one() {
+    let r: tame::Rendezvous<u32, u32> = tame::Rendezvous::new();
+    w::send(mkevent!(r, 4), 3);
+    let a;
+    if w::f(0) == 0 {
+        let a;
+        a = twait!(r);
+        log(format!("{a:?}"));
+    }
+    a = 0;
+    log(format!("{a}"));
+}
+
+#[test]
+fn seed_180_late_local_shadowing_an_unassigned_one() {
+    assert_eq!(
+        w::run_tamed(late_local_shadowing_an_unassigned_one),
+        ["f 0", "Some((4, 3))", "0"]
+    );
+}
+
+// A local kept only by states under `#[cfg(any())]` had a slot whose type nothing gave in the
+// configuration without them: E0282.
+#[tame::tamed]
+fn local_kept_only_under_a_configured_out_wait() {
+    let mut x = [1, 2, 3, 4];
+    let c = x;
+    #[cfg(any())]
+    twait! {
+        w::later(0, mkevent!(x[3]));
+    }
+    log(format!("{} {}", c[3], x[3]));
+}
+
+#[test]
+fn seed_1012_local_kept_only_under_a_configured_out_wait() {
+    assert_eq!(
+        w::run_tamed(local_kept_only_under_a_configured_out_wait),
+        ["4 4"]
+    );
+}
