@@ -72,3 +72,28 @@ fn seed_1012_local_kept_only_under_a_configured_out_wait() {
         ["4 4"]
     );
 }
+
+// A local shadowed by another of its name that the body moves (`a.map_or(…)`) was taken for
+// moved too, and dropped at the next wait, not at the end of its scope.
+#[tame::tamed]
+fn shadowed_local_when_its_shadow_is_moved() {
+    let r: tame::Rendezvous<u32, u32> = tame::Rendezvous::new();
+    let a = {
+        w::send(mkevent!(r, 8), 0);
+        D(1)
+    };
+    let Some((_, _a2)) = twait!(r) else {
+        return;
+    };
+    let a = w::opt(1);
+    let _b = a.map_or(0, |(_, v)| v);
+    log("s8");
+}
+
+#[test]
+fn seed_71_shadowed_local_when_its_shadow_is_moved() {
+    assert_eq!(
+        w::run_tamed(shadowed_local_when_its_shadow_is_moved),
+        ["s8", "drop 1"]
+    );
+}

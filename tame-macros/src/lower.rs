@@ -52,6 +52,7 @@ pub fn lower(input: &Input) -> syn::Result<Machine> {
         ntmp: 0,
         cfg: Vec::new(),
         items: Vec::new(),
+        moved: Default::default(),
     };
     for arg in &input.func.sig.inputs {
         match arg {
@@ -77,9 +78,8 @@ pub fn lower(input: &Input) -> syn::Result<Machine> {
     let s0 = l.new_state();
     let body = l.lower_block(&input.func.block.stmts, Cont::Done, None);
     l.m.states[s0].body = body;
-    let moved = crate::moves::moved_names(&input.func.block.stmts);
     l.m.keep = (0..l.m.binds.len())
-        .filter(|&b| l.m.binds[b].scoped && !moved.contains(&l.m.binds[b].ident.to_string()))
+        .filter(|&b| l.m.binds[b].scoped && !l.moved.contains(&b))
         .collect();
     match crate::diag::combine(l.errors) {
         Some(e) => Err(e),
@@ -103,6 +103,9 @@ struct Lower<'a> {
     cfg: Vec<syn::Attribute>,
     /// Repeatable items (`fn`, `const`, `use`, …) of the blocks being lowered, outermost first.
     items: Vec<Vec<syn::Item>>,
+    /// Bindings the body may move out of somewhere ([`crate::moves`]), each name resolved
+    /// where it is used, so a moved binding does not make another of its name "moved".
+    moved: std::collections::BTreeSet<BindId>,
 }
 
 impl Lower<'_> {
@@ -203,10 +206,18 @@ impl Lower<'_> {
         (defs, stash)
     }
 
+    /// Notes the bindings `names` (moved where the lowering is) resolve to.
+    fn note_moves(&mut self, names: std::collections::BTreeSet<String>) {
+        let names: Vec<String> = names.into_iter().collect();
+        let moved = self.resolve_all(&names);
+        self.moved.extend(moved);
+    }
+
     /// A statement kept as written.
     fn code(&mut self, mut stmt: Stmt) -> Node {
         let free = free_names_stmt(&stmt);
         let uses = self.resolve_all(&free.reads);
+        self.note_moves(crate::moves::moved_names(std::slice::from_ref(&stmt)));
         let writes = self.resolve_all(&free.writes);
         let kills = self.resolve_all(&definite_assigns(&stmt));
         let vis = self.in_scope();
@@ -455,6 +466,7 @@ impl Lower<'_> {
             Some(Hoisted::Poll { r, tmp, line }) => {
                 let p = self.new_state();
                 let uses = self.resolve_all(&free_names(&r).reads);
+                self.note_moves(crate::moves::moved_in(&r, false));
                 let vis = self.in_scope();
                 let t = self.bind_tmp(tmp.clone());
                 let some_body = self.lower_hoisted(list, cont, k, dest);
@@ -592,6 +604,7 @@ impl Lower<'_> {
             //   M =>  rest
             Expr::If(i) => {
                 let uses = self.resolve_all(&free_names(&i.cond).reads);
+                self.note_moves(crate::moves::moved_in(&i.cond, true));
                 self.frames.push(Vec::new());
                 let mut defs = Vec::new();
                 let mut stash = Vec::new();
@@ -624,6 +637,7 @@ impl Lower<'_> {
             }
             Expr::Match(mm) => {
                 let uses = self.resolve_all(&free_names(&mm.expr).reads);
+                self.note_moves(crate::moves::moved_in(&mm.expr, true));
                 let mut arms = Vec::new();
                 let mut stash = Vec::new();
                 for a in &mm.arms {
@@ -635,6 +649,9 @@ impl Lower<'_> {
                         .as_ref()
                         .map(|g| self.resolve_all(&free_names(g).reads))
                         .unwrap_or_default();
+                    if let Some(g) = &guard {
+                        self.note_moves(crate::moves::moved_in(g, false));
+                    }
                     let body = self.lower_branch(&a.body, k, dest);
                     self.frames.pop();
                     arms.push(Arm {

@@ -37,6 +37,13 @@ pub fn moved_names(stmts: &[Stmt]) -> BTreeSet<String> {
     m.out
 }
 
+/// Names an expression may move out of; `moving`: whether its own value is used by value.
+pub fn moved_in(e: &Expr, moving: bool) -> BTreeSet<String> {
+    let mut m = Moves::default();
+    m.expr(e, moving);
+    m.out
+}
+
 /// Methods with a `self` receiver in the standard library and in tame, by name or prefix.
 fn consumes(method: &str) -> bool {
     const EXACT: &[&str] = &[
