@@ -97,3 +97,58 @@ fn seed_71_shadowed_local_when_its_shadow_is_moved() {
         ["s8", "drop 1"]
     );
 }
+
+// A move of a local of the same name inside a block of the statement (`a = { let mut a = 6;
+// a = a; … }`) was taken for a move of the outer one, which was then dropped at the wait.
+#[tame::tamed]
+fn move_of_a_name_bound_inside_the_statement() {
+    let mut a = D(1);
+    twait! {
+        w::ready(mkevent!());
+    }
+    a = {
+        let a = 6;
+        let b = a;
+        let a = b + w::g(0, 0);
+        log(format!("{a}"));
+        D(3)
+    };
+    log(format!("{}", a.0));
+}
+
+#[test]
+fn seed_5833_move_of_a_name_bound_inside_the_statement() {
+    assert_eq!(
+        w::run_tamed(move_of_a_name_bound_inside_the_statement),
+        ["g 0 0", "6", "drop 1", "3", "drop 3"]
+    );
+}
+
+// A move inside a configured-out wait made the local count as moved, and dropped at the
+// next wait.
+#[tame::tamed]
+fn move_inside_a_configured_out_wait() {
+    let mut a = D(1);
+    #[cfg(any())]
+    twait! {
+        w::later(
+            {
+                drop(a);
+                D(2)
+            },
+            mkevent!(a),
+        );
+    }
+    twait! {
+        w::ready(mkevent!());
+    }
+    log("s7");
+}
+
+#[test]
+fn seed_5523_move_inside_a_configured_out_wait() {
+    assert_eq!(
+        w::run_tamed(move_inside_a_configured_out_wait),
+        ["s7", "drop 1"]
+    );
+}

@@ -206,8 +206,14 @@ impl Lower<'_> {
         (defs, stash)
     }
 
-    /// Notes the bindings `names` (moved where the lowering is) resolve to.
+    /// Notes the bindings `names` (moved where the lowering is) resolve to. A move under
+    /// `#[cfg(…)]` is not noted: the local is kept where the statement is configured out, and
+    /// where it is configured in, rustc reports the move at the next wait (E0382), as the
+    /// book says, rather than the local being dropped early where it is not.
     fn note_moves(&mut self, names: std::collections::BTreeSet<String>) {
+        if !self.cfg.is_empty() {
+            return;
+        }
         let names: Vec<String> = names.into_iter().collect();
         let moved = self.resolve_all(&names);
         self.moved.extend(moved);
@@ -217,7 +223,9 @@ impl Lower<'_> {
     fn code(&mut self, mut stmt: Stmt) -> Node {
         let free = free_names_stmt(&stmt);
         let uses = self.resolve_all(&free.reads);
-        self.note_moves(crate::moves::moved_names(std::slice::from_ref(&stmt)));
+        if !has_cfg(&stmt) {
+            self.note_moves(crate::moves::moved_names(std::slice::from_ref(&stmt)));
+        }
         let writes = self.resolve_all(&free.writes);
         let kills = self.resolve_all(&definite_assigns(&stmt));
         let vis = self.in_scope();
@@ -891,6 +899,11 @@ fn item_attrs(item: &mut syn::Item) -> Option<&mut Vec<syn::Attribute>> {
         syn::Item::Macro(i) => &mut i.attrs,
         _ => return None,
     })
+}
+
+/// Whether a statement is under `#[cfg(…)]` of its own.
+fn has_cfg(s: &Stmt) -> bool {
+    !take_cfg_attrs(&mut s.clone()).is_empty()
 }
 
 /// Removes and returns the `#[cfg(…)]` attributes of a statement.

@@ -128,9 +128,32 @@ fn borrows_args(mac: &syn::Path) -> bool {
 #[derive(Default)]
 struct Moves {
     out: BTreeSet<String>,
+    /// Names bound inside the code walked, where the walk is (innermost last): a move of one
+    /// of those is not a move of the local of that name outside.
+    bound: Vec<String>,
 }
 
 impl Moves {
+    fn moved(&mut self, name: String) {
+        if !self.bound.contains(&name) {
+            self.out.insert(name);
+        }
+    }
+
+    fn moved_all(&mut self, names: Vec<String>) {
+        for n in names {
+            self.moved(n);
+        }
+    }
+
+    fn bind(&mut self, p: &syn::Pat) {
+        self.bound.extend(
+            crate::syntax::pat_bindings(p)
+                .into_iter()
+                .map(|b| b.ident.to_string()),
+        );
+    }
+
     fn stmt(&mut self, s: &Stmt) {
         match s {
             Stmt::Local(l) => {
@@ -140,6 +163,11 @@ impl Moves {
                         self.expr(e, true);
                     }
                 }
+                self.bound.extend(
+                    crate::syntax::let_bindings(l)
+                        .into_iter()
+                        .map(|b| b.ident.to_string()),
+                );
             }
             // `x;` moves `x` into a temporary and drops it.
             Stmt::Expr(e, _) => self.expr(e, true),
@@ -149,6 +177,7 @@ impl Moves {
     }
 
     fn block(&mut self, b: &syn::Block, moving: bool) {
+        let depth = self.bound.len();
         let n = b.stmts.len();
         for (i, s) in b.stmts.iter().enumerate() {
             match s {
@@ -156,6 +185,7 @@ impl Moves {
                 _ => self.stmt(s),
             }
         }
+        self.bound.truncate(depth);
     }
 
     fn mac(&mut self, m: &syn::Macro) {
@@ -195,7 +225,7 @@ impl Moves {
             None => {
                 let mut names = Vec::new();
                 idents(m.tokens.clone(), &mut names);
-                self.out.extend(names);
+                self.moved_all(names);
             }
         }
     }
@@ -204,7 +234,7 @@ impl Moves {
     fn expr(&mut self, e: &Expr, moving: bool) {
         if let Some(name) = path_name(e) {
             if moving {
-                self.out.insert(name);
+                self.moved(name);
             }
             return;
         }
@@ -261,39 +291,59 @@ impl Moves {
             Expr::Unsafe(u) => self.block(&u.block, moving),
             Expr::Const(c) => self.block(&c.block, moving),
             Expr::If(i) => {
+                let depth = self.bound.len();
                 self.expr(&i.cond, true);
                 self.block(&i.then_branch, moving);
+                self.bound.truncate(depth);
                 if let Some((_, e)) = &i.else_branch {
                     self.expr(e, moving);
                 }
             }
-            Expr::Let(l) => self.expr(&l.expr, true),
+            // The pattern's names are bound for the rest of the `if`/`while`: the caller
+            // truncates.
+            Expr::Let(l) => {
+                self.expr(&l.expr, true);
+                self.bind(&l.pat);
+            }
             Expr::Match(m) => {
                 self.expr(&m.expr, true);
                 for a in &m.arms {
+                    let depth = self.bound.len();
+                    self.bind(&a.pat);
                     if let Some((_, g)) = &a.guard {
                         self.expr(g, false);
                     }
                     self.expr(&a.body, moving);
+                    self.bound.truncate(depth);
                 }
             }
             Expr::Loop(l) => self.block(&l.body, true),
             Expr::While(w) => {
+                let depth = self.bound.len();
                 self.expr(&w.cond, true);
                 self.block(&w.body, true);
+                self.bound.truncate(depth);
             }
             Expr::ForLoop(f) => {
                 self.expr(&f.expr, true);
+                let depth = self.bound.len();
+                self.bind(&f.pat);
                 self.block(&f.body, true);
+                self.bound.truncate(depth);
             }
             Expr::Closure(c) => {
+                let depth = self.bound.len();
+                for p in &c.inputs {
+                    self.bind(p);
+                }
                 if c.capture.is_some() {
                     let mut v = Named(Vec::new());
                     syn::visit::Visit::visit_expr(&mut v, &c.body);
-                    self.out.extend(v.0);
+                    self.moved_all(v.0);
                 } else {
                     self.expr(&c.body, true);
                 }
+                self.bound.truncate(depth);
             }
             Expr::Macro(m) => self.mac(&m.mac),
             Expr::Return(r) => {
@@ -341,7 +391,7 @@ impl Moves {
             other => {
                 let mut v = Named(Vec::new());
                 syn::visit::Visit::visit_expr(&mut v, other);
-                self.out.extend(v.0);
+                self.moved_all(v.0);
             }
         }
     }
