@@ -152,3 +152,30 @@ fn seed_5523_move_inside_a_configured_out_wait() {
         ["s7", "drop 1"]
     );
 }
+
+// Code after a `return` (states no run reaches): a late local there was taken for never
+// initialised, and a local or event place only used there had a slot of no type: E0282.
+#[tame::tamed]
+#[allow(unreachable_code)]
+fn code_after_a_return() {
+    let r: tame::Rendezvous<u32, u32> = tame::Rendezvous::new();
+    'b1: {
+        twait! {
+            tame::asap(mkevent!());
+        }
+        log("returns");
+        return;
+    }
+    let x;
+    x = twait!(r);
+    let mut b = 0;
+    twait! {
+        w::later(0, mkevent!(b));
+    }
+    log(format!("{:?} {b}", x));
+}
+
+#[test]
+fn seed_39_171_code_after_a_return() {
+    assert_eq!(w::run_tamed(code_after_a_return), ["returns"]);
+}

@@ -174,6 +174,11 @@ pub fn initialised(m: &Machine) -> Vec<BTreeSet<BindId>> {
     if n > 0 {
         init_in[0] = Some(BTreeSet::new());
     }
+    // A state the entry never reaches (code after a `return`) starts from "everything is
+    // initialised": rustc does not check initialisation in unreachable code either, and its
+    // own assignments still flow on.
+    let all: BTreeSet<BindId> = (0..m.binds.len()).filter(|&b| m.binds[b].late).collect();
+    let mut roots = 1..n;
     loop {
         let mut changed = false;
         for s in 0..n {
@@ -191,10 +196,15 @@ pub fn initialised(m: &Machine) -> Vec<BTreeSet<BindId>> {
                 }
             });
         }
-        if !changed {
-            return init_in.into_iter().map(Option::unwrap_or_default).collect();
+        if changed {
+            continue;
+        }
+        match roots.find(|&r| init_in[r].is_none()) {
+            Some(r) => init_in[r] = Some(all.clone()),
+            None => break,
         }
     }
+    init_in.into_iter().map(Option::unwrap_or_default).collect()
 }
 
 /// What is initialised after `c`, given `cur` before it.

@@ -54,8 +54,9 @@ impl<'a> Emitter<'a> {
         let init = crate::analyse::initialised(m);
         // A slot for each binding some state restores: live (or kept) at its entry and, if
         // declared without a value, initialised there.
+        let reachable = m.reachable();
         let mut saved: BTreeSet<BindId> = BTreeSet::new();
-        for (i, live) in lv.live_in.iter().enumerate() {
+        for (i, live) in lv.live_in.iter().enumerate().filter(|&(i, _)| reachable[i]) {
             saved.extend(
                 live.iter()
                     .filter(|&&b| !m.binds[b].late || init[i].contains(&b)),
@@ -260,8 +261,22 @@ impl<'a> Emitter<'a> {
                     .extend(quote!(#cfg #used_under let mut #slot = ::core::option::Option::None;));
             }
         }
+        // A state no run reaches (code after a `return`) is not emitted: its locals may have
+        // no slot a reachable state ever fills, whose type rustc could infer.
+        let reachable = self.m.reachable();
+        let arms: Vec<TokenStream> = (0..self.m.states.len())
+            .filter(|&i| reachable[i])
+            .map(|i| self.state(i))
+            .collect();
+        // Likewise, the storage of a `mkevent!(place)` site only in such a state.
+        let mut named = std::collections::HashSet::new();
+        for a in &arms {
+            idents_in(a.clone(), &mut named);
+        }
         for (site, cfg) in self.m.sites.iter().zip(&self.m.site_cfg) {
-            decls.extend(quote!(#(#cfg)* let mut #site = ::core::option::Option::None;));
+            if named.contains(&site.to_string()) {
+                decls.extend(quote!(#(#cfg)* let mut #site = ::core::option::Option::None;));
+            }
         }
         let state = mixed("__tame_state");
         let cx = mixed("__tame_cx");
@@ -269,7 +284,6 @@ impl<'a> Emitter<'a> {
             apostrophe: Span::mixed_site(),
             ident: mixed("__tame_resume"),
         };
-        let arms = (0..self.m.states.len()).map(|i| self.state(i));
         let name = func.sig.ident.to_string();
         let attrs = &func.attrs;
         let vis = &func.vis;
@@ -392,12 +406,19 @@ impl<'a> Emitter<'a> {
         out
     }
 
+    /// Of `live`, what has a value to stash here: a late local only once it is assigned.
+    fn stashable(&self, mut live: BTreeSet<BindId>) -> BTreeSet<BindId> {
+        let cur = self.cur.borrow();
+        live.retain(|b| !self.m.binds[*b].late || cur.contains(b));
+        live
+    }
+
     /// Moves the bindings of `stash` that are still needed (`live`) into their slots, just
     /// before a pattern shadows them.
     fn stash(&self, stash: &[BindId], live: &BTreeSet<BindId>) -> TokenStream {
         let mut out = TokenStream::new();
         for b in stash {
-            if live.contains(b) && (!self.m.binds[*b].late || self.cur.borrow().contains(b)) {
+            if live.contains(b) {
                 let slot = self.slot(*b);
                 let id = &self.m.binds[*b].ident;
                 let krate = self.krate();
@@ -667,7 +688,7 @@ impl<'a> Emitter<'a> {
                     before: &init,
                 }
                 .visit_expr_mut(&mut cond);
-                let stashed = live_seq(then, self.lv);
+                let stashed = self.stashable(live_seq(then, self.lv));
                 let st = self.stash(stash, &stashed);
                 // The stash runs in the first `let`'s scrutinee, after it was evaluated (it may
                 // read the binding being shadowed); if a plain condition comes first, before the
@@ -693,6 +714,7 @@ impl<'a> Emitter<'a> {
                 for a in arms {
                     live.extend(live_seq(&a.body, self.lv));
                 }
+                let live = self.stashable(live);
                 let st = self.stash(stash, &live);
                 let before = self.cur.borrow().clone();
                 let scrut = if st.is_empty() {
@@ -740,6 +762,18 @@ impl<'a> Emitter<'a> {
                     #[cfg(not(all(#(#preds),*)))] { #els }
                 }
             }
+        }
+    }
+}
+
+fn idents_in(ts: TokenStream, out: &mut std::collections::HashSet<String>) {
+    for tt in ts {
+        match tt {
+            proc_macro2::TokenTree::Ident(i) => {
+                out.insert(i.to_string());
+            }
+            proc_macro2::TokenTree::Group(g) => idents_in(g.stream(), out),
+            _ => {}
         }
     }
 }

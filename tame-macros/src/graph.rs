@@ -301,6 +301,23 @@ impl Machine {
 
 /// Graph transforms `lower` applies once the graph is built.
 impl Machine {
+    /// Which states a run can reach from the entry. The others hold code after a `return`
+    /// (or another jump) that Rust would warn is unreachable.
+    pub fn reachable(&self) -> Vec<bool> {
+        let mut seen = vec![false; self.states.len()];
+        let mut stack = vec![0];
+        while let Some(s) = stack.pop() {
+            if s >= seen.len() || seen[s] {
+                continue;
+            }
+            seen[s] = true;
+            let mut targets = Vec::new();
+            targets_of(&self.states[s].body, &mut targets);
+            stack.extend(targets);
+        }
+        seen
+    }
+
     /// See [`thread_jumps`].
     pub fn thread_jumps(&mut self) {
         thread_jumps(self)
@@ -365,19 +382,22 @@ pub(crate) fn reorder(m: &mut Machine) {
     let n = m.states.len();
     let mut order = Vec::with_capacity(n);
     let mut seen = vec![false; n];
-    let mut stack = vec![0];
-    while let Some(s) = stack.pop() {
-        if seen[s] {
-            continue;
+    // From the entry first, then from each state nothing reaches (code after a `return`), in
+    // the order they were made.
+    for root in 0..n {
+        let mut stack = vec![root];
+        while let Some(s) = stack.pop() {
+            if seen[s] {
+                continue;
+            }
+            seen[s] = true;
+            order.push(s);
+            let mut targets = Vec::new();
+            targets_of(&m.states[s].body, &mut targets);
+            // Pushed in reverse, so the first written is visited first.
+            stack.extend(targets.into_iter().rev().filter(|&t| !seen[t]));
         }
-        seen[s] = true;
-        order.push(s);
-        let mut targets = Vec::new();
-        targets_of(&m.states[s].body, &mut targets);
-        // Pushed in reverse, so the first written is visited first.
-        stack.extend(targets.into_iter().rev().filter(|&t| !seen[t]));
     }
-    order.extend((0..n).filter(|&s| !seen[s]));
     let mut new_id = vec![0; n];
     for (i, &s) in order.iter().enumerate() {
         new_id[s] = i;
