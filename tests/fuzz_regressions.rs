@@ -179,3 +179,61 @@ fn code_after_a_return() {
 fn seed_39_171_code_after_a_return() {
     assert_eq!(w::run_tamed(code_after_a_return), ["returns"]);
 }
+
+// A `match` arm whose pattern shadows a local that another arm's wait keeps: the local had no
+// slot (the macro panicked: "a live binding has a slot").
+#[tame::tamed]
+fn arm_pattern_shadowing_a_local_another_arm_keeps() {
+    let r: tame::Rendezvous<u32, u32> = tame::Rendezvous::new();
+    let a = 0;
+    match w::opt(a) {
+        Some((_, a)) => {
+            twait! {
+                tame::asap(mkevent!());
+            }
+            log(format!("some {a}"));
+        }
+        None => {
+            let a = S {
+                f: {
+                    w::send(mkevent!(r, 6), a);
+                    2
+                },
+                d: D(1),
+            };
+            log(format!("none {}", a.f));
+        }
+    }
+}
+
+#[test]
+fn seed_463_arm_pattern_shadowing_a_local_another_arm_keeps() {
+    assert_eq!(
+        w::run_tamed(arm_pattern_shadowing_a_local_another_arm_keeps),
+        ["none 2", "drop 1"]
+    );
+}
+
+// A `let … else` that shadows a kept local and jumps from its `else`: the jump saved the local
+// by a name the shadowing had moved away (E0382).
+#[tame::tamed]
+fn let_else_shadowing_a_kept_local_and_jumping() {
+    let r: tame::Rendezvous<u32, u32> = tame::Rendezvous::new();
+    w::send(mkevent!(r, 1), 7);
+    let b = D(2);
+    'b3: {
+        let Some((_, b)) = w::opt(twait!(r).map_or(0, |(_, v)| v)) else {
+            break 'b3;
+        };
+        log(format!("{b}"));
+    }
+    log(format!("s7 {}", b.0));
+}
+
+#[test]
+fn seed_578_let_else_shadowing_a_kept_local_and_jumping() {
+    assert_eq!(
+        w::run_tamed(let_else_shadowing_a_kept_local_and_jumping),
+        ["7", "s7 2", "drop 2"]
+    );
+}

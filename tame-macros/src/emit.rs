@@ -43,6 +43,8 @@ struct Emitter<'a> {
     init: Vec<BTreeSet<BindId>>,
     /// Late bindings definitely initialised where the emitter is in the current state.
     cur: std::cell::RefCell<BTreeSet<BindId>>,
+    /// Bindings whose slot the emitted code uses.
+    used: std::cell::RefCell<BTreeSet<BindId>>,
 }
 
 fn mixed(name: &str) -> syn::Ident {
@@ -63,6 +65,10 @@ impl<'a> Emitter<'a> {
             );
         }
         saved.extend(m.params.iter().copied());
+        // And one for each binding an `if let` or a `match` arm stashes while it shadows it.
+        for st in &m.states {
+            stashed_in(&st.body, &mut saved);
+        }
         let mut slots = vec![None; m.binds.len()];
         for &b in &saved {
             let name = m.binds[b].ident.to_string();
@@ -89,6 +95,7 @@ impl<'a> Emitter<'a> {
             current: std::cell::Cell::new(0),
             init,
             cur: Default::default(),
+            used: Default::default(),
         }
     }
 
@@ -96,7 +103,10 @@ impl<'a> Emitter<'a> {
         &self.input.opts.krate
     }
 
+    /// The slot of `b`, noted as used: only used slots are declared (an unused one would
+    /// have no type).
     fn slot(&self, b: BindId) -> &syn::Ident {
+        self.used.borrow_mut().insert(b);
         self.slots[b].as_ref().expect("a live binding has a slot")
     }
 
@@ -251,16 +261,6 @@ impl<'a> Emitter<'a> {
                 }
             }
         }
-        for (b, slot) in self.slots.iter().enumerate() {
-            if let Some(slot) = slot
-                && !self.m.params.contains(&b)
-            {
-                let cfg = self.cfg(b);
-                let used_under = self.slot_cfg(b);
-                decls
-                    .extend(quote!(#cfg #used_under let mut #slot = ::core::option::Option::None;));
-            }
-        }
         // A state no run reaches (code after a `return`) is not emitted: its locals may have
         // no slot a reachable state ever fills, whose type rustc could infer.
         let reachable = self.m.reachable();
@@ -268,6 +268,18 @@ impl<'a> Emitter<'a> {
             .filter(|&i| reachable[i])
             .map(|i| self.state(i))
             .collect();
+        let used = self.used.borrow().clone();
+        for (b, slot) in self.slots.iter().enumerate() {
+            if let Some(slot) = slot
+                && !self.m.params.contains(&b)
+                && used.contains(&b)
+            {
+                let cfg = self.cfg(b);
+                let used_under = self.slot_cfg(b);
+                decls
+                    .extend(quote!(#cfg #used_under let mut #slot = ::core::option::Option::None;));
+            }
+        }
         // Likewise, the storage of a `mkevent!(place)` site only in such a state.
         let mut named = std::collections::HashSet::new();
         for a in &arms {
@@ -507,8 +519,12 @@ impl<'a> Emitter<'a> {
     /// Input:  `if let Some(cur) = item { continue; }`     (an outer `cur` is kept)
     /// Output: `let mut j = MAX; 'stmt: { if let Some(cur) = item { j = 0; break 'stmt; } }
     ///          match j { 0 => { <save cur>; state = H; continue }, _ => {} }`
-    fn dispatch(&self, c: &crate::graph::Code) -> TokenStream {
+    fn dispatch(&self, c: &crate::graph::Code, after: &BTreeSet<BindId>) -> TokenStream {
         let before = self.cur.borrow().clone();
+        // What the `let` shadows goes by its hidden name from the statement on, and gets its
+        // own name back where the old names still hold (the jumps, a `let … else` block).
+        let hides = self.hides(c, after);
+        let unhides = self.unhides(c, after);
         let mut stmt = c.stmt.clone();
         match &mut stmt {
             // Only the initialiser is inside the labeled block; a `let … else` block jumps
@@ -530,6 +546,7 @@ impl<'a> Emitter<'a> {
                         before: &before,
                     }
                     .visit_expr_mut(div);
+                    *div = Box::new(syn::parse_quote!({ #unhides #div }));
                 }
             }
             _ => SubstJumps {
@@ -558,9 +575,12 @@ impl<'a> Emitter<'a> {
                 let first = quote!(let #o = #label: { ::core::option::Option::Some(#e) };);
                 *init.expr = syn::parse_quote!((match #o {
                     ::core::option::Option::Some(#v) => #v,
-                    ::core::option::Option::None => match #jv { #arms _ => ::core::unreachable!() },
+                    ::core::option::Option::None => {
+                        #unhides
+                        match #jv { #arms _ => ::core::unreachable!() }
+                    }
                 }));
-                quote!(let mut #jv: usize = usize::MAX; #first #stmt)
+                quote!(let mut #jv: usize = usize::MAX; #first #hides #stmt)
             }
             _ => quote! {
                 let mut #jv: usize = usize::MAX;
@@ -586,6 +606,22 @@ impl<'a> Emitter<'a> {
         hides
     }
 
+    /// The reverse of [`Self::hides`]: `let x = __tame_hN;`.
+    fn unhides(&self, c: &crate::graph::Code, after: &BTreeSet<BindId>) -> TokenStream {
+        let mut back = TokenStream::new();
+        for &b in &c.stash {
+            let init = !self.m.binds[b].late || self.cur.borrow().contains(&b);
+            if after.contains(&b) && init {
+                let bind = &self.m.binds[b];
+                let (id, h) = (&bind.ident, &bind.hidden);
+                let mutability = bind.mutable.then(|| quote!(mut));
+                let cfg = self.cfg(b);
+                back.extend(quote!(#cfg let #mutability #id = #h;));
+            }
+        }
+        back
+    }
+
     fn node(&self, n: &Node, after: &BTreeSet<BindId>) -> TokenStream {
         let krate = self.krate();
         let state = mixed("__tame_state");
@@ -606,7 +642,7 @@ impl<'a> Emitter<'a> {
                 self.hides(c, after)
             }
             Node::Code(c) if c.jumps.iter().any(|j| j.shadowed) => {
-                let code = self.dispatch(c);
+                let code = self.dispatch(c, after);
                 crate::analyse::init_after(c, &mut self.cur.borrow_mut());
                 code
             }
@@ -640,6 +676,12 @@ impl<'a> Emitter<'a> {
                         let attrs = &l.attrs;
                         let first = quote!(#(#attrs)* let #v = #e;);
                         *init.expr = syn::parse_quote!(#v);
+                        // The `else` of a `let … else` runs where the old names still mean the
+                        // old bindings: they get them back there.
+                        if let Some((_, div)) = &mut init.diverge {
+                            let back = self.unhides(c, after);
+                            *div = Box::new(syn::parse_quote!({ #back #div }));
+                        }
                         quote!(#first #hides #stmt)
                     }
                     _ => quote!(#hides #stmt),
@@ -762,6 +804,37 @@ impl<'a> Emitter<'a> {
                     #[cfg(not(all(#(#preds),*)))] { #els }
                 }
             }
+        }
+    }
+}
+
+/// The bindings the `if`s and `match`es of `nodes` may stash.
+fn stashed_in(nodes: &[Node], out: &mut BTreeSet<BindId>) {
+    for node in nodes {
+        match node {
+            Node::If {
+                stash, then, els, ..
+            } => {
+                out.extend(stash.iter().copied());
+                stashed_in(then, out);
+                stashed_in(els, out);
+            }
+            Node::Match { stash, arms, .. } => {
+                out.extend(stash.iter().copied());
+                for a in arms {
+                    stashed_in(&a.body, out);
+                }
+            }
+            Node::Block(b) => stashed_in(b, out),
+            Node::Cfg { then, els, .. } => {
+                stashed_in(then, out);
+                stashed_in(els, out);
+            }
+            Node::Code(_)
+            | Node::Jump { .. }
+            | Node::Join { .. }
+            | Node::Park { .. }
+            | Node::Done => {}
         }
     }
 }
