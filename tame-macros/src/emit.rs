@@ -546,7 +546,7 @@ impl<'a> Emitter<'a> {
                         before: &before,
                     }
                     .visit_expr_mut(div);
-                    *div = Box::new(syn::parse_quote!({ #unhides #div }));
+                    **div = syn::parse_quote!({ #unhides #div });
                 }
             }
             _ => SubstJumps {
@@ -680,7 +680,7 @@ impl<'a> Emitter<'a> {
                         // old bindings: they get them back there.
                         if let Some((_, div)) = &mut init.diverge {
                             let back = self.unhides(c, after);
-                            *div = Box::new(syn::parse_quote!({ #back #div }));
+                            **div = syn::parse_quote!({ #back #div });
                         }
                         quote!(#first #hides #stmt)
                     }
