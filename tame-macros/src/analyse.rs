@@ -92,7 +92,7 @@ pub fn live_node(node: &Node, after: BTreeSet<BindId>, lv: &Liveness) -> BTreeSe
         Node::Jump { target: t, .. }
         | Node::Join { target: t, .. }
         | Node::Park { target: t, .. } => lv.live_in[*t].clone(),
-        Node::Done => BTreeSet::new(),
+        Node::Done { .. } => BTreeSet::new(),
         Node::If {
             uses,
             defs,
@@ -155,7 +155,7 @@ fn mentions(nodes: &[Node], out: &mut BTreeSet<BindId>) {
                 mentions(then, out);
                 mentions(els, out);
             }
-            Node::Jump { .. } | Node::Join { .. } | Node::Park { .. } | Node::Done => {}
+            Node::Jump { .. } | Node::Join { .. } | Node::Park { .. } | Node::Done { .. } => {}
         }
     }
 }
@@ -249,7 +249,7 @@ fn init_walk(
             Node::Jump { target, .. } | Node::Join { target, .. } | Node::Park { target, .. } => {
                 out(*target, &cur)
             }
-            Node::Done => {}
+            Node::Done { .. } => {}
             Node::If { then, els, .. } => {
                 init_walk(then, cur.clone(), out);
                 init_walk(els, cur.clone(), out);

@@ -45,7 +45,14 @@ struct Emitter<'a> {
     cur: std::cell::RefCell<BTreeSet<BindId>>,
     /// Bindings whose slot the emitted code uses.
     used: std::cell::RefCell<BTreeSet<BindId>>,
+    /// Shadowed bindings that are locals under their hidden name where the emitter is.
+    hidden_now: std::cell::RefCell<BTreeSet<BindId>>,
+    /// Labels made so far (each dispatched jump has its own).
+    nlabel: std::cell::Cell<usize>,
 }
+
+/// What the emitter knows at a point of a state's code, saved and restored around branches.
+type Snapshot = (BTreeSet<BindId>, BTreeSet<BindId>);
 
 fn mixed(name: &str) -> syn::Ident {
     syn::Ident::new(name, Span::mixed_site())
@@ -96,6 +103,8 @@ impl<'a> Emitter<'a> {
             init,
             cur: Default::default(),
             used: Default::default(),
+            hidden_now: Default::default(),
+            nlabel: Default::default(),
         }
     }
 
@@ -143,6 +152,15 @@ impl<'a> Emitter<'a> {
             return TokenStream::new();
         }
         quote!(#[cfg(any(#(#preds),*))])
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        (self.cur.borrow().clone(), self.hidden_now.borrow().clone())
+    }
+
+    fn restore(&self, s: &Snapshot) {
+        *self.cur.borrow_mut() = s.0.clone();
+        *self.hidden_now.borrow_mut() = s.1.clone();
     }
 
     /// `#[cfg]` attributes binding `b` exists under.
@@ -367,6 +385,16 @@ impl<'a> Emitter<'a> {
         }
         self.current.set(i);
         *self.cur.borrow_mut() = self.init[i].clone();
+        *self.hidden_now.borrow_mut() = st
+            .scope
+            .iter()
+            .copied()
+            .filter(|b| {
+                !vis.contains(b)
+                    && self.lv.live_in[i].contains(b)
+                    && (!self.m.binds[*b].late || self.init[i].contains(b))
+            })
+            .collect();
         let body = self.seq(&st.body);
         let n = Literal::u32_unsuffixed(i as u32);
         let cfg = &st.cfg;
@@ -381,11 +409,25 @@ impl<'a> Emitter<'a> {
             afters[j] = l.clone();
             l = live_node(n, l, self.lv);
         }
-        nodes
-            .iter()
-            .zip(&afters)
-            .map(|(n, a)| self.node(n, a))
-            .collect()
+        self.seq_rest(nodes, &afters)
+    }
+
+    /// `nodes` with the live set after each. A statement whose jumps must first leave it
+    /// (see `dispatch`), when it is not a `let`, takes the rest of the sequence inside its
+    /// labeled block: only the jumps come out of the block (every path of the rest ends in a
+    /// jump or a return of its own), so rustc sees that the rest never runs after one.
+    fn seq_rest(&self, nodes: &[Node], afters: &[BTreeSet<BindId>]) -> TokenStream {
+        let mut out = TokenStream::new();
+        for (i, (n, a)) in nodes.iter().zip(afters).enumerate() {
+            if let Node::Code(c) = n
+                && c.jumps.iter().any(|j| j.shadowed)
+            {
+                out.extend(self.dispatch(c, a, &nodes[i + 1..], &afters[i + 1..]));
+                return out;
+            }
+            out.extend(self.node(n, a));
+        }
+        out
     }
 
     /// Saves what `target` needs. A binding shadowed here is not saved: it was left in (or
@@ -459,6 +501,7 @@ impl<'a> Emitter<'a> {
                 let cfg = self.cfg(*b);
                 if shadowed.contains(b) {
                     let h = &bind.hidden;
+                    self.hidden_now.borrow_mut().insert(*b);
                     out.extend(quote!(#cfg let #h = #krate::__private::take(&mut #slot);));
                 } else {
                     let id = &bind.ident;
@@ -479,23 +522,32 @@ impl<'a> Emitter<'a> {
     fn jump(&self, target: Cont, vis: &[BindId], init: &BTreeSet<BindId>) -> TokenStream {
         let krate = self.krate();
         let mut drops = TokenStream::new();
-        if let Cont::Goto(t) = target {
-            let staying = &self.m.states[t].scope;
-            let visible = visible(&self.m.binds, vis);
-            for &b in vis.iter().rev().filter(|b| !staying.contains(b)) {
-                let bind = &self.m.binds[b];
-                if !self.m.keep.contains(&b)
-                    || (bind.late && !init.contains(&b))
-                    || !visible.contains(&b)
-                {
-                    // Maybe moved: Rust drops it at the end of the arm, with what is older.
-                    break;
-                }
-                let id = &bind.ident;
-                let cfg = self.cfg(b);
-                drops.extend(quote!(#cfg ::core::mem::drop(#id);));
+        let staying: &[BindId] = match target {
+            Cont::Goto(t) => &self.m.states[t].scope,
+            Cont::Done => &[],
+        };
+        let visible = visible(&self.m.binds, vis);
+        let hidden = self.hidden_now.borrow();
+        for &b in vis.iter().rev().filter(|b| !staying.contains(b)) {
+            let bind = &self.m.binds[b];
+            if bind.late && !init.contains(&b) {
+                continue; // nothing in it yet
             }
+            let id = if visible.contains(&b) {
+                &bind.ident
+            } else if hidden.contains(&b) {
+                &bind.hidden
+            } else {
+                break;
+            };
+            if !self.m.keep.contains(&b) {
+                // Maybe moved: Rust drops it at the end of the arm, with what is older.
+                break;
+            }
+            let cfg = self.cfg(b);
+            drops.extend(quote!(#cfg ::core::mem::drop(#id);));
         }
+        drop(hidden);
         let saves = self.saves(target, vis);
         let saves = quote!(#drops #saves);
         match target {
@@ -508,34 +560,54 @@ impl<'a> Emitter<'a> {
                 let t = Literal::u32_unsuffixed(t as u32);
                 quote!(#saves #state = #t; continue #resume;)
             }
-            Cont::Done => quote!(return #krate::__private::Step::Done;),
+            Cont::Done => quote!(#saves return #krate::__private::Step::Done;),
         }
     }
 
-    /// A statement kept as written whose jump leaves from under a binding of its own that
-    /// shadows something the jump saves: the jump first leaves the statement, where every
-    /// name means what it meant before it, then saves and goes.
+    /// A statement kept as written whose jumps leave from under bindings of its own (which
+    /// may shadow what a jump saves, or borrow it): each jump first leaves the statement by a
+    /// `break` out of a labeled block of its own, so those bindings are dropped and every
+    /// name means again what it meant before the statement; the jump's code comes right after
+    /// its block. The rest of the sequence goes inside the innermost block with the
+    /// statement: every path of it ends in a jump or a return, so rustc sees that only the
+    /// jumps come out of each block, each with what it moved or assigned on its way.
     ///
-    /// Input:  `if let Some(cur) = item { continue; }`     (an outer `cur` is kept)
-    /// Output: `let mut j = MAX; 'stmt: { if let Some(cur) = item { j = 0; break 'stmt; } }
-    ///          match j { 0 => { <save cur>; state = H; continue }, _ => {} }`
-    fn dispatch(&self, c: &crate::graph::Code, after: &BTreeSet<BindId>) -> TokenStream {
-        let before = self.cur.borrow().clone();
-        // What the `let` shadows goes by its hidden name from the statement on, and gets its
-        // own name back where the old names still hold (the jumps, a `let … else` block).
-        let hides = self.hides(c, after);
-        let unhides = self.unhides(c, after);
+    /// Input:  `if let Some(cur) = item { continue; }  rest`     (an outer `cur` is kept)
+    /// Output: `'__tame_j1: { if let Some(cur) = item { break '__tame_j1; } rest }
+    ///          <save cur>; state = H; continue`
+    fn dispatch(
+        &self,
+        c: &crate::graph::Code,
+        after: &BTreeSet<BindId>,
+        rest: &[Node],
+        rest_after: &[BTreeSet<BindId>],
+    ) -> TokenStream {
+        let before = self.snapshot();
+        let labels: Vec<syn::Lifetime> = c
+            .jumps
+            .iter()
+            .map(|_| {
+                let n = self.nlabel.get();
+                self.nlabel.set(n + 1);
+                syn::Lifetime {
+                    apostrophe: Span::mixed_site(),
+                    ident: format_ident!("__tame_j{}", n, span = Span::mixed_site()),
+                }
+            })
+            .collect();
         let mut stmt = c.stmt.clone();
-        match &mut stmt {
-            // Only the initialiser is inside the labeled block; a `let … else` block jumps
-            // from where the new names are not bound yet.
+        let head = match &mut stmt {
+            // Input:  let PAT = INIT else { DIV };     (shadowing `x`, a kept local)
+            // Output: let v = INIT; let __tame_hN = x; let PAT = v else { let x = __tame_hN; DIV };
             Stmt::Local(l) if l.init.is_some() => {
+                let hides = self.hides(c, after);
+                let unhides = self.unhides(c, after);
                 let init = l.init.as_mut().expect("checked");
                 SubstJumps {
                     e: self,
                     jumps: &c.jumps,
-                    dispatch: Some(quote!(::core::option::Option::None)),
-                    before: &before,
+                    dispatch: Some(&labels),
+                    before: &before.0,
                 }
                 .visit_expr_mut(&mut init.expr);
                 if let Some((_, div)) = &mut init.diverge {
@@ -543,51 +615,49 @@ impl<'a> Emitter<'a> {
                         e: self,
                         jumps: &c.jumps,
                         dispatch: None,
-                        before: &before,
+                        before: &before.0,
                     }
                     .visit_expr_mut(div);
-                    **div = syn::parse_quote!({ #unhides #div });
+                    if !unhides.is_empty() {
+                        **div = syn::parse_quote!({ #unhides #div });
+                    }
+                }
+                if hides.is_empty() {
+                    quote!(#stmt)
+                } else {
+                    let e = &init.expr;
+                    let v = mixed("__tame_v");
+                    let attrs = &l.attrs;
+                    let first = quote!(#(#attrs)* let #v = #e;);
+                    *init.expr = syn::parse_quote!(#v);
+                    quote!(#first #hides #stmt)
                 }
             }
-            _ => SubstJumps {
-                e: self,
-                jumps: &c.jumps,
-                dispatch: Some(TokenStream::new()),
-                before: &before,
+            _ => {
+                SubstJumps {
+                    e: self,
+                    jumps: &c.jumps,
+                    dispatch: Some(&labels),
+                    before: &before.0,
+                }
+                .visit_stmt_mut(&mut stmt);
+                quote!(#stmt)
             }
-            .visit_stmt_mut(&mut stmt),
+        };
+        crate::analyse::init_after(c, &mut self.cur.borrow_mut());
+        let rest = self.seq_rest(rest, rest_after);
+        let mut body = quote!(#head #rest);
+        for (j, label) in c.jumps.iter().zip(&labels) {
+            // The jump runs with what held before the statement (plus what it assigned).
+            self.restore(&before);
+            let code = self.jump(
+                j.target,
+                &j.vis,
+                &crate::analyse::init_at_jump(j, &before.0),
+            );
+            body = quote!(#label: { #body } #code);
         }
-        let jv = mixed("__tame_j");
-        let label = stmt_label();
-        let arms = c.jumps.iter().enumerate().map(|(n, j)| {
-            let code = self.jump(j.target, &j.vis, &crate::analyse::init_at_jump(j, &before));
-            quote!(#n => { #code })
-        });
-        let arms = quote!(#(#arms)*);
-        match &mut stmt {
-            Stmt::Local(l) if l.init.is_some() => {
-                // Input:  let v = match o { Some(cur) => … continue …, … };
-                // Output: let o = 'stmt: { Some(match …) }; let v = (match o { Some(v) => v, None => <dispatch> });
-                let init = l.init.as_mut().expect("checked");
-                let e = &init.expr;
-                let o = mixed("__tame_o");
-                let v = mixed("__tame_v");
-                let first = quote!(let #o = #label: { ::core::option::Option::Some(#e) };);
-                *init.expr = syn::parse_quote!((match #o {
-                    ::core::option::Option::Some(#v) => #v,
-                    ::core::option::Option::None => {
-                        #unhides
-                        match #jv { #arms _ => ::core::unreachable!() }
-                    }
-                }));
-                quote!(let mut #jv: usize = usize::MAX; #first #hides #stmt)
-            }
-            _ => quote! {
-                let mut #jv: usize = usize::MAX;
-                #label: { #stmt }
-                match #jv { #arms _ => {} }
-            },
-        }
+        body
     }
 
     /// `let __tame_hN = x;` for each binding `c` shadows that is still needed after it.
@@ -597,6 +667,7 @@ impl<'a> Emitter<'a> {
             // (A late local not yet assigned has no value to hide.)
             let init = !self.m.binds[b].late || self.cur.borrow().contains(&b);
             if after.contains(&b) && init {
+                self.hidden_now.borrow_mut().insert(b);
                 let id = &self.m.binds[b].ident;
                 let h = &self.m.binds[b].hidden;
                 let cfg = self.cfg(b);
@@ -642,9 +713,8 @@ impl<'a> Emitter<'a> {
                 self.hides(c, after)
             }
             Node::Code(c) if c.jumps.iter().any(|j| j.shadowed) => {
-                let code = self.dispatch(c, after);
-                crate::analyse::init_after(c, &mut self.cur.borrow_mut());
-                code
+                // The end of a sequence (`seq_rest` takes the others).
+                self.dispatch(c, after, &[], &[])
             }
             Node::Code(c) => {
                 let before = self.cur.borrow().clone();
@@ -713,7 +783,10 @@ impl<'a> Emitter<'a> {
                 let t = Literal::u32_unsuffixed(*target as u32);
                 quote!(#saves #state = #t; return #krate::__private::Step::Blocked;)
             }
-            Node::Done => quote!(return #krate::__private::Step::Done;),
+            Node::Done { vis } => {
+                let init = self.cur.borrow().clone();
+                self.jump(Cont::Done, vis, &init)
+            }
             Node::If {
                 cond,
                 stash,
@@ -742,10 +815,11 @@ impl<'a> Emitter<'a> {
                 };
                 // What was stashed is taken back by both branches: under its hidden name in
                 // `then`, where the pattern shadows it, under its own in `else`.
+                let snap = self.snapshot();
                 let then_back = self.take_back(stash, &stashed, stash);
-                let back = self.take_back(stash, &stashed, &[]);
                 let then = self.seq(then);
-                *self.cur.borrow_mut() = init;
+                self.restore(&snap);
+                let back = self.take_back(stash, &stashed, &[]);
                 let els = self.seq(els);
                 quote!(#before if #cond { #then_back #then } else { #back #els })
             }
@@ -758,7 +832,7 @@ impl<'a> Emitter<'a> {
                 }
                 let live = self.stashable(live);
                 let st = self.stash(stash, &live);
-                let before = self.cur.borrow().clone();
+                let snap = self.snapshot();
                 let scrut = if st.is_empty() {
                     quote!(#scrut)
                 } else {
@@ -779,8 +853,8 @@ impl<'a> Emitter<'a> {
                                 .any(|&d| self.m.binds[d].ident == self.m.binds[b].ident)
                         })
                         .collect();
+                    self.restore(&snap);
                     let back = self.take_back(stash, &live, &shadowed);
-                    *self.cur.borrow_mut() = before.clone();
                     let body = self.seq(&a.body);
                     quote!(#pat #guard => { #back #body })
                 });
@@ -791,9 +865,9 @@ impl<'a> Emitter<'a> {
                 quote!({ #b })
             }
             Node::Cfg { attrs, then, els } => {
-                let before = self.cur.borrow().clone();
+                let snap = self.snapshot();
                 let then = self.seq(then);
-                *self.cur.borrow_mut() = before;
+                self.restore(&snap);
                 let els = self.seq(els);
                 let preds = attrs.iter().filter_map(|a| match &a.meta {
                     syn::Meta::List(l) => Some(&l.tokens),
@@ -834,7 +908,7 @@ fn stashed_in(nodes: &[Node], out: &mut BTreeSet<BindId>) {
             | Node::Jump { .. }
             | Node::Join { .. }
             | Node::Park { .. }
-            | Node::Done => {}
+            | Node::Done { .. } => {}
         }
     }
 }
@@ -848,13 +922,6 @@ fn idents_in(ts: TokenStream, out: &mut std::collections::HashSet<String>) {
             proc_macro2::TokenTree::Group(g) => idents_in(g.stream(), out),
             _ => {}
         }
-    }
-}
-
-fn stmt_label() -> syn::Lifetime {
-    syn::Lifetime {
-        apostrophe: Span::mixed_site(),
-        ident: mixed("__tame_stmt"),
     }
 }
 
@@ -889,8 +956,8 @@ fn strip_mut(p: &mut Pat) {
 struct SubstJumps<'e, 'a> {
     e: &'e Emitter<'a>,
     jumps: &'e [JumpSpec],
-    /// `Some(value)`: break out of the statement with `value` (empty for a unit block).
-    dispatch: Option<TokenStream>,
+    /// `Some(labels)`: jump `n` is `break labels[n]` out of the statement (see `dispatch`).
+    dispatch: Option<&'e [syn::Lifetime]>,
     /// Late bindings initialised before the statement.
     before: &'e BTreeSet<BindId>,
 }
@@ -905,10 +972,9 @@ impl VisitMut for SubstJumps<'_, '_> {
                 .and_then(|l| l.base10_parse::<usize>())
             && let Some(j) = self.jumps.get(n)
         {
-            if let Some(value) = &self.dispatch {
-                let jv = mixed("__tame_j");
-                let label = stmt_label();
-                *ex = syn::parse_quote_spanned!(Span::mixed_site()=> { #jv = #n; break #label #value; });
+            if let Some(labels) = self.dispatch {
+                let label = &labels[n];
+                *ex = syn::parse_quote_spanned!(Span::mixed_site()=> { break #label; });
                 return;
             }
             let init = crate::analyse::init_at_jump(j, self.before);

@@ -128,7 +128,11 @@ pub enum Node {
         target: StateId,
         vis: Vec<BindId>,
     },
-    Done,
+    /// The end of the function (`return`, or the end of the body); `vis` as for a jump: what
+    /// is in scope there, dropped newest first before the call ends.
+    Done {
+        vis: Vec<BindId>,
+    },
     If {
         cond: Expr,
         uses: Vec<BindId>,
@@ -266,7 +270,7 @@ impl Machine {
                 Node::Jump { target: t, .. } => writeln!(f, "{pad}jump -> {t}")?,
                 Node::Join { target: t, .. } => writeln!(f, "{pad}join -> {t}")?,
                 Node::Park { target: t, .. } => writeln!(f, "{pad}park -> {t}")?,
-                Node::Done => writeln!(f, "{pad}done")?,
+                Node::Done { .. } => writeln!(f, "{pad}done")?,
                 Node::If {
                     cond, then, els, ..
                 } => {
@@ -423,7 +427,7 @@ fn targets_of(nodes: &[Node], out: &mut Vec<StateId>) {
             Node::Jump { target, .. } | Node::Join { target, .. } | Node::Park { target, .. } => {
                 out.push(*target)
             }
-            Node::Done => {}
+            Node::Done { .. } => {}
             Node::If { then, els, .. } => {
                 targets_of(then, out);
                 targets_of(els, out);
@@ -451,7 +455,7 @@ fn retarget(nodes: &mut [Node], map: &impl Fn(StateId) -> StateId) {
             Node::Jump { target, .. } | Node::Join { target, .. } | Node::Park { target, .. } => {
                 *target = map(*target)
             }
-            Node::Done => {}
+            Node::Done { .. } => {}
             Node::If { then, els, .. } => {
                 retarget(then, map);
                 retarget(els, map);

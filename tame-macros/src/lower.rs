@@ -18,8 +18,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{
-    Block, Expr, Ident, Label, Macro, Pat, Path, Stmt, Token, Type, parse_quote,
-    parse_quote_spanned,
+    Block, Expr, Ident, Label, Macro, Pat, Stmt, Token, Type, parse_quote, parse_quote_spanned,
 };
 
 use crate::graph::{
@@ -36,7 +35,6 @@ use crate::syntax::{
 
 pub fn lower(input: &Input) -> syn::Result<Machine> {
     let mut l = Lower {
-        krate: &input.opts.krate,
         m: Machine {
             states: Vec::new(),
             binds: Vec::new(),
@@ -91,8 +89,7 @@ pub fn lower(input: &Input) -> syn::Result<Machine> {
     }
 }
 
-struct Lower<'a> {
-    krate: &'a Path,
+struct Lower {
     m: Machine,
     /// Lexical scopes of the code being lowered, innermost last.
     frames: Vec<Vec<BindId>>,
@@ -108,7 +105,7 @@ struct Lower<'a> {
     moved: std::collections::BTreeSet<BindId>,
 }
 
-impl Lower<'_> {
+impl Lower {
     fn bind(&mut self, ident: Ident, mutable: bool, ty: Option<Type>) -> BindId {
         let id = self.m.binds.len();
         let hidden = format_ident!("__tame_h{}", id, span = Span::mixed_site());
@@ -180,7 +177,9 @@ impl Lower<'_> {
                 target,
                 vis: self.in_scope(),
             },
-            Cont::Done => Node::Done,
+            Cont::Done => Node::Done {
+                vis: self.in_scope(),
+            },
         }
     }
 
@@ -233,7 +232,6 @@ impl Lower<'_> {
             loops: &self.loops,
             inner: Vec::new(),
             jumps: Vec::new(),
-            krate: self.krate,
             binds: &self.m.binds,
             vis,
             errors: Vec::new(),
@@ -447,7 +445,9 @@ impl Lower<'_> {
                     s,
                     "`twait!` is not supported in this position; move it into its own statement",
                 ));
-                out.push(Node::Done);
+                out.push(Node::Done {
+                    vis: self.in_scope(),
+                });
                 return out;
             }
             let mut cont = vec![s2];
@@ -566,7 +566,9 @@ impl Lower<'_> {
                 if let Some(v) = &r.expr {
                     out.push(self.code(parse_quote_spanned!(v.span()=> let () = #v;)));
                 }
-                out.push(Node::Done);
+                out.push(Node::Done {
+                    vis: self.in_scope(),
+                });
                 Some(out)
             }
             _ => None,
@@ -744,7 +746,7 @@ impl Lower<'_> {
                     other,
                     "`twait!` is not supported in this expression",
                 ));
-                vec![Node::Done]
+                vec![Node::Done { vis: Vec::new() }]
             }
         }
     }
@@ -775,6 +777,26 @@ impl Lower<'_> {
             Expr::Match(m) => h.visit_expr_mut(&mut m.expr),
             Expr::ForLoop(f) => h.visit_expr_mut(&mut f.expr),
             _ => {}
+        }
+        // A head that may jump (`match { let Some(x) = o else { return }; x } { … }`) is
+        // evaluated first, as a statement of its own, where jumps are lowered; the construct
+        // then reads its value.
+        let head = match e {
+            Expr::If(i) => match &mut *i.cond {
+                Expr::Let(l) => Some(&mut *l.expr),
+                c if !crate::syntax::contains_let(c) => Some(&mut *i.cond),
+                _ => None,
+            },
+            Expr::Match(m) => Some(&mut *m.expr),
+            Expr::ForLoop(f) => Some(&mut *f.expr),
+            _ => None,
+        };
+        if let Some(head) = head
+            && crate::syntax::contains_jump(head)
+        {
+            let tmp = h.tmp("o");
+            let taken = std::mem::replace(head, parse_quote!(#tmp));
+            h.out.push_back(Hoisted::Value { e: taken, tmp });
         }
         h.out
     }

@@ -17,7 +17,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
-use syn::{Block, Expr, Ident, Macro, Pat, Path, Stmt, parse_quote, parse_quote_spanned};
+use syn::{Block, Expr, Ident, Macro, Pat, Stmt, parse_quote, parse_quote_spanned};
 
 use crate::graph::{BindId, Binding, Cont, JumpSpec, StateId, internal, visible_of};
 use crate::parse::{TameMacro, as_poll};
@@ -83,7 +83,7 @@ impl Hoister<'_> {
         true
     }
 
-    fn tmp(&mut self, what: &str) -> Ident {
+    pub fn tmp(&mut self, what: &str) -> Ident {
         *self.ntmp += 1;
         format_ident!("__tame_{}{}", what, *self.ntmp, span = Span::mixed_site())
     }
@@ -179,7 +179,6 @@ pub struct Jumps<'a> {
     /// Loops and labeled blocks inside the statement: (label, is_loop).
     pub inner: Vec<(Option<String>, bool)>,
     pub jumps: Vec<JumpSpec>,
-    pub krate: &'a Path,
     pub binds: &'a [Binding],
     pub vis: Vec<BindId>,
     pub errors: Vec<syn::Error>,
@@ -334,14 +333,21 @@ impl VisitMut for Jumps<'_> {
                     *e = self.placeholder(spec);
                 }
             }
+            // Input:  return;          Output: a jump to the end: <drops, newest first>; return Step::Done
             Expr::Return(r) => {
-                let krate = self.krate;
-                let done = quote!(#krate::__private::Step::Done);
+                let spec = JumpSpec {
+                    target: Cont::Done,
+                    assign: None,
+                    vis: self.vis.clone(),
+                    shadowed: self.shadowed(),
+                    assigned: self.assigned(),
+                };
                 *e = match r.expr.take() {
-                    None => parse_quote_spanned!(r.return_token.span=> return #done),
+                    None => self.placeholder(spec),
                     Some(mut v) => {
                         self.visit_expr_mut(&mut v);
-                        parse_quote_spanned!(r.return_token.span=> { let () = #v; return #done })
+                        let j = self.placeholder(spec);
+                        parse_quote_spanned!(r.return_token.span=> { let () = #v; #j })
                     }
                 };
             }

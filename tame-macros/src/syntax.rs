@@ -442,3 +442,62 @@ pub fn is_construct(e: &Expr) -> bool {
             | Expr::ForLoop(_)
     )
 }
+
+/// Whether `e` may leave itself by `return`, or by `break` / `continue` to a loop or block
+/// around it (not inside closures or nested items).
+pub fn contains_jump(e: &Expr) -> bool {
+    struct J {
+        found: bool,
+        /// Labels of the loops and blocks inside `e` (`None`: an unlabeled loop).
+        inner: Vec<(Option<String>, bool)>,
+    }
+    impl<'a> Visit<'a> for J {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            let label = |l: Option<&syn::Label>| l.map(|l| l.name.ident.to_string());
+            let entered = match e {
+                Expr::Loop(l) => Some((label(l.label.as_ref()), true)),
+                Expr::While(l) => Some((label(l.label.as_ref()), true)),
+                Expr::ForLoop(l) => Some((label(l.label.as_ref()), true)),
+                Expr::Block(b) if b.label.is_some() => Some((label(b.label.as_ref()), false)),
+                _ => None,
+            };
+            let leaves = |l: &Option<syn::Lifetime>, inner: &[(Option<String>, bool)]| match l {
+                Some(l) => !inner
+                    .iter()
+                    .any(|(x, _)| x.as_deref() == Some(&l.ident.to_string())),
+                None => !inner.iter().any(|(_, is_loop)| *is_loop),
+            };
+            match e {
+                Expr::Return(_) => self.found = true,
+                Expr::Break(b) if leaves(&b.label, &self.inner) => self.found = true,
+                Expr::Continue(c) if leaves(&c.label, &self.inner) => self.found = true,
+                Expr::Closure(_) | Expr::Async(_) => return,
+                _ => {}
+            }
+            if let Some(x) = entered {
+                self.inner.push(x);
+                syn::visit::visit_expr(self, e);
+                self.inner.pop();
+            } else {
+                syn::visit::visit_expr(self, e);
+            }
+        }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut j = J {
+        found: false,
+        inner: Vec::new(),
+    };
+    j.visit_expr(e);
+    j.found
+}
+
+/// Whether a condition contains a `let` (an `if let` or a let chain).
+pub fn contains_let(e: &Expr) -> bool {
+    match e {
+        Expr::Let(_) => true,
+        Expr::Binary(b) => contains_let(&b.left) || contains_let(&b.right),
+        Expr::Paren(p) => contains_let(&p.expr),
+        _ => false,
+    }
+}

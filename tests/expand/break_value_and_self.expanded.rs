@@ -54,31 +54,32 @@ impl Pool {
                             let __tame_d1;
                             match __tame_cx.poll_rv(&(__tame_self.r), ::core::line!()) {
                                 ::core::option::Option::Some(__tame_t2) => {
-                                    let mut __tame_j: usize = usize::MAX;
-                                    '__tame_stmt: {
-                                        match __tame_t2 {
-                                            Some((id, s)) if s.len() >= min => {
-                                                __tame_d1 = Some((id, s));
-                                                {
-                                                    __tame_j = 0usize;
-                                                    break '__tame_stmt;
-                                                }
+                                    '__tame_j2: {
+                                        '__tame_j1: {
+                                            '__tame_j0: {
+                                                match __tame_t2 {
+                                                    Some((id, s)) if s.len() >= min => {
+                                                        __tame_d1 = Some((id, s));
+                                                        {
+                                                            break '__tame_j0;
+                                                        }
+                                                    }
+                                                    Some(_) => {
+                                                        break '__tame_j1;
+                                                    }
+                                                    None => {
+                                                        __tame_d1 = None;
+                                                        {
+                                                            break '__tame_j2;
+                                                        }
+                                                    }
+                                                };
+                                                ::tame::__private::put(&mut __tame_s_self, __tame_self);
+                                                ::tame::__private::put(&mut min, min);
+                                                ::tame::__private::put(&mut done, done);
+                                                __tame_state = 1;
+                                                continue '__tame_resume;
                                             }
-                                            Some(_) => {
-                                                __tame_j = 1usize;
-                                                break '__tame_stmt;
-                                            }
-                                            None => {
-                                                __tame_d1 = None;
-                                                {
-                                                    __tame_j = 2usize;
-                                                    break '__tame_stmt;
-                                                }
-                                            }
-                                        };
-                                    }
-                                    match __tame_j {
-                                        0usize => {
                                             ::tame::__private::put(&mut __tame_s_self, __tame_self);
                                             ::tame::__private::put(&mut min, min);
                                             ::tame::__private::put(&mut done, done);
@@ -86,27 +87,17 @@ impl Pool {
                                             __tame_state = 2;
                                             continue '__tame_resume;
                                         }
-                                        1usize => {
-                                            ::tame::__private::put(&mut __tame_s_self, __tame_self);
-                                            ::tame::__private::put(&mut min, min);
-                                            ::tame::__private::put(&mut done, done);
-                                            __tame_state = 1;
-                                            continue '__tame_resume;
-                                        }
-                                        2usize => {
-                                            ::tame::__private::put(&mut __tame_s_self, __tame_self);
-                                            ::tame::__private::put(&mut min, min);
-                                            ::tame::__private::put(&mut done, done);
-                                            ::tame::__private::put(&mut __tame_s_d1, __tame_d1);
-                                            __tame_state = 2;
-                                            continue '__tame_resume;
-                                        }
-                                        _ => {}
+                                        ::tame::__private::put(&mut __tame_s_self, __tame_self);
+                                        ::tame::__private::put(&mut min, min);
+                                        ::tame::__private::put(&mut done, done);
+                                        __tame_state = 1;
+                                        continue '__tame_resume;
                                     }
                                     ::tame::__private::put(&mut __tame_s_self, __tame_self);
                                     ::tame::__private::put(&mut min, min);
                                     ::tame::__private::put(&mut done, done);
-                                    __tame_state = 1;
+                                    ::tame::__private::put(&mut __tame_s_d1, __tame_d1);
+                                    __tame_state = 2;
                                     continue '__tame_resume;
                                 }
                                 ::core::option::Option::None => {

@@ -49,28 +49,36 @@ fn tamed_player(
                         let left = ::tame::__private::take(&mut left);
                         match __tame_cx.poll_rv(&(mine), ::core::line!()) {
                             ::core::option::Option::Some(__tame_t1) => {
-                                if let Some(((), ())) = __tame_t1 {
-                                    let n = left.get();
-                                    if n == 0 {
-                                        from_peer.borrow_mut().take();
-                                        return ::tame::__private::Step::Done;
+                                '__tame_j1: {
+                                    '__tame_j0: {
+                                        if let Some(((), ())) = __tame_t1 {
+                                            let n = left.get();
+                                            if n == 0 {
+                                                from_peer.borrow_mut().take();
+                                                {
+                                                    break '__tame_j0;
+                                                };
+                                            }
+                                            left.set(n - 1);
+                                            *to_peer.borrow_mut() = Some(mine.event(()));
+                                            if let Some(e) = from_peer.borrow_mut().take() {
+                                                e.trigger(());
+                                            }
+                                        } else {
+                                            {
+                                                break '__tame_j1;
+                                            }
+                                        };
+                                        ::tame::__private::put(&mut mine, mine);
+                                        ::tame::__private::put(&mut to_peer, to_peer);
+                                        ::tame::__private::put(&mut from_peer, from_peer);
+                                        ::tame::__private::put(&mut left, left);
+                                        __tame_state = 1;
+                                        continue '__tame_resume;
                                     }
-                                    left.set(n - 1);
-                                    *to_peer.borrow_mut() = Some(mine.event(()));
-                                    if let Some(e) = from_peer.borrow_mut().take() {
-                                        e.trigger(());
-                                    }
-                                } else {
-                                    {
-                                        return ::tame::__private::Step::Done;
-                                    }
-                                };
-                                ::tame::__private::put(&mut mine, mine);
-                                ::tame::__private::put(&mut to_peer, to_peer);
-                                ::tame::__private::put(&mut from_peer, from_peer);
-                                ::tame::__private::put(&mut left, left);
-                                __tame_state = 1;
-                                continue '__tame_resume;
+                                    return ::tame::__private::Step::Done;
+                                }
+                                return ::tame::__private::Step::Done;
                             }
                             ::core::option::Option::None => {
                                 ::tame::__private::put(&mut mine, mine);
