@@ -237,3 +237,56 @@ fn seed_578_let_else_shadowing_a_kept_local_and_jumping() {
         ["7", "s7 2", "drop 2"]
     );
 }
+
+// A `return` where a shadowed kept local goes by its hidden name: the locals were dropped in
+// the order they were last moved, not in reverse declaration order.
+#[tame::tamed]
+#[allow(unreachable_code)]
+fn return_under_a_shadowed_local() {
+    let c = D(2);
+    let _guard = D(3);
+    let c;
+    if ({
+        return;
+        0
+    }) == 2
+    {}
+    c = vec![0, 0, 0, 0];
+    log(format!("{c:?}"));
+}
+
+#[test]
+fn seed_304_return_under_a_shadowed_local() {
+    assert_eq!(
+        w::run_tamed(return_under_a_shadowed_local),
+        ["drop 3", "drop 2"]
+    );
+}
+
+// The end of the function in a `match` arm whose pattern shadows a kept local, after a wait:
+// the shadowed one was dropped before a local declared after it.
+#[tame::tamed]
+fn end_in_an_arm_shadowing_a_kept_local() {
+    let r: tame::Rendezvous<u32, u32> = tame::Rendezvous::new();
+    w::send(mkevent!(r, 1), 4);
+    let b = S { f: 0, d: D(1) };
+    let a2 = S { f: 8, d: D(2) };
+    let b2 = twait!(r);
+    match w::opt(1) {
+        Some((_, b)) => log(format!("{b} {} {} {b2:?}", a2.f, 0)),
+        None => {
+            twait! {
+                tame::asap(mkevent!());
+            }
+        }
+    }
+    log(format!("{}", b.f));
+}
+
+#[test]
+fn seed_854_end_in_an_arm_shadowing_a_kept_local() {
+    assert_eq!(
+        w::run_tamed(end_in_an_arm_shadowing_a_kept_local),
+        ["1 8 0 Some((1, 4))", "0", "drop 2", "drop 1"]
+    );
+}

@@ -533,6 +533,11 @@ impl<'a> Emitter<'a> {
             if bind.late && !init.contains(&b) {
                 continue; // nothing in it yet
             }
+            if !bind.scoped {
+                // A temporary of the macro's (the value of a `twait!(r)`, an operand), used
+                // once by the statement it stands in: left to Rust, and no reason to stop.
+                continue;
+            }
             let id = if visible.contains(&b) {
                 &bind.ident
             } else if hidden.contains(&b) {
