@@ -250,7 +250,9 @@ fn return_under_a_shadowed_local() {
         return;
         0
     }) == 2
-    {}
+    {
+        log("never");
+    }
     c = vec![0, 0, 0, 0];
     log(format!("{c:?}"));
 }
