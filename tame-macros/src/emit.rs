@@ -449,7 +449,12 @@ impl<'a> Emitter<'a> {
         for b in self.lv.live_at(&target) {
             if scope.contains(&b) && (!self.m.binds[b].late || self.init[t].contains(&b)) {
                 let slot = self.slot(b);
-                let id = self.name_in(b, scope);
+                let mut id = self.name_in(b, scope).clone();
+                // At a `twait!`, the local is used (moved into its slot) there: a local the
+                // body moved before is reported at the wait ("value used here after move").
+                if let Some(at) = at {
+                    id.set_span(id.span().located_at(at));
+                }
                 let sp = Span::mixed_site()
                     .located_at(at.unwrap_or_else(|| self.m.binds[b].ident.span()));
                 let krate = self.krate();
