@@ -287,16 +287,18 @@ impl Moves {
             // `*x = …` or `&*x` use the place behind `x`; `*x` by value moves out of a `Box`.
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.expr(&u.expr, moving),
             Expr::Unary(u) => self.expr(&u.expr, true),
-            Expr::Block(b) => self.block(&b.block, moving),
-            Expr::Unsafe(u) => self.block(&u.block, moving),
-            Expr::Const(c) => self.block(&c.block, moving),
+            // A block, an `if` or a `match` is never a place: its value is moved out of its
+            // tail (`{ t }.redeem()` moves `t`).
+            Expr::Block(b) => self.block(&b.block, true),
+            Expr::Unsafe(u) => self.block(&u.block, true),
+            Expr::Const(c) => self.block(&c.block, true),
             Expr::If(i) => {
                 let depth = self.bound.len();
                 self.expr(&i.cond, true);
-                self.block(&i.then_branch, moving);
+                self.block(&i.then_branch, true);
                 self.bound.truncate(depth);
                 if let Some((_, e)) = &i.else_branch {
-                    self.expr(e, moving);
+                    self.expr(e, true);
                 }
             }
             // The pattern's names are bound for the rest of the `if`/`while`: the caller
@@ -313,7 +315,7 @@ impl Moves {
                     if let Some((_, g)) = &a.guard {
                         self.expr(g, false);
                     }
-                    self.expr(&a.body, moving);
+                    self.expr(&a.body, true);
                     self.bound.truncate(depth);
                 }
             }
@@ -437,6 +439,7 @@ mod tests {
             moved("f(&a); b.len(); c[0] = 1; d += 1; e == g; h.f.push(1); println!(\"{}\", i); f(j.n);")
                 .is_empty()
         );
+        assert_eq!(moved("{ t }.redeem();"), ["t"]);
     }
 
     #[test]

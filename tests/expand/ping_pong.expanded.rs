@@ -76,8 +76,16 @@ fn tamed_player(
                                         __tame_state = 1;
                                         continue '__tame_resume;
                                     }
+                                    ::core::mem::drop(left);
+                                    ::core::mem::drop(from_peer);
+                                    ::core::mem::drop(to_peer);
+                                    ::core::mem::drop(mine);
                                     return ::tame::__private::Step::Done;
                                 }
+                                ::core::mem::drop(left);
+                                ::core::mem::drop(from_peer);
+                                ::core::mem::drop(to_peer);
+                                ::core::mem::drop(mine);
                                 return ::tame::__private::Step::Done;
                             }
                             ::core::option::Option::None => {
