@@ -636,7 +636,7 @@ fn a_late_initialised_local_not_read_after_a_wait_lives_to_the_end_of_its_scope(
 #[tamed]
 fn rv_event_in_macro_args(log: Log) {
     let r = Rendezvous::<u32, u32>::new();
-    log.push(format!("{}", {
+    log.push(format!("{}!", {
         value(4, mkevent!(r, 8));
         "sent"
     }));
@@ -646,7 +646,7 @@ fn rv_event_in_macro_args(log: Log) {
 
 #[test]
 fn mkevent_with_an_id_inside_another_macros_arguments() {
-    assert_eq!(run(rv_event_in_macro_args), ["sent", "Some((8, 4))"]);
+    assert_eq!(run(rv_event_in_macro_args), ["sent!", "Some((8, 4))"]);
 }
 
 #[tamed]
