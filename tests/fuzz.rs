@@ -270,9 +270,14 @@ fn repro(seed: u64, p: &ast::Program, v: &Verdict) -> String {
         v.kind().unwrap_or_default()
     );
     let test = |s: &mut String, expected: &[String]| {
+        let expected = if expected.is_empty() {
+            "Vec::<String>::new()".to_string()
+        } else {
+            format!("{expected:?}")
+        };
         let _ = writeln!(
             s,
-            "\n#[test]\nfn {name}_behaves_like_its_blocking_version() {{\n    assert_eq!(w::run_tamed({name}), {expected:?});\n}}\n"
+            "\n#[test]\nfn {name}_behaves_like_its_blocking_version() {{\n    assert_eq!(w::run_tamed({name}), {expected});\n}}\n"
         );
     };
     match v {

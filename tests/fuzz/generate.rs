@@ -131,6 +131,9 @@ features! {
     value_blocks_wait,
     /// `break`, `continue` or `return` out of an `if`, `match` or block used as a value.
     jumps_in_values,
+    /// `if`, `match`, blocks and `loop` used as values in the scrutinee of a `match`, `if let`
+    /// or `let … else`.
+    scrutinee_blocks,
     /// Statements after one that always jumps (an `if`/`else` or `match` whose every branch
     /// ends in `break`, `continue` or `return`).
     unreachable_code,
@@ -544,7 +547,13 @@ impl Gen<'_> {
             1 => LoopKind::While,
             2 => LoopKind::For(self.pattern_name()),
             3 => LoopKind::WhileLet(self.pattern_name()),
-            _ => LoopKind::WhileCond(self.cond(true)),
+            _ => {
+                // No block values in a `while` condition: an unlabeled `break` there is E0590.
+                self.no_values += 1;
+                let c = self.cond(true);
+                self.no_values -= 1;
+                LoopKind::WhileCond(c)
+            }
         };
         LoopHead {
             kind,
@@ -616,7 +625,7 @@ impl Gen<'_> {
                 });
             }
             3 => {
-                let scrut = self.expr(Ty::Opt, 0, f.rendezvous);
+                let scrut = self.scrutinee(Ty::Opt);
                 let mut stmts = Vec::new();
                 if self.rng.chance(50) {
                     stmts.push(Stmt::Log(self.log_id(), LogItem::Plain));
@@ -675,7 +684,7 @@ impl Gen<'_> {
                 out.push(Stmt::If(c, then, els));
             }
             8 => {
-                let scrut = self.expr(Ty::Opt, 0, f.rendezvous);
+                let scrut = self.scrutinee(Ty::Opt);
                 let name = self.pattern_name();
                 self.scopes.push(Vec::new());
                 self.declare(&name, Ty::Int, false, true);
@@ -691,7 +700,7 @@ impl Gen<'_> {
             }
             9 => {
                 if self.rng.chance(60) {
-                    let scrut = self.expr(Ty::Int, 0, f.rendezvous);
+                    let scrut = self.scrutinee(Ty::Int);
                     let mut arms = Vec::new();
                     let n = 1 + self.rng.below(3);
                     for k in 0..n {
@@ -705,7 +714,7 @@ impl Gen<'_> {
                     }
                     out.push(Stmt::Match(scrut, arms));
                 } else {
-                    let scrut = self.expr(Ty::Opt, 0, f.rendezvous);
+                    let scrut = self.scrutinee(Ty::Opt);
                     let name = self.pattern_name();
                     self.scopes.push(Vec::new());
                     self.declare(&name, Ty::Int, false, true);
@@ -1019,6 +1028,16 @@ impl Gen<'_> {
         Cond { e, op, k }
     }
 
+    /// The scrutinee of a `match`, `if let` or `let … else`: block values in it only with
+    /// `scrutinee_blocks`.
+    fn scrutinee(&mut self, ty: Ty) -> Expr {
+        let off = !self.f.scrutinee_blocks;
+        self.no_values += u32::from(off);
+        let e = self.expr(ty, 0, self.f.rendezvous);
+        self.no_values -= u32::from(off);
+        e
+    }
+
     fn expr_nowait(&mut self, ty: Ty, depth: u32) -> Expr {
         self.no_wait += 1;
         let e = self.expr(ty, depth, false);
@@ -1161,7 +1180,7 @@ impl Gen<'_> {
                 Expr::If(Box::new(c), Box::new(a), Box::new(b))
             }
             1 => {
-                let scrut = self.expr(Ty::Int, 1, f.rendezvous);
+                let scrut = self.scrutinee(Ty::Int);
                 let n = 1 + self.rng.below(3);
                 let arms = (0..n)
                     .map(|k| {
