@@ -443,30 +443,40 @@ pub fn is_construct(e: &Expr) -> bool {
     )
 }
 
+/// The loop or labeled block `e` opens, if any, as a jump target: its label and whether it is
+/// a loop (`continue` and an unlabeled `break` target only loops).
+pub fn jump_target(e: &Expr) -> Option<(Option<String>, bool)> {
+    let label = |l: Option<&syn::Label>| l.map(|l| l.name.ident.to_string());
+    match e {
+        Expr::Loop(l) => Some((label(l.label.as_ref()), true)),
+        Expr::While(l) => Some((label(l.label.as_ref()), true)),
+        Expr::ForLoop(l) => Some((label(l.label.as_ref()), true)),
+        Expr::Block(b) if b.label.is_some() => Some((label(b.label.as_ref()), false)),
+        _ => None,
+    }
+}
+
+/// Whether a `break` / `continue` with `label` goes past all of `inner` (the targets opened
+/// inside the code looked at, innermost last).
+pub fn leaves(label: &Option<syn::Lifetime>, inner: &[(Option<String>, bool)]) -> bool {
+    match label {
+        Some(l) => !inner
+            .iter()
+            .any(|(x, _)| x.as_deref() == Some(&l.ident.to_string())),
+        None => !inner.iter().any(|(_, is_loop)| *is_loop),
+    }
+}
+
 /// Whether `e` may leave itself by `return`, or by `break` / `continue` to a loop or block
 /// around it (not inside closures or nested items).
 pub fn contains_jump(e: &Expr) -> bool {
     struct J {
         found: bool,
-        /// Labels of the loops and blocks inside `e` (`None`: an unlabeled loop).
+        /// The jump targets opened inside `e`.
         inner: Vec<(Option<String>, bool)>,
     }
     impl<'a> Visit<'a> for J {
         fn visit_expr(&mut self, e: &'a Expr) {
-            let label = |l: Option<&syn::Label>| l.map(|l| l.name.ident.to_string());
-            let entered = match e {
-                Expr::Loop(l) => Some((label(l.label.as_ref()), true)),
-                Expr::While(l) => Some((label(l.label.as_ref()), true)),
-                Expr::ForLoop(l) => Some((label(l.label.as_ref()), true)),
-                Expr::Block(b) if b.label.is_some() => Some((label(b.label.as_ref()), false)),
-                _ => None,
-            };
-            let leaves = |l: &Option<syn::Lifetime>, inner: &[(Option<String>, bool)]| match l {
-                Some(l) => !inner
-                    .iter()
-                    .any(|(x, _)| x.as_deref() == Some(&l.ident.to_string())),
-                None => !inner.iter().any(|(_, is_loop)| *is_loop),
-            };
             match e {
                 Expr::Return(_) => self.found = true,
                 Expr::Break(b) if leaves(&b.label, &self.inner) => self.found = true,
@@ -474,7 +484,7 @@ pub fn contains_jump(e: &Expr) -> bool {
                 Expr::Closure(_) | Expr::Async(_) => return,
                 _ => {}
             }
-            if let Some(x) = entered {
+            if let Some(x) = jump_target(e) {
                 self.inner.push(x);
                 syn::visit::visit_expr(self, e);
                 self.inner.pop();

@@ -396,26 +396,13 @@ impl<'a> Visit<'a> for Check {
     }
     fn visit_expr(&mut self, e: &'a Expr) {
         if self.scope == Scope::TwaitBlock {
-            let label = |l: Option<&syn::Label>| l.map(|l| l.name.ident.to_string());
-            let entered = match e {
-                Expr::Loop(l) => Some((label(l.label.as_ref()), true)),
-                Expr::While(l) => Some((label(l.label.as_ref()), true)),
-                Expr::ForLoop(l) => Some((label(l.label.as_ref()), true)),
-                Expr::Block(b) if b.label.is_some() => Some((label(b.label.as_ref()), false)),
-                _ => None,
-            };
-            if let Some(entry) = entered {
+            if let Some(entry) = crate::syntax::jump_target(e) {
                 self.inner.push(entry);
                 syn::visit::visit_expr(self, e);
                 self.inner.pop();
                 return;
             }
-            let leaves = |lt: &Option<syn::Lifetime>, inner: &[(Option<String>, bool)]| match lt {
-                Some(l) => !inner
-                    .iter()
-                    .any(|(x, _)| x.as_deref() == Some(&l.ident.to_string())),
-                None => !inner.iter().any(|(_, is_loop)| *is_loop),
-            };
+            let leaves = crate::syntax::leaves;
             match e {
                 Expr::Break(b) if leaves(&b.label, &self.inner) => self.err(
                     b,
