@@ -969,8 +969,11 @@ impl Gen<'_> {
                     };
                     // A `D` place at most once per block (its drops would depend on how
                     // several values for one place are kept), an `Int` place twice only
-                    // with `double_place`.
-                    let key = format!("{p:?}");
+                    // with `double_place`. Two indices into one vector may be one element.
+                    let key = match &p {
+                        Place::Index(v, _) => format!("{v}[]"),
+                        _ => format!("{p:?}"),
+                    };
                     if ty == Ty::D {
                         if d_places.contains(&key) {
                             continue;
