@@ -292,3 +292,26 @@ fn seed_854_end_in_an_arm_shadowing_a_kept_local() {
         ["1 8 0 Some((1, 4))", "0", "drop 2", "drop 1"]
     );
 }
+
+// A local read as an operand left of a waiting operand that assigns it through an event
+// place was read after the wait.
+#[tame::tamed]
+fn local_operand_left_of_a_wait_that_assigns_it() {
+    let mut c;
+    c = 5;
+    let d = w::g(c, {
+        twait! {
+            w::now(1, mkevent!(c));
+        }
+        0
+    });
+    log(format!("{d} {c}"));
+}
+
+#[test]
+fn seed_2691_local_operand_left_of_a_wait_that_assigns_it() {
+    assert_eq!(
+        w::run_tamed(local_operand_left_of_a_wait_that_assigns_it),
+        ["g 5 0", "5 1"]
+    );
+}

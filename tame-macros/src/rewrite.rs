@@ -65,16 +65,36 @@ impl Hoister<'_> {
     /// done) if no operand but the first waits.
     ///
     /// Input:  `a() + twait!(r)…`      Output: `__tame_o1 + __tame_t2…`  (`a()` hoisted first)
-    fn operands(&mut self, ops: Vec<&mut Expr>) -> bool {
+    ///
+    /// A local or a field read as an operand stays in place, unless a later operand that
+    /// waits names it: `g(c, { twait! { op(mkevent!(c)); } 0 })` reads `c` before the wait
+    /// assigns it. `first_is_place`: the first operand is a method's receiver or an indexed
+    /// value, used in place (by reference), which must not be moved into a temporary.
+    fn operands(&mut self, ops: Vec<&mut Expr>, first_is_place: bool) -> bool {
         let Some(last) = ops.iter().rposition(|o| contains_wait_expr(o)) else {
             return false;
         };
         if last == 0 {
             return false;
         }
+        // Names mentioned by the waiting operands after each position.
+        let mut later: Vec<std::collections::HashSet<String>> = vec![Default::default(); ops.len()];
+        for i in (0..ops.len().saturating_sub(1)).rev() {
+            let mut set = later[i + 1].clone();
+            let next = &ops[i + 1];
+            if contains_wait_expr(next) {
+                let mut names = Vec::new();
+                idents(quote!(#next), &mut names);
+                set.extend(names);
+            }
+            later[i] = set;
+        }
         for (i, op) in ops.into_iter().enumerate() {
             self.visit_expr_mut(op);
-            if i < last && !stays(op) {
+            let read_later = crate::syntax::path_name(&place_base(op))
+                .is_some_and(|n| later[i].contains(&n))
+                && !(i == 0 && first_is_place);
+            if i < last && (!stays(op) || read_later) {
                 let tmp = self.tmp("o");
                 let taken = std::mem::replace(op, parse_quote!(#tmp));
                 self.out.push_back(Hoisted::Value { e: taken, tmp });
@@ -101,10 +121,31 @@ fn stays(e: &Expr) -> bool {
     }
 }
 
-/// The operands of `e` Rust evaluates left to right, in that order.
-fn operands_mut(e: &mut Expr) -> Vec<&mut Expr> {
-    use syn::BinOp::*;
+/// The local a place expression starts from (`x` of `x.f.g`), as an expression.
+fn place_base(e: &Expr) -> Expr {
     match e {
+        Expr::Field(f) => place_base(&f.base),
+        Expr::Paren(p) => place_base(&p.expr),
+        other => other.clone(),
+    }
+}
+
+fn idents(ts: TokenStream, out: &mut Vec<String>) {
+    for tt in ts {
+        match tt {
+            proc_macro2::TokenTree::Ident(i) => out.push(i.to_string()),
+            proc_macro2::TokenTree::Group(g) => idents(g.stream(), out),
+            _ => {}
+        }
+    }
+}
+
+/// The operands of `e` Rust evaluates left to right, in that order, and whether the first is
+/// used in place (a method's receiver, an indexed value).
+fn operands_mut(e: &mut Expr) -> (Vec<&mut Expr>, bool) {
+    use syn::BinOp::*;
+    let place = matches!(e, Expr::MethodCall(_) | Expr::Index(_));
+    let ops = match e {
         Expr::Binary(b) => match b.op {
             // Short-circuits are refused with a wait on the right; compound assignments of
             // primitives evaluate their right side first.
@@ -124,7 +165,8 @@ fn operands_mut(e: &mut Expr) -> Vec<&mut Expr> {
         Expr::Struct(s) => s.fields.iter_mut().map(|f| &mut f.expr).collect(),
         Expr::Index(i) => vec![&mut *i.expr, &mut *i.index],
         _ => Vec::new(),
-    }
+    };
+    (ops, place)
 }
 
 impl VisitMut for Hoister<'_> {
@@ -133,7 +175,8 @@ impl VisitMut for Hoister<'_> {
             Expr::Closure(_) | Expr::Async(_) => return,
             _ => {}
         }
-        if self.operands(operands_mut(e)) {
+        let (ops, first_is_place) = operands_mut(e);
+        if self.operands(ops, first_is_place) {
             return;
         }
         if let Some((mac, r)) = as_poll(e) {
@@ -151,7 +194,7 @@ impl VisitMut for Hoister<'_> {
             // Input:  format!("{}", twait!(r))     Output: format!("{}", __tame_t1)
             if crate::parse::tokens_mention_twait(&m.mac.tokens) {
                 if let Some(mut args) = crate::parse::macro_args(&m.mac) {
-                    if !self.operands(args.iter_mut().collect()) {
+                    if !self.operands(args.iter_mut().collect(), false) {
                         for a in args.iter_mut() {
                             self.visit_expr_mut(a);
                         }
