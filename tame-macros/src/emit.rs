@@ -301,7 +301,7 @@ impl<'a> Emitter<'a> {
         // Likewise, the storage of a `mkevent!(place)` site only in such a state.
         let mut named = std::collections::HashSet::new();
         for a in &arms {
-            idents_in(a.clone(), &mut named);
+            crate::syntax::idents(a.clone(), &mut named);
         }
         for (site, cfg) in self.m.sites.iter().zip(&self.m.site_cfg) {
             if named.contains(&site.to_string()) {
@@ -919,18 +919,6 @@ fn stashed_in(nodes: &[Node], out: &mut BTreeSet<BindId>) {
             | Node::Join { .. }
             | Node::Park { .. }
             | Node::Done { .. } => {}
-        }
-    }
-}
-
-fn idents_in(ts: TokenStream, out: &mut std::collections::HashSet<String>) {
-    for tt in ts {
-        match tt {
-            proc_macro2::TokenTree::Ident(i) => {
-                out.insert(i.to_string());
-            }
-            proc_macro2::TokenTree::Group(g) => idents_in(g.stream(), out),
-            _ => {}
         }
     }
 }

@@ -23,10 +23,9 @@
 
 use std::collections::BTreeSet;
 
-use proc_macro2::{TokenStream, TokenTree};
 use syn::{Expr, Stmt};
 
-use crate::syntax::path_name;
+use crate::syntax::{idents, path_name};
 
 /// Names a body may move out of (see the module doc).
 pub fn moved_names(stmts: &[Stmt]) -> BTreeSet<String> {
@@ -411,16 +410,6 @@ impl<'a> syn::visit::Visit<'a> for Named {
     }
     fn visit_macro(&mut self, m: &'a syn::Macro) {
         idents(m.tokens.clone(), &mut self.0);
-    }
-}
-
-fn idents(ts: TokenStream, out: &mut Vec<String>) {
-    for tt in ts {
-        match tt {
-            TokenTree::Ident(i) => out.push(i.to_string()),
-            TokenTree::Group(g) => idents(g.stream(), out),
-            _ => {}
-        }
     }
 }
 

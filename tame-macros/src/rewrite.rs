@@ -21,7 +21,7 @@ use syn::{Block, Expr, Ident, Macro, Pat, Stmt, parse_quote, parse_quote_spanned
 
 use crate::graph::{BindId, Binding, Cont, JumpSpec, StateId, internal, visible_of};
 use crate::parse::{TameMacro, as_poll};
-use crate::syntax::{contains_wait_expr, definite_assigns, is_construct, pat_bindings};
+use crate::syntax::{contains_wait_expr, definite_assigns, idents, is_construct, pat_bindings};
 
 /// A taken-apart loop or labeled block: where `break` and `continue` go.
 #[derive(Clone)]
@@ -127,16 +127,6 @@ fn place_base(e: &Expr) -> Expr {
         Expr::Field(f) => place_base(&f.base),
         Expr::Paren(p) => place_base(&p.expr),
         other => other.clone(),
-    }
-}
-
-fn idents(ts: TokenStream, out: &mut Vec<String>) {
-    for tt in ts {
-        match tt {
-            proc_macro2::TokenTree::Ident(i) => out.push(i.to_string()),
-            proc_macro2::TokenTree::Group(g) => idents(g.stream(), out),
-            _ => {}
-        }
     }
 }
 

@@ -511,3 +511,14 @@ pub fn contains_let(e: &Expr) -> bool {
         _ => false,
     }
 }
+
+/// Every identifier in `ts`, at any depth (a macro's tokens, emitted code).
+pub fn idents(ts: TokenStream, out: &mut impl Extend<String>) {
+    for tt in ts {
+        match tt {
+            TokenTree::Ident(i) => out.extend([i.to_string()]),
+            TokenTree::Group(g) => idents(g.stream(), out),
+            _ => {}
+        }
+    }
+}
