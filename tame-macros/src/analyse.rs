@@ -234,11 +234,7 @@ fn init_walk(
     for node in nodes {
         match node {
             Node::Code(c) => {
-                if c.decl_only {
-                    for d in &c.defs {
-                        cur.remove(d);
-                    }
-                }
+                // (A bare `let v;` has no jumps: `init_after` forgets `v` after them.)
                 for j in &c.jumps {
                     if let Cont::Goto(t) = j.target {
                         out(t, &init_at_jump(j, &cur));
