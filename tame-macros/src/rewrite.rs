@@ -289,32 +289,21 @@ impl VisitMut for Jumps<'_> {
         self.bind(&l.pat);
     }
     fn visit_expr_mut(&mut self, e: &mut Expr) {
+        // A loop or labeled block inside the statement: its jumps stay as written.
+        if let Some(target) = crate::syntax::jump_target(e) {
+            self.inner.push(target);
+            let n = self.bound.len();
+            if let Expr::ForLoop(f) = e {
+                let pat = (*f.pat).clone();
+                self.bind(&pat);
+            }
+            syn::visit_mut::visit_expr_mut(self, e);
+            self.bound.truncate(n);
+            self.inner.pop();
+            return;
+        }
         match e {
             Expr::Closure(_) | Expr::Async(_) => {}
-            Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => {
-                let label = match e {
-                    Expr::Loop(l) => l.label.as_ref(),
-                    Expr::While(l) => l.label.as_ref(),
-                    Expr::ForLoop(l) => l.label.as_ref(),
-                    _ => None,
-                }
-                .map(|l| l.name.ident.to_string());
-                self.inner.push((label, true));
-                let n = self.bound.len();
-                if let Expr::ForLoop(f) = e {
-                    let pat = (*f.pat).clone();
-                    self.bind(&pat);
-                }
-                syn::visit_mut::visit_expr_mut(self, e);
-                self.bound.truncate(n);
-                self.inner.pop();
-            }
-            Expr::Block(b) if b.label.is_some() => {
-                let label = b.label.as_ref().map(|l| l.name.ident.to_string());
-                self.inner.push((label, false));
-                syn::visit_mut::visit_expr_mut(self, e);
-                self.inner.pop();
-            }
             Expr::Break(b) => {
                 if let Some(v) = &mut b.expr {
                     self.visit_expr_mut(v);
