@@ -663,3 +663,38 @@ fn late_shadowing(log: Log) {
 fn a_late_local_shadowing_a_kept_one() {
     assert_eq!(run(late_shadowing), ["5", "drop old c"]);
 }
+
+/// Triggers `e` with `v` after `n` trips through the loop's asap queue.
+fn later<T: 'static>(n: u32, v: T, e: Event<T>) {
+    if n == 0 {
+        e.trigger(v);
+    } else {
+        tame::asap(Event::from_fn(move |()| later(n - 1, v, e)));
+    }
+}
+
+#[tamed]
+fn two_events_one_place(log: Log) {
+    let mut x = 0u32;
+    let mut a = [0u32; 2];
+    let i = 1;
+    twait! {
+        later(2, 10, mkevent!(x)); // made first, triggers last
+        later(0, 20, mkevent!(x));
+        later(0, 1, mkevent!(a[i]));
+        later(1, 2, mkevent!(a[1]));
+    }
+    log.push(format!("x={x} a={a:?}"));
+    twait! {
+        later(0, 30, mkevent!(x));
+        later(2, 40, mkevent!(x));
+    }
+    log.push(format!("x={x}"));
+}
+
+#[test]
+fn two_events_on_one_place_the_one_triggered_last_stands() {
+    // Tame writes a place when its event triggers: the last trigger's value stands, whatever
+    // the order the events were made in.
+    assert_eq!(run(two_events_one_place), ["x=10 a=[0, 2]", "x=40"]);
+}

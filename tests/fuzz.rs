@@ -47,15 +47,11 @@ use generate::Features;
 use print::{Mode, module};
 use run::{Case, Runner, Verdict};
 
-/// The features `cargo test` enables: every class the macro gets right today. When a fix
-/// lands, check its flag with `TAME_FUZZ_FEATURES=+flag TAME_FUZZ_N=3000` and remove it here.
+/// The features `cargo test` enables: every class the macro gets right today. When a class
+/// is found wrong, switch its flag off here (with the reason) until the fix lands; check the
+/// fix with `TAME_FUZZ_FEATURES=+flag TAME_FUZZ_N=3000`.
 fn passing_today() -> Features {
-    let mut f = Features::all();
-    // Not done yet: `twait! { w::later(0, mkevent!(b)); w::now(5, mkevent!(b)); }` leaves
-    // `b == 5`: the drains of a block's place events run site by site, so the last event made
-    // wins, not the last triggered (the macro reference says so).
-    f.double_place = false;
-    f
+    Features::all()
 }
 
 /// Programs per build (split over two packages, so both cores compile).

@@ -315,3 +315,76 @@ fn seed_2691_local_operand_left_of_a_wait_that_assigns_it() {
         ["g 5 0", "5 1"]
     );
 }
+
+// A local stashed for an arm that shadows it was taken back by the other arm after the
+// locals declared later, and a possibly-moved local (`a`) stopped the explicit drops at the
+// end: the arm dropped `x` before `a1`.
+#[tame::tamed]
+fn taken_back_local_behind_a_possibly_moved_one() {
+    let r: tame::Rendezvous<u32, u32> = tame::Rendezvous::new();
+    let mut x = D(1);
+    let mut a1 = S { f: 4, d: D(2) };
+    let mut a = 0;
+    match twait!(r) {
+        Some((_, x)) => {
+            a1.f = {
+                twait! {
+                    tame::asap(mkevent!());
+                }
+                a
+            };
+        }
+        None => {}
+    }
+}
+
+#[test]
+fn seed_300555_taken_back_local_behind_a_possibly_moved_one() {
+    assert_eq!(
+        w::run_tamed(taken_back_local_behind_a_possibly_moved_one),
+        ["drop 2", "drop 1"]
+    );
+}
+
+// A late local moved into the operation whose event assigns it back: the end of the call
+// dropped it explicitly, as if the drain had assigned it on every path (E0381).
+#[tame::tamed]
+fn late_local_moved_and_assigned_back_by_an_event() {
+    let mut x;
+    x = 9;
+    twait! {
+        w::abandon(x, mkevent!(x));
+    }
+}
+
+#[test]
+fn seed_300249_late_local_moved_and_assigned_back_by_an_event() {
+    assert_eq!(
+        w::run_tamed(late_local_moved_and_assigned_back_by_an_event),
+        Vec::<String>::new()
+    );
+}
+
+// A local shadowed by a `let … else` whose `else` returns, behind a moved local (`b`): the old
+// `c` was re-declared after `a1` and dropped before it. It now waits in a hold declared right
+// after it.
+#[tame::tamed]
+fn shadowed_by_let_else_behind_a_moved_local() {
+    let r: tame::Rendezvous<u32, u32> = tame::Rendezvous::new();
+    let mut c = D(1);
+    let a1 = D(7);
+    let mut b = w::opt(5);
+    b = twait!(r);
+    let Some((_, c)) = b else {
+        return;
+    };
+    let _ = twait!(r).map_or(0, |(_, v)| v);
+}
+
+#[test]
+fn seed_400226_shadowed_by_let_else_behind_a_moved_local() {
+    assert_eq!(
+        w::run_tamed(shadowed_by_let_else_behind_a_moved_local),
+        ["drop 7", "drop 1"]
+    );
+}

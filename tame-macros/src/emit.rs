@@ -49,10 +49,31 @@ struct Emitter<'a> {
     hidden_now: std::cell::RefCell<BTreeSet<BindId>>,
     /// Labels made so far (each dispatched jump has its own).
     nlabel: std::cell::Cell<usize>,
+    /// Bindings the macro does not keep (the body may move them) that are locals of the
+    /// state where the emitter is and are not moved on any path to here: a jump or `return`
+    /// can drop them explicitly, in their place among the others.
+    unmoved: std::cell::RefCell<BTreeSet<BindId>>,
+    /// Such bindings that are locals of the state here (restored at its entry or declared
+    /// since), moved or not.
+    present: std::cell::RefCell<BTreeSet<BindId>>,
+    /// Bindings with a *hold* in scope where the emitter is: `let mut __tame_hN =
+    /// hold_for(&x);`, declared right after `x`, so that when `x` is shadowed (or stashed for
+    /// a pattern that shadows it) its value moves into the hold, which Rust drops in `x`'s
+    /// place among the others.
+    holds: std::cell::RefCell<BTreeSet<BindId>>,
+    /// Bindings the current state's code may shadow while they are still needed.
+    shadowable: std::cell::RefCell<BTreeSet<BindId>>,
 }
 
-/// What the emitter knows at a point of a state's code, saved and restored around branches.
-type Snapshot = (BTreeSet<BindId>, BTreeSet<BindId>);
+/// What the emitter knows at a point of a state's code, saved and restored around branches:
+/// `cur`, `hidden_now`, `unmoved`, `present` and `holds`.
+type Snapshot = (
+    BTreeSet<BindId>,
+    BTreeSet<BindId>,
+    BTreeSet<BindId>,
+    BTreeSet<BindId>,
+    BTreeSet<BindId>,
+);
 
 fn mixed(name: &str) -> syn::Ident {
     syn::Ident::new(name, Span::mixed_site())
@@ -102,6 +123,10 @@ impl<'a> Emitter<'a> {
             current: std::cell::Cell::new(0),
             init,
             cur: Default::default(),
+            unmoved: Default::default(),
+            present: Default::default(),
+            holds: Default::default(),
+            shadowable: Default::default(),
             used: Default::default(),
             hidden_now: Default::default(),
             nlabel: Default::default(),
@@ -155,12 +180,69 @@ impl<'a> Emitter<'a> {
     }
 
     fn snapshot(&self) -> Snapshot {
-        (self.cur.borrow().clone(), self.hidden_now.borrow().clone())
+        (
+            self.cur.borrow().clone(),
+            self.hidden_now.borrow().clone(),
+            self.unmoved.borrow().clone(),
+            self.present.borrow().clone(),
+            self.holds.borrow().clone(),
+        )
     }
 
     fn restore(&self, s: &Snapshot) {
         *self.cur.borrow_mut() = s.0.clone();
         *self.hidden_now.borrow_mut() = s.1.clone();
+        *self.unmoved.borrow_mut() = s.2.clone();
+        *self.present.borrow_mut() = s.3.clone();
+        *self.holds.borrow_mut() = s.4.clone();
+    }
+
+    /// Code that may move `moves` runs here.
+    fn track_moves(&self, moves: &[BindId]) {
+        let mut unmoved = self.unmoved.borrow_mut();
+        for b in moves {
+            unmoved.remove(b);
+        }
+    }
+
+    /// `defs` are declared with a value, or `kills` assigned on every path, here: they hold a
+    /// value, whatever happened to the old one.
+    fn track_defs(&self, defs: &[BindId]) {
+        for &b in defs {
+            if self.m.binds[b].scoped && !self.m.keep.contains(&b) {
+                self.present.borrow_mut().insert(b);
+                self.unmoved.borrow_mut().insert(b);
+            }
+        }
+    }
+
+    /// Holds for `defs`, just declared with a value, that the state's code may shadow while
+    /// they are still needed.
+    fn declare_holds(&self, defs: &[BindId]) -> TokenStream {
+        let krate = self.krate();
+        let mut out = TokenStream::new();
+        for &b in defs {
+            let bind = &self.m.binds[b];
+            if bind.late || !self.shadowable.borrow().contains(&b) {
+                continue;
+            }
+            let (id, h) = (&bind.ident, &bind.hidden);
+            let cfg = self.cfg(b);
+            out.extend(quote!(#cfg let mut #h = #krate::__private::hold_for(&#id);));
+            self.holds.borrow_mut().insert(b);
+        }
+        out
+    }
+
+    /// After statement `c`: what it declared with a value or assigned holds one.
+    fn track_code(&self, c: &crate::graph::Code) {
+        if c.decl_only {
+            // A new binding without a value: what the name held is not this binding's.
+            self.track_moves(&c.defs);
+        } else {
+            self.track_defs(&c.defs);
+        }
+        self.track_defs(&c.kills);
     }
 
     /// `#[cfg]` attributes binding `b` exists under.
@@ -171,12 +253,21 @@ impl<'a> Emitter<'a> {
 
     /// The name of `b` where `scope` is in scope: its own if it is visible there, else its
     /// hidden name (it is shadowed, but still alive until its own scope ends).
-    fn name_in(&self, b: BindId, scope: &[BindId]) -> &syn::Ident {
+    /// A hidden binding's value is in its hold (`Option`), taken out here.
+    fn value_in(&self, b: BindId, scope: &[BindId], at: Option<Span>) -> TokenStream {
         let bind = &self.m.binds[b];
-        if visible(&self.m.binds, scope).contains(&b) {
-            &bind.ident
+        if !self.hidden_now.borrow().contains(&b) && visible(&self.m.binds, scope).contains(&b) {
+            let mut id = bind.ident.clone();
+            // At a `twait!`, the local is used (moved into its slot) there: a local the body
+            // moved before is reported at the wait ("value used here after move").
+            if let Some(at) = at {
+                id.set_span(id.span().located_at(at));
+            }
+            quote!(#id)
         } else {
-            &bind.hidden
+            let krate = self.krate();
+            let h = &bind.hidden;
+            quote!(#krate::__private::take(&mut #h))
         }
     }
 
@@ -356,6 +447,10 @@ impl<'a> Emitter<'a> {
         let st = &self.m.states[i];
         let krate = self.krate();
         let mut restores = TokenStream::new();
+        let mut shadowable = BTreeSet::new();
+        shadowed_in(&st.body, &mut shadowable);
+        *self.shadowable.borrow_mut() = shadowable;
+        self.holds.borrow_mut().clear();
         let vis = visible(&self.m.binds, &st.scope);
         for &b in &st.scope {
             let bind = &self.m.binds[b];
@@ -366,7 +461,7 @@ impl<'a> Emitter<'a> {
                     let slot = self.slot(b);
                     let h = &bind.hidden;
                     restores.extend(quote! {
-                        #cfg let #h = #krate::__private::take(&mut #slot);
+                        #cfg let mut #h = ::core::option::Option::take(&mut #slot);
                     });
                 }
                 continue;
@@ -379,12 +474,28 @@ impl<'a> Emitter<'a> {
                 restores.extend(quote! {
                     #cfg let #mutability #id #ty = #krate::__private::take(&mut #slot);
                 });
+                restores.extend(self.declare_holds(&[b]));
             } else if self.lv.mentioned[i].contains(&b) {
                 restores.extend(quote!(#cfg let #mutability #id #ty;));
             }
         }
         self.current.set(i);
         *self.cur.borrow_mut() = self.init[i].clone();
+        // What was restored was saved by every way in: it holds a value.
+        let restored: BTreeSet<BindId> = st
+            .scope
+            .iter()
+            .copied()
+            .filter(|&b| {
+                let bind = &self.m.binds[b];
+                bind.scoped
+                    && !self.m.keep.contains(&b)
+                    && self.lv.live_in[i].contains(&b)
+                    && (!bind.late || self.init[i].contains(&b))
+            })
+            .collect();
+        *self.present.borrow_mut() = restored.clone();
+        *self.unmoved.borrow_mut() = restored;
         *self.hidden_now.borrow_mut() = st
             .scope
             .iter()
@@ -449,12 +560,7 @@ impl<'a> Emitter<'a> {
         for b in self.lv.live_at(&target) {
             if scope.contains(&b) && (!self.m.binds[b].late || self.init[t].contains(&b)) {
                 let slot = self.slot(b);
-                let mut id = self.name_in(b, scope).clone();
-                // At a `twait!`, the local is used (moved into its slot) there: a local the
-                // body moved before is reported at the wait ("value used here after move").
-                if let Some(at) = at {
-                    id.set_span(id.span().located_at(at));
-                }
+                let id = self.value_in(b, scope, at);
                 let sp = Span::mixed_site()
                     .located_at(at.unwrap_or_else(|| self.m.binds[b].ident.span()));
                 let krate = self.krate();
@@ -477,7 +583,15 @@ impl<'a> Emitter<'a> {
     fn stash(&self, stash: &[BindId], live: &BTreeSet<BindId>) -> TokenStream {
         let mut out = TokenStream::new();
         for b in stash {
-            if live.contains(b) {
+            if self.hidden_now.borrow().contains(b) {
+                continue; // already in its hold
+            }
+            if live.contains(b) && self.holds.borrow().contains(b) {
+                let bind = &self.m.binds[*b];
+                let (id, h) = (&bind.ident, &bind.hidden);
+                let cfg = self.cfg(*b);
+                out.extend(quote!(#cfg #h = ::core::option::Option::Some(#id);));
+            } else if live.contains(b) {
                 let slot = self.slot(*b);
                 let id = &self.m.binds[*b].ident;
                 let krate = self.krate();
@@ -496,18 +610,36 @@ impl<'a> Emitter<'a> {
         stash: &[BindId],
         stashed: &BTreeSet<BindId>,
         shadowed: &[BindId],
+        branch: &[Node],
     ) -> TokenStream {
         let krate = self.krate();
         let mut out = TokenStream::new();
         for b in stash {
-            if stashed.contains(b) {
+            if self.hidden_now.borrow().contains(b) {
+                continue; // it was in its hold before: it stays there
+            }
+            if stashed.contains(b) && self.holds.borrow().contains(b) {
+                // In its hold, in its place among the others: taken out only by a branch
+                // that names it.
+                let bind = &self.m.binds[*b];
+                if shadowed.contains(b) || !mentions(branch, *b) {
+                    self.hidden_now.borrow_mut().insert(*b);
+                } else {
+                    let (id, h) = (&bind.ident, &bind.hidden);
+                    let mutability = bind.mutable.then(|| quote!(mut));
+                    let cfg = self.cfg(*b);
+                    out.extend(
+                        quote!(#cfg let #mutability #id = #krate::__private::take(&mut #h);),
+                    );
+                }
+            } else if stashed.contains(b) {
                 let bind = &self.m.binds[*b];
                 let slot = self.slot(*b);
                 let cfg = self.cfg(*b);
                 if shadowed.contains(b) {
                     let h = &bind.hidden;
                     self.hidden_now.borrow_mut().insert(*b);
-                    out.extend(quote!(#cfg let #h = #krate::__private::take(&mut #slot);));
+                    out.extend(quote!(#cfg let mut #h = ::core::option::Option::take(&mut #slot);));
                 } else {
                     let id = &bind.ident;
                     let mutability = bind.mutable.then(|| quote!(mut));
@@ -543,16 +675,22 @@ impl<'a> Emitter<'a> {
                 // once by the statement it stands in: left to Rust, and no reason to stop.
                 continue;
             }
-            let id = if visible.contains(&b) {
-                &bind.ident
-            } else if hidden.contains(&b) {
+            let id = if hidden.contains(&b) {
                 &bind.hidden
+            } else if visible.contains(&b) {
+                &bind.ident
             } else {
                 break;
             };
             if !self.m.keep.contains(&b) {
-                // Maybe moved: Rust drops it at the end of the arm, with what is older.
-                break;
+                if !self.present.borrow().contains(&b) {
+                    // Not a local of this arm (it was dropped at a wait, not being needed).
+                    continue;
+                }
+                if !self.unmoved.borrow().contains(&b) {
+                    // Maybe moved: Rust drops it at the end of the arm, with what is older.
+                    break;
+                }
             }
             let cfg = self.cfg(b);
             drops.extend(quote!(#cfg ::core::mem::drop(#id);));
@@ -592,6 +730,7 @@ impl<'a> Emitter<'a> {
         rest: &[Node],
         rest_after: &[BTreeSet<BindId>],
     ) -> TokenStream {
+        self.track_moves(&c.moves);
         let before = self.snapshot();
         let labels: Vec<syn::Lifetime> = c
             .jumps
@@ -611,7 +750,6 @@ impl<'a> Emitter<'a> {
             // Output: let v = INIT; let __tame_hN = x; let PAT = v else { let x = __tame_hN; DIV };
             Stmt::Local(l) if l.init.is_some() => {
                 let hides = self.hides(c, after);
-                let unhides = self.unhides(c, after);
                 let init = l.init.as_mut().expect("checked");
                 SubstJumps {
                     e: self,
@@ -621,6 +759,8 @@ impl<'a> Emitter<'a> {
                 }
                 .visit_expr_mut(&mut init.expr);
                 if let Some((_, div)) = &mut init.diverge {
+                    let snap = self.snapshot();
+                    let unhides = self.unhides(c, div);
                     SubstJumps {
                         e: self,
                         jumps: &c.jumps,
@@ -628,6 +768,7 @@ impl<'a> Emitter<'a> {
                         before: &before.0,
                     }
                     .visit_expr_mut(div);
+                    self.restore(&snap);
                     if !unhides.is_empty() {
                         **div = syn::parse_quote!({ #unhides #div });
                     }
@@ -655,10 +796,17 @@ impl<'a> Emitter<'a> {
             }
         };
         crate::analyse::init_after(c, &mut self.cur.borrow_mut());
+        self.track_code(c);
+        let holds = if c.decl_only {
+            TokenStream::new()
+        } else {
+            self.declare_holds(&c.defs)
+        };
         let rest = self.seq_rest(rest, rest_after);
-        let mut body = quote!(#head #rest);
+        let mut body = quote!(#head #holds #rest);
         for (j, label) in c.jumps.iter().zip(&labels) {
-            // The jump runs with what held before the statement (plus what it assigned).
+            // The jump runs with what held before the statement (plus what it assigned), less
+            // what it may have moved.
             self.restore(&before);
             let code = self.jump(
                 j.target,
@@ -676,28 +824,38 @@ impl<'a> Emitter<'a> {
         for &b in &c.stash {
             // (A late local not yet assigned has no value to hide.)
             let init = !self.m.binds[b].late || self.cur.borrow().contains(&b);
-            if after.contains(&b) && init {
-                self.hidden_now.borrow_mut().insert(b);
+            if after.contains(&b) && init && !self.hidden_now.borrow().contains(&b) {
                 let id = &self.m.binds[b].ident;
                 let h = &self.m.binds[b].hidden;
                 let cfg = self.cfg(b);
-                hides.extend(quote!(#cfg let #h = #id;));
+                if self.holds.borrow().contains(&b) {
+                    hides.extend(quote!(#cfg #h = ::core::option::Option::Some(#id);));
+                } else {
+                    hides.extend(quote!(#cfg let mut #h = ::core::option::Option::Some(#id);));
+                }
+                self.hidden_now.borrow_mut().insert(b);
             }
         }
         hides
     }
 
-    /// The reverse of [`Self::hides`]: `let x = __tame_hN;`.
-    fn unhides(&self, c: &crate::graph::Code, after: &BTreeSet<BindId>) -> TokenStream {
+    /// The reverse of [`Self::hides`] for the `else` of a `let … else`, where the old names
+    /// mean the old bindings: `let x = take(&mut __tame_hN);` for each one `div` names (the
+    /// others stay in their holds, in their place). Call with `hides` already made; the
+    /// caller restores `hidden_now` after the `else`.
+    fn unhides(&self, c: &crate::graph::Code, div: &Expr) -> TokenStream {
+        let krate = self.krate();
+        let mut names = BTreeSet::new();
+        crate::syntax::idents(quote!(#div), &mut names);
         let mut back = TokenStream::new();
         for &b in &c.stash {
-            let init = !self.m.binds[b].late || self.cur.borrow().contains(&b);
-            if after.contains(&b) && init {
-                let bind = &self.m.binds[b];
+            let bind = &self.m.binds[b];
+            if self.hidden_now.borrow().contains(&b) && names.contains(&bind.ident.to_string()) {
                 let (id, h) = (&bind.ident, &bind.hidden);
                 let mutability = bind.mutable.then(|| quote!(mut));
                 let cfg = self.cfg(b);
-                back.extend(quote!(#cfg let #mutability #id = #h;));
+                back.extend(quote!(#cfg let #mutability #id = #krate::__private::take(&mut #h);));
+                self.hidden_now.borrow_mut().remove(&b);
             }
         }
         back
@@ -729,9 +887,19 @@ impl<'a> Emitter<'a> {
             Node::Code(c) => {
                 let before = self.cur.borrow().clone();
                 crate::analyse::init_after(c, &mut self.cur.borrow_mut());
+                self.track_moves(&c.moves);
                 let mut stmt = match &c.definite {
-                    Some((b, definite)) if !before.contains(b) => definite.clone(),
+                    Some((b, definite)) if !before.contains(b) => {
+                        // (This form assigns the place on every path.)
+                        self.track_defs(&[*b]);
+                        definite.clone()
+                    }
                     _ => c.stmt.clone(),
+                };
+                // The `else` of a `let … else` is done below, after the hides.
+                let mut div = match &mut stmt {
+                    Stmt::Local(l) => l.init.as_mut().and_then(|i| i.diverge.take()),
+                    _ => None,
                 };
                 SubstJumps {
                     e: self,
@@ -741,12 +909,38 @@ impl<'a> Emitter<'a> {
                 }
                 .visit_stmt_mut(&mut stmt);
                 // Input:  let x = x + 1;        (shadows an `x` still needed after a later jump)
-                // Output: let __tame_v = x + 1; let __tame_h3 = x; let x = __tame_v;
-                // The old `x` stays a local of the arm under its hidden name: saved by it at a
-                // jump, dropped where Rust would drop it.
+                // Output: let __tame_v = x + 1; __tame_h3 = Some(x); let x = __tame_v;
+                // The old `x` moves into its hold (declared right after it): saved from there
+                // at a jump, dropped where Rust would drop it.
                 let hides = self.hides(c, after);
+                if let Some((_, d)) = &mut div {
+                    // The `else` runs where the old names still mean the old bindings: those
+                    // it names come out of their holds there.
+                    let snap = self.snapshot();
+                    let back = self.unhides(c, d);
+                    SubstJumps {
+                        e: self,
+                        jumps: &c.jumps,
+                        dispatch: None,
+                        before: &before,
+                    }
+                    .visit_expr_mut(d);
+                    self.restore(&snap);
+                    if !back.is_empty() {
+                        **d = syn::parse_quote!({ #back #d });
+                    }
+                }
+                if let (Stmt::Local(l), Some(div)) = (&mut stmt, div) {
+                    l.init.as_mut().expect("a `let … else` has a value").diverge = Some(div);
+                }
+                self.track_code(c);
+                let holds = if c.decl_only {
+                    TokenStream::new()
+                } else {
+                    self.declare_holds(&c.defs)
+                };
                 if hides.is_empty() {
-                    return quote!(#stmt);
+                    return quote!(#stmt #holds);
                 }
                 match &mut stmt {
                     Stmt::Local(l) if l.init.is_some() => {
@@ -756,15 +950,9 @@ impl<'a> Emitter<'a> {
                         let attrs = &l.attrs;
                         let first = quote!(#(#attrs)* let #v = #e;);
                         *init.expr = syn::parse_quote!(#v);
-                        // The `else` of a `let … else` runs where the old names still mean the
-                        // old bindings: they get them back there.
-                        if let Some((_, div)) = &mut init.diverge {
-                            let back = self.unhides(c, after);
-                            **div = syn::parse_quote!({ #back #div });
-                        }
-                        quote!(#first #hides #stmt)
+                        quote!(#first #hides #stmt #holds)
                     }
-                    _ => quote!(#hides #stmt),
+                    _ => quote!(#hides #stmt #holds),
                 }
             }
             Node::Jump { target, vis } => {
@@ -799,11 +987,14 @@ impl<'a> Emitter<'a> {
             }
             Node::If {
                 cond,
+                moves,
+                defs,
                 stash,
                 then,
                 els,
                 ..
             } => {
+                self.track_moves(moves);
                 let init = self.cur.borrow().clone();
                 let mut cond = cond.clone();
                 SubstJumps {
@@ -826,16 +1017,23 @@ impl<'a> Emitter<'a> {
                 // What was stashed is taken back by both branches: under its hidden name in
                 // `then`, where the pattern shadows it, under its own in `else`.
                 let snap = self.snapshot();
-                let then_back = self.take_back(stash, &stashed, stash);
+                let then_back = self.take_back(stash, &stashed, stash, then);
+                self.track_defs(defs);
+                let holds = self.declare_holds(defs);
                 let then = self.seq(then);
                 self.restore(&snap);
-                let back = self.take_back(stash, &stashed, &[]);
+                let back = self.take_back(stash, &stashed, &[], els);
                 let els = self.seq(els);
-                quote!(#before if #cond { #then_back #then } else { #back #els })
+                quote!(#before if #cond { #then_back #holds #then } else { #back #els })
             }
             Node::Match {
-                scrut, stash, arms, ..
+                scrut,
+                moves,
+                stash,
+                arms,
+                ..
             } => {
+                self.track_moves(moves);
                 let mut live = BTreeSet::new();
                 for a in arms {
                     live.extend(live_seq(&a.body, self.lv));
@@ -864,9 +1062,11 @@ impl<'a> Emitter<'a> {
                         })
                         .collect();
                     self.restore(&snap);
-                    let back = self.take_back(stash, &live, &shadowed);
+                    let back = self.take_back(stash, &live, &shadowed, &a.body);
+                    self.track_defs(&a.defs);
+                    let holds = self.declare_holds(&a.defs);
                     let body = self.seq(&a.body);
-                    quote!(#pat #guard => { #back #body })
+                    quote!(#pat #guard => { #back #holds #body })
                 });
                 quote!(match #scrut { #(#arms)* })
             }
@@ -890,6 +1090,63 @@ impl<'a> Emitter<'a> {
             }
         }
     }
+}
+
+/// The bindings the code of `nodes` may shadow: by a `let`, or by a pattern of an `if let` or
+/// a `match` (the holds are declared for these).
+fn shadowed_in(nodes: &[Node], out: &mut BTreeSet<BindId>) {
+    for node in nodes {
+        match node {
+            Node::Code(c) => out.extend(c.stash.iter().copied()),
+            Node::If {
+                stash, then, els, ..
+            } => {
+                out.extend(stash.iter().copied());
+                shadowed_in(then, out);
+                shadowed_in(els, out);
+            }
+            Node::Match { stash, arms, .. } => {
+                out.extend(stash.iter().copied());
+                for a in arms {
+                    shadowed_in(&a.body, out);
+                }
+            }
+            Node::Block(b) => shadowed_in(b, out),
+            Node::Cfg { then, els, .. } => {
+                shadowed_in(then, out);
+                shadowed_in(els, out);
+            }
+            Node::Jump { .. } | Node::Join { .. } | Node::Park { .. } | Node::Done { .. } => {}
+        }
+    }
+}
+
+/// Whether the code of `nodes` (in this state) names binding `b`.
+fn mentions(nodes: &[Node], b: BindId) -> bool {
+    nodes.iter().any(|node| match node {
+        Node::Code(c) => [&c.uses, &c.kills, &c.writes, &c.moves]
+            .iter()
+            .any(|v| v.contains(&b)),
+        Node::If {
+            uses,
+            moves,
+            then,
+            els,
+            ..
+        } => uses.contains(&b) || moves.contains(&b) || mentions(then, b) || mentions(els, b),
+        Node::Match {
+            uses, moves, arms, ..
+        } => {
+            uses.contains(&b)
+                || moves.contains(&b)
+                || arms
+                    .iter()
+                    .any(|a| a.guard_uses.contains(&b) || mentions(&a.body, b))
+        }
+        Node::Block(n) => mentions(n, b),
+        Node::Cfg { then, els, .. } => mentions(then, b) || mentions(els, b),
+        Node::Jump { .. } | Node::Join { .. } | Node::Park { .. } | Node::Done { .. } => false,
+    })
 }
 
 /// The bindings the `if`s and `match`es of `nodes` may stash.

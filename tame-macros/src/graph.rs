@@ -98,6 +98,8 @@ pub struct Code {
     pub writes: Vec<BindId>,
     /// New bindings (`let`).
     pub defs: Vec<BindId>,
+    /// Bindings the statement may move (read from the syntax, also under `#[cfg]`).
+    pub moves: Vec<BindId>,
     /// Bindings the new ones shadow: stashed in their slots first if still needed later.
     pub stash: Vec<BindId>,
     pub jumps: Vec<JumpSpec>,
@@ -136,6 +138,8 @@ pub enum Node {
     If {
         cond: Expr,
         uses: Vec<BindId>,
+        /// Bindings the condition may move.
+        moves: Vec<BindId>,
         defs: Vec<BindId>,
         stash: Vec<BindId>,
         then: Vec<Node>,
@@ -144,6 +148,8 @@ pub enum Node {
     Match {
         scrut: Expr,
         uses: Vec<BindId>,
+        /// Bindings the scrutinee or a guard may move.
+        moves: Vec<BindId>,
         stash: Vec<BindId>,
         arms: Vec<Arm>,
     },

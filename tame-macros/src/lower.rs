@@ -209,22 +209,28 @@ impl Lower {
     /// `#[cfg(…)]` is not noted: the local is kept where the statement is configured out, and
     /// where it is configured in, rustc reports the move at the next wait (E0382), as the
     /// book says, rather than the local being dropped early where it is not.
-    fn note_moves(&mut self, names: std::collections::BTreeSet<String>) {
-        if !self.cfg.is_empty() {
-            return;
-        }
+    ///
+    /// Returns the bindings, noted or not: the emitter follows on which paths a local that
+    /// is not kept may be moved.
+    fn note_moves(&mut self, names: std::collections::BTreeSet<String>) -> Vec<BindId> {
         let names: Vec<String> = names.into_iter().collect();
         let moved = self.resolve_all(&names);
-        self.moved.extend(moved);
+        if self.cfg.is_empty() {
+            self.moved.extend(moved.iter().copied());
+        }
+        moved
     }
 
     /// A statement kept as written.
     fn code(&mut self, mut stmt: Stmt) -> Node {
         let free = free_names_stmt(&stmt);
         let uses = self.resolve_all(&free.reads);
-        if !has_cfg(&stmt) {
-            self.note_moves(crate::moves::moved_names(std::slice::from_ref(&stmt)));
-        }
+        let moved = crate::moves::moved_names(std::slice::from_ref(&stmt));
+        let moves = if has_cfg(&stmt) {
+            self.resolve_all(&moved.into_iter().collect::<Vec<_>>())
+        } else {
+            self.note_moves(moved)
+        };
         let writes = self.resolve_all(&free.writes);
         let kills = self.resolve_all(&definite_assigns(&stmt));
         let vis = self.in_scope();
@@ -265,6 +271,7 @@ impl Lower {
             kills,
             writes,
             defs,
+            moves,
             stash,
             jumps,
             decl_only,
@@ -312,6 +319,7 @@ impl Lower {
             kills: Vec::new(),
             writes: Vec::new(),
             defs: Vec::new(),
+            moves: Vec::new(),
             stash: Vec::new(),
             jumps: Vec::new(),
             decl_only: false,
@@ -474,7 +482,7 @@ impl Lower {
             Some(Hoisted::Poll { r, tmp, line }) => {
                 let p = self.new_state();
                 let uses = self.resolve_all(&free_names(&r).reads);
-                self.note_moves(crate::moves::moved_in(&r, false));
+                let moves = self.note_moves(crate::moves::moved_in(&r, false));
                 let vis = self.in_scope();
                 let t = self.bind_tmp(tmp.clone());
                 let some_body = self.lower_hoisted(list, cont, k, dest);
@@ -483,6 +491,7 @@ impl Lower {
                 self.m.states[p].body = vec![Node::Match {
                     scrut,
                     uses,
+                    moves,
                     stash: Vec::new(),
                     arms: vec![
                         Arm {
@@ -614,7 +623,7 @@ impl Lower {
             //   M =>  rest
             Expr::If(i) => {
                 let uses = self.resolve_all(&free_names(&i.cond).reads);
-                self.note_moves(crate::moves::moved_in(&i.cond, true));
+                let moves = self.note_moves(crate::moves::moved_in(&i.cond, true));
                 self.frames.push(Vec::new());
                 let mut defs = Vec::new();
                 let mut stash = Vec::new();
@@ -639,6 +648,7 @@ impl Lower {
                 vec![Node::If {
                     cond: (*i.cond).clone(),
                     uses,
+                    moves,
                     defs,
                     stash,
                     then,
@@ -647,7 +657,7 @@ impl Lower {
             }
             Expr::Match(mm) => {
                 let uses = self.resolve_all(&free_names(&mm.expr).reads);
-                self.note_moves(crate::moves::moved_in(&mm.expr, true));
+                let mut moves = self.note_moves(crate::moves::moved_in(&mm.expr, true));
                 let mut arms = Vec::new();
                 let mut stash = Vec::new();
                 for a in &mm.arms {
@@ -660,7 +670,7 @@ impl Lower {
                         .map(|g| self.resolve_all(&free_names(g).reads))
                         .unwrap_or_default();
                     if let Some(g) = &guard {
-                        self.note_moves(crate::moves::moved_in(g, false));
+                        moves.extend(self.note_moves(crate::moves::moved_in(g, false)));
                     }
                     let body = self.lower_branch(&a.body, k, dest);
                     self.frames.pop();
@@ -677,6 +687,7 @@ impl Lower {
                 vec![Node::Match {
                     scrut: (*mm.expr).clone(),
                     uses,
+                    moves,
                     stash,
                     arms,
                 }]
@@ -842,53 +853,37 @@ impl Lower {
             bound: Vec::new(),
         };
         mk.visit_block_mut(&mut block);
-        let mut drains = Vec::new();
-        for (site, place, keys, at) in mk.sites {
+        for (site, ..) in &mk.sites {
             self.m.sites.push(site.clone());
             self.m.site_cfg.push(self.cfg.clone());
-            // Input:  mkevent!(a[i])           (inside the block)
-            // Output: __tame_cx.site_event(&mut __tame_site1, (i,))
-            //         … and after the join:
-            //         if let Some(rv) = &__tame_site1 { while let Some(((k0,), v)) = rv.try_join() { a[k0] = v; } }
-            // The value carries the `mkevent!`'s span: a place of the wrong type is reported
-            // at that `mkevent!`.
-            let v = Ident::new("__tame_v", Span::mixed_site().located_at(at));
-            let rv = internal("__tame_rv");
-            let drain = parse_quote_spanned!(place.span()=>
-                if let ::core::option::Option::Some(#rv) = &#site {
-                    while let ::core::option::Option::Some(((#(#keys,)*), #v)) = #rv.try_join() {
-                        #place = #v;
-                    }
-                }
-            );
-            // A local declared without a value (`let v: u32;`) has no value to keep if its
-            // event is dropped untriggered: the call panics there, saying so, and `v` is
-            // initialised after the wait as a blocking call would have made it.
-            let definite = crate::syntax::path_name(&place).map(|name| {
-                let msg = syn::LitStr::new(
-                    &format!(
-                        "tame: the event for `{name}` was dropped untriggered, and `{name}` was declared without a value"
-                    ),
-                    place.span(),
-                );
-                let last = internal("__tame_last");
-                parse_quote_spanned!(place.span()=>
-                    #place = {
-                        let mut #last = ::core::option::Option::None;
-                        if let ::core::option::Option::Some(#rv) = &#site {
-                            while let ::core::option::Option::Some(((), #v)) = #rv.try_join() {
-                                #last = ::core::option::Option::Some(#v);
-                            }
-                        }
-                        match #last {
-                            ::core::option::Option::Some(#v) => #v,
-                            ::core::option::Option::None => ::core::panic!(#msg),
-                        }
-                    };
-                )
-            });
-            drains.push((drain, definite));
         }
+        // Sites whose places may be one place (rooted at one local, or not at a local at all)
+        // are drained together, in trigger order: the value of the event triggered last
+        // stands, as if each had written its place when it triggered. Others are drained one
+        // site after another.
+        let roots: Vec<_> = mk
+            .sites
+            .iter()
+            .map(|(_, place, ..)| crate::rewrite::place_root(place))
+            .collect();
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for (i, root) in roots.iter().enumerate() {
+            let joins = |g: &Vec<usize>| {
+                g.iter()
+                    .any(|&j| root.is_none() || roots[j].is_none() || roots[j] == *root)
+            };
+            match groups.iter_mut().find(|g| joins(g)) {
+                Some(g) => g.push(i),
+                None => groups.push(vec![i]),
+            }
+        }
+        let drains = groups
+            .iter()
+            .map(|g| {
+                let sites: Vec<_> = g.iter().map(|&i| &mk.sites[i]).collect();
+                drain_sites(&sites)
+            })
+            .collect();
         let line = quote_spanned!(mac.path.span()=> ::core::line!());
         let code = self.code(Stmt::Expr(
             Expr::Block(syn::ExprBlock {
@@ -900,6 +895,119 @@ impl Lower {
         ));
         (code, drains, line)
     }
+}
+
+/// The code that writes the values of `mkevent!(place)` sites after their `twait!{}`, and for
+/// a place that is a late local, what to emit instead where it is not yet initialised.
+///
+/// One site:
+///     if let Some(rv) = &__tame_site1 { while let Some(((k0,), v)) = rv.try_join() { a[k0] = v; } }
+/// Several sites that may write one place take the oldest value of any of them each round:
+///     loop {
+///         let t0 = cx.site_stamp(&__tame_site1);
+///         let t1 = cx.site_stamp(&__tame_site2);
+///         let t = min(t0, t1);
+///         if t == u64::MAX { break; }
+///         if t == t0 { <take one from site1> } else if t == t1 { <take one from site2> }
+///     }
+/// The value carries the `mkevent!`'s span: a place of the wrong type is reported at that
+/// `mkevent!`.
+fn drain_sites(sites: &[&(Ident, Expr, Vec<Ident>, Span)]) -> (Stmt, Option<Stmt>) {
+    let rv = internal("__tame_rv");
+    let last = internal("__tame_last");
+    let cx = internal("__tame_cx");
+    // A local declared without a value (`let v: u32;`) has no value to keep if its events are
+    // dropped untriggered: the call panics there, saying so, and `v` is initialised after the
+    // wait as a blocking call would have made it.
+    let late_name = {
+        let names: Vec<_> = sites
+            .iter()
+            .map(|(_, place, ..)| crate::syntax::path_name(place))
+            .collect();
+        match &names[0] {
+            Some(n) if names.iter().all(|m| m.as_ref() == Some(n)) => Some(n.clone()),
+            _ => None,
+        }
+    };
+    // `write(v)`: what one value does to its place.
+    let take_one = |(site, place, keys, at): &(Ident, Expr, Vec<Ident>, Span),
+                    to_last: bool,
+                    all: bool| {
+        let v = Ident::new("__tame_v", Span::mixed_site().located_at(*at));
+        let write: Stmt = if to_last {
+            parse_quote_spanned!(place.span()=> #last = ::core::option::Option::Some(#v);)
+        } else {
+            parse_quote_spanned!(place.span()=> #place = #v;)
+        };
+        let keys: Vec<_> = keys.iter().collect();
+        if all {
+            quote_spanned!(place.span()=>
+                if let ::core::option::Option::Some(#rv) = &#site {
+                    while let ::core::option::Option::Some(((#(#keys,)*), #v)) = #rv.try_join() {
+                        #write
+                    }
+                }
+            )
+        } else {
+            quote_spanned!(place.span()=>
+                if let ::core::option::Option::Some(#rv) = &#site {
+                    if let ::core::option::Option::Some(((#(#keys,)*), #v)) = #rv.try_join() {
+                        #write
+                    }
+                }
+            )
+        }
+    };
+    let body = |to_last: bool| -> TokenStream {
+        if sites.len() == 1 {
+            return take_one(sites[0], to_last, true);
+        }
+        let stamps: Vec<_> = (0..sites.len())
+            .map(|i| format_ident!("__tame_t{}", i, span = Span::mixed_site()))
+            .collect();
+        let t = internal("__tame_t");
+        let idents: Vec<_> = sites.iter().map(|s| &s.0).collect();
+        let first = &stamps[0];
+        let rest = &stamps[1..];
+        let arms: Vec<_> = sites.iter().map(|s| take_one(s, to_last, false)).collect();
+        quote!(
+            loop {
+                #(let #stamps = #cx.site_stamp(&#idents);)*
+                let #t = #first #(.min(#rest))*;
+                if #t == ::core::primitive::u64::MAX {
+                    break;
+                }
+                #(if #t == #stamps { #arms } else)* {}
+            }
+        )
+    };
+    let span = sites[0].1.span();
+    let drain: Stmt = {
+        let b = body(false);
+        parse_quote_spanned!(span=> #b)
+    };
+    let definite = late_name.map(|name| {
+        let msg = syn::LitStr::new(
+            &format!(
+                "tame: the event for `{name}` was dropped untriggered, and `{name}` was declared without a value"
+            ),
+            span,
+        );
+        let place = &sites[0].1;
+        let b = body(true);
+        let v = Ident::new("__tame_v", Span::mixed_site().located_at(sites[0].3));
+        parse_quote_spanned!(span=>
+            #place = {
+                let mut #last = ::core::option::Option::None;
+                #b
+                match #last {
+                    ::core::option::Option::Some(#v) => #v,
+                    ::core::option::Option::None => ::core::panic!(#msg),
+                }
+            };
+        )
+    });
+    (drain, definite)
 }
 
 /// Items that may be written once per state without changing the program: each copy is the

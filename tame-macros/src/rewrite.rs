@@ -396,7 +396,7 @@ impl Mkevents {
 }
 
 /// The local a place is rooted at: `x` for `x`, `x.f`, `x[i]`, `(*x).f`.
-fn place_root(place: &Expr) -> Option<String> {
+pub fn place_root(place: &Expr) -> Option<String> {
     match place {
         Expr::Field(f) => place_root(&f.base),
         Expr::Index(i) => place_root(&i.expr),

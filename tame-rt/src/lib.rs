@@ -53,5 +53,5 @@ pub use crate::timer::{asap, at, timer};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::core::stuck_reports;
-    pub use crate::task::{Cx, Step, put, spawn, take};
+    pub use crate::task::{Cx, Step, hold_for, put, spawn, take};
 }

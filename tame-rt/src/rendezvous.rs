@@ -69,6 +69,14 @@ struct State<I, T> {
     /// Set for the hidden per-site rendezvous of `mkevent!(place)`: events count toward that
     /// call's `twait!{}` join.
     group: Option<Rc<dyn Join>>,
+    /// With `group` only: the trigger stamp of each `ready` value (same order), so that the
+    /// values of several sites aimed at one place are written in the order they triggered.
+    stamps: VecDeque<u64>,
+}
+
+thread_local! {
+    /// Trigger counter of the per-site rendezvous (`mkevent!(place)`) on this thread.
+    static STAMP: Cell<u64> = const { Cell::new(0) };
 }
 
 pub(crate) struct Inner<I, T> {
@@ -134,6 +142,7 @@ impl<I: 'static, T: 'static> Rendezvous<I, T> {
                     waiter: None,
                     more_waiters: VecDeque::new(),
                     group: None,
+                    stamps: VecDeque::new(),
                 }),
                 handles: Cell::new(1),
             }),
@@ -206,7 +215,23 @@ impl<I: 'static, T: 'static> Rendezvous<I, T> {
     /// assert_eq!(r.try_join(), Some((1, ())));
     /// ```
     pub fn try_join(&self) -> Option<(I, T)> {
-        self.inner.state.borrow_mut().ready.pop_front()
+        let mut st = self.inner.state.borrow_mut();
+        if st.group.is_some() {
+            st.stamps.pop_front();
+        }
+        st.ready.pop_front()
+    }
+
+    /// The trigger stamp of the value `try_join` would take next (`u64::MAX` if none), on a
+    /// per-site rendezvous: smaller stamps triggered earlier.
+    pub(crate) fn next_stamp(&self) -> u64 {
+        let st = self.inner.state.borrow();
+        debug_assert!(
+            st.group.is_some(),
+            "stamps are kept for per-site rendezvous only"
+        );
+        debug_assert_eq!(st.stamps.len(), st.ready.len());
+        st.stamps.front().copied().unwrap_or(u64::MAX)
     }
 
     /// Number of events made and not yet triggered, dropped or cancelled.
@@ -374,6 +399,11 @@ impl<I: 'static, T: 'static> Sink<T> for Inner<I, T> {
             Slot::Pending { id, hook, more } => {
                 st.pending -= 1;
                 st.ready.push_back((id, value));
+                if st.group.is_some() {
+                    let n = STAMP.get();
+                    STAMP.set(n + 1);
+                    st.stamps.push_back(n);
+                }
                 let wake = Self::take_waiters(&mut st, false);
                 let extra = more.then(|| Self::take_extra_hooks(&mut st, slot));
                 let group = st.group.clone();

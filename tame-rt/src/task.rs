@@ -220,6 +220,18 @@ impl Cx {
             .event(key)
     }
 
+    /// After a `twait!{}` whose `mkevent!(place)` sites may write one place: the trigger
+    /// stamp of the next value of `site` (`u64::MAX` if it has none). The drain the macro
+    /// emits writes the value with the smallest stamp first, so the event that triggered last
+    /// stands.
+    #[inline]
+    pub fn site_stamp<K: 'static, T: 'static>(&self, site: &Option<Rendezvous<K, T>>) -> u64 {
+        match site {
+            Some(r) => r.next_stamp(),
+            None => u64::MAX,
+        }
+    }
+
     /// End of `twait!{}`: `true` when every event of the block is done (go on at once);
     /// otherwise the call is marked blocked and `false` is returned (the closure saves its
     /// state and returns `Step::Blocked`).
@@ -260,6 +272,15 @@ impl Cx {
         crate::core::register_blocked(&self.task);
         None
     }
+}
+
+/// An empty *hold* for `x`, declared right after it: when `x` is shadowed while it is still
+/// needed, its value moves into the hold, which sits where `x` sits among the locals, so it
+/// is dropped in `x`'s place.
+#[doc(hidden)]
+#[inline(always)]
+pub fn hold_for<T>(_: &T) -> Option<T> {
+    None
 }
 
 /// Restores a local saved across a wait.
