@@ -388,3 +388,70 @@ fn seed_400226_shadowed_by_let_else_behind_a_moved_local() {
         ["drop 7", "drop 1"]
     );
 }
+
+// A late local named in one state only by a waiting statement under `#[cfg]` (configured out)
+// was declared there without a type: E0282.
+#[tame::tamed]
+fn late_local_named_only_under_cfg() {
+    let r: tame::Rendezvous<u32, u32> = tame::Rendezvous::new();
+    let b = 1;
+    let mut x = w::opt(b);
+    let mut a1;
+    twait! {
+        w::send(mkevent!(r, 1), x.map_or(0, |(_, v)| v));
+    }
+    a1 = S { f: 5, d: D(1) };
+    #[cfg(any())]
+    twait! {
+        w::abandon({
+            let mut a2 = {
+                x = w::opt(1);
+                D(2)
+            };
+            D(6)
+        }, mkevent!(a1.d));
+    }
+}
+
+#[test]
+fn seed_107047_late_local_named_only_under_cfg() {
+    assert_eq!(w::run_tamed(late_local_named_only_under_cfg), ["drop 1"]);
+}
+
+// A `continue` inside the value of a `break` in the `else` of a `let … else`: the value was
+// quoted again, its jump became a statement macro, and stayed unexpanded (E0433-like "cannot
+// find macro").
+#[tame::tamed]
+fn jump_inside_a_break_value() {
+    let r: tame::Rendezvous<u32, u32> = tame::Rendezvous::new();
+    let mut a1;
+    a1 = {
+        let mut n1 = 0;
+        'l1: loop {
+            n1 += 1;
+            if n1 > 2 {
+                break 'l1 D(1);
+            }
+            let Some((_, b)) = w::opt(1) else {
+                #[allow(unreachable_code)]
+                break 'l1 ({
+                    continue;
+                    D(7)
+                });
+            };
+            let mut a2;
+            a2 = S {
+                f: twait!(r).map_or(0, |(_, v)| v),
+                d: D(8),
+            };
+        }
+    };
+}
+
+#[test]
+fn seed_500374_jump_inside_a_break_value() {
+    assert_eq!(
+        w::run_tamed(jump_inside_a_break_value),
+        ["drop 8", "drop 8", "drop 1"]
+    );
+}

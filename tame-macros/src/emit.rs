@@ -476,7 +476,13 @@ impl<'a> Emitter<'a> {
                 });
                 restores.extend(self.declare_holds(&[b]));
             } else if self.lv.mentioned[i].contains(&b) {
-                restores.extend(quote!(#cfg let #mutability #id #ty;));
+                // Named only by waiting statements under `#[cfg]`: declared under the same
+                // condition (else, configured out, nothing would give it a type).
+                let only = match mention_cfgs(&st.body, b) {
+                    Some(preds) if !preds.is_empty() => quote!(#[cfg(any(#(#preds),*))]),
+                    _ => TokenStream::new(),
+                };
+                restores.extend(quote!(#cfg #only let #mutability #id #ty;));
             }
         }
         self.current.set(i);
@@ -1121,6 +1127,70 @@ fn shadowed_in(nodes: &[Node], out: &mut BTreeSet<BindId>) {
     }
 }
 
+/// The conditions under which the code of `nodes` names `b`: `None` if it names it outside
+/// any waiting statement under `#[cfg]` (`Node::Cfg`), else one `all(…)` per such place
+/// (none if it does not name it).
+fn mention_cfgs(nodes: &[Node], b: BindId) -> Option<Vec<TokenStream>> {
+    let mut out = Vec::new();
+    let seq = |nodes: &[Node], out: &mut Vec<TokenStream>| -> Option<()> {
+        out.extend(mention_cfgs(nodes, b)?);
+        Some(())
+    };
+    for node in nodes {
+        match node {
+            Node::Cfg { attrs, then, els } => {
+                let preds: Vec<_> = attrs
+                    .iter()
+                    .filter_map(|a| match &a.meta {
+                        syn::Meta::List(l) => Some(l.tokens.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let on = quote!(all(#(#preds),*));
+                let off = quote!(not(#on));
+                for (side, cond) in [(then, on), (els, off)] {
+                    match mention_cfgs(side, b) {
+                        None => out.push(cond),
+                        Some(inner) => {
+                            out.extend(inner.into_iter().map(|c| quote!(all(#cond, #c))))
+                        }
+                    }
+                }
+            }
+            Node::If {
+                uses,
+                moves,
+                then,
+                els,
+                ..
+            } => {
+                if uses.contains(&b) || moves.contains(&b) {
+                    return None;
+                }
+                seq(then, &mut out)?;
+                seq(els, &mut out)?;
+            }
+            Node::Match {
+                uses, moves, arms, ..
+            } => {
+                if uses.contains(&b) || moves.contains(&b) {
+                    return None;
+                }
+                for a in arms {
+                    if a.guard_uses.contains(&b) {
+                        return None;
+                    }
+                    seq(&a.body, &mut out)?;
+                }
+            }
+            Node::Block(n) => seq(n, &mut out)?,
+            other if mentions(std::slice::from_ref(other), b) => return None,
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
 /// Whether the code of `nodes` (in this state) names binding `b`.
 fn mentions(nodes: &[Node], b: BindId) -> bool {
     nodes.iter().any(|node| match node {
@@ -1218,6 +1288,21 @@ struct SubstJumps<'e, 'a> {
 }
 
 impl VisitMut for SubstJumps<'_, '_> {
+    // A marker re-parsed as a statement (`__tame_jump!(0);` inside a `break` value that was
+    // quoted again) is an expression statement like any other.
+    fn visit_stmt_mut(&mut self, st: &mut Stmt) {
+        if let Stmt::Macro(m) = st
+            && m.mac.path.is_ident("__tame_jump")
+        {
+            let e = Expr::Macro(syn::ExprMacro {
+                attrs: m.attrs.clone(),
+                mac: m.mac.clone(),
+            });
+            *st = Stmt::Expr(e, m.semi_token);
+        }
+        syn::visit_mut::visit_stmt_mut(self, st);
+    }
+
     fn visit_expr_mut(&mut self, ex: &mut Expr) {
         if let Expr::Macro(m) = ex
             && m.mac.path.is_ident("__tame_jump")
