@@ -421,6 +421,7 @@ fn seed_107047_late_local_named_only_under_cfg() {
 // A `continue` inside the value of a `break` in the `else` of a `let … else`: the value was
 // quoted again, its jump became a statement macro, and stayed unexpanded (E0433-like "cannot
 // find macro").
+#[allow(unused_parens)]
 #[tame::tamed]
 fn jump_inside_a_break_value() {
     let r: tame::Rendezvous<u32, u32> = tame::Rendezvous::new();
