@@ -2,6 +2,8 @@
 //!
 //! Run: `cargo run --example tutorial`. The book's tutorial includes the parts between the
 //! ANCHOR lines, so every listing there compiles and runs.
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use tame::{Event, Rendezvous, TimedOut, tamed};
@@ -201,12 +203,52 @@ fn ticks_within(every: Duration, total: Duration, done: Event<u32>) {
 }
 // ANCHOR_END: deadline
 
+// ANCHOR: stopping
+/// Counts ticks forever (until it is stopped), reporting each one on `ticks`.
+#[tamed]
+fn count_forever(every: Duration, ticks: Rc<Cell<u32>>, done: Event<()>) {
+    let _guard = Noisy("count_forever's guard");
+    loop {
+        twait! {
+            #![describe("between two ticks")]
+            tame::timer(every, mkevent!());
+        }
+        ticks.set(ticks.get() + 1);
+    }
+    #[allow(unreachable_code)]
+    done.trigger(());
+}
+
+/// A value that says when it is dropped.
+struct Noisy(&'static str);
+
+impl Drop for Noisy {
+    fn drop(&mut self) {
+        println!("dropped {}", self.0);
+    }
+}
+
+/// Gives `count_forever` 35 ms: the timeout cancels its `done`, which ends it.
+#[tamed]
+fn count_for_a_while(done: Event<u32>) {
+    let ticks = Rc::new(Cell::new(0));
+    let mut outcome = Ok(());
+    twait! {
+        let d = tame::add_timeout(Duration::from_millis(35), mkevent!(outcome));
+        count_forever(Duration::from_millis(10), ticks.clone(), d);
+    }
+    assert_eq!(outcome, Err(TimedOut));
+    done.trigger(ticks.get());
+}
+// ANCHOR_END: stopping
+
 pub fn main() {
     let ticks: Rendezvous<&str, u32> = Rendezvous::new();
     let lists: Rendezvous<&str, Vec<String>> = Rendezvous::new();
     let timed: Rendezvous<&str, Result<u64, TimedOut>> = Rendezvous::new();
     let firsts: Rendezvous<(), (usize, u64)> = Rendezvous::new();
     let retried: Rendezvous<(), (u32, Result<u64, TimedOut>)> = Rendezvous::new();
+    let stopped: Rendezvous<(), u32> = Rendezvous::new();
     let names = || -> Vec<String> {
         ["bb.example", "a.io", "ccc.org", "d.net", "eeeeee.com"]
             .map(String::from)
@@ -229,6 +271,7 @@ pub fn main() {
             Duration::from_millis(55),
             ticks.event("within 55 ms"),
         );
+        count_for_a_while(stopped.event(()));
     });
     println!("everything ran in {:?}", t0.elapsed());
     let answers: Vec<String> = [
@@ -267,5 +310,8 @@ pub fn main() {
         (1..=5).contains(&tick_counts["within 55 ms"]),
         "{tick_counts:?}"
     );
+    // `count_forever` ticked every 10 ms for 35 ms, then ended; the loop did not wait for it.
+    let (_, counted) = stopped.try_join().expect("count_for_a_while reported");
+    assert!((1..=3).contains(&counted), "{counted} ticks");
     println!("all tutorial listings ran as described");
 }

@@ -33,7 +33,9 @@
 //!     done.trigger(sum);
 //! }
 //!
-//! /// Runs `slow_sum` under a deadline.
+//! /// Runs `slow_sum` under a deadline: if the time is up first, `slow_sum`'s `done` loses its
+//! /// receiver and `slow_sum` ends where it waits (a tamed call whose `Event` parameters all
+//! /// lost their receivers is stopped).
 //! #[tamed]
 //! fn with_deadline(n: u32, done: Event<Result<u32, TimedOut>>) {
 //!     let mut outcome = Err(TimedOut);
@@ -79,8 +81,8 @@ mod macros;
 
 pub use tame_macros::{main, tamed};
 pub use tame_rt::{
-    Event, Rendezvous, TimedOut, add_timeout, asap, at, deregister, now, readable, run, timer,
-    writable,
+    Event, Rendezvous, TimedOut, add_timeout, asap, at, blocked_locations, deregister, now,
+    readable, run, timer, writable,
 };
 
 /// Non-blocking TCP and UDP sockets on the tame loop, and tamed helpers built on them.

@@ -406,6 +406,24 @@ impl<'a> Emitter<'a> {
             ident: mixed("__tame_resume"),
         };
         let name = func.sig.ident.to_string();
+        // Asked where it waits (`tame::blocked_locations`), the call answers from the static
+        // site of the wait its state stands at, and changes nothing.
+        let sites = self.wait_sites();
+        let describe = {
+            let arms = sites.iter().map(|(t, line, what)| {
+                let t = Literal::u32_unsuffixed(*t as u32);
+                quote!(#t => (#line, #what),)
+            });
+            quote! {
+                if #cx.describing() {
+                    #cx.blocked_at(#name, ::core::file!(), match #state {
+                        #(#arms)*
+                        _ => (0, ""),
+                    });
+                    return #krate::__private::Step::Blocked;
+                }
+            }
+        };
         let attrs = &func.attrs;
         let vis = &func.vis;
         quote! {
@@ -429,6 +447,7 @@ impl<'a> Emitter<'a> {
                     clippy::drop_non_drop
                 )]
                 #krate::__private::spawn(#name, ::core::file!(), move |#cx: &#krate::__private::Cx| -> #krate::__private::Step {
+                    #describe
                     #resume: loop {
                         match #state {
                             #(#arms)*
@@ -516,7 +535,83 @@ impl<'a> Emitter<'a> {
         let n = Literal::u32_unsuffixed(i as u32);
         let cfg = &st.cfg;
         let items = &st.items;
-        quote!(#(#cfg)* #n => { #(#items)* #restores #body })
+        let cx = mixed("__tame_cx");
+        // Cancellation rule 1: the call watches its `Event` parameters from its start, and
+        // ends, when they all lost their receivers, in the state it waits in: its locals are
+        // restored and dropped, newest first, by the return.
+        let event_params = self.event_params();
+        let watch = if i == 0 && !event_params.is_empty() {
+            let slots = event_params.iter().map(|&b| self.slot(b));
+            quote!(#(#cx.watch(&#slots);)* #cx.armed();)
+        } else {
+            TokenStream::new()
+        };
+        let ending = if !event_params.is_empty() && self.wait_sites().iter().any(|s| s.0 == i) {
+            quote!(if #cx.ending() { return #krate::__private::Step::Done; })
+        } else {
+            TokenStream::new()
+        };
+        quote!(#(#cfg)* #n => { #(#items)* #watch #restores #ending #body })
+    }
+
+    /// The `Event` parameters cancellation rule 1 watches (none with `cancel = false`).
+    fn event_params(&self) -> Vec<BindId> {
+        if !self.input.opts.cancel {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let mut ids = self.m.params.iter();
+        for arg in &self.input.func.sig.inputs {
+            match arg {
+                FnArg::Receiver(_) => {
+                    ids.next();
+                }
+                FnArg::Typed(pt) => {
+                    let n = match &*pt.pat {
+                        Pat::Wild(_) => 1,
+                        p => crate::syntax::pat_bindings(p).len(),
+                    };
+                    let bs: Vec<BindId> = ids.by_ref().take(n).copied().collect();
+                    if is_event_type(&pt.ty) && bs.len() == 1 {
+                        out.push(bs[0]);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Each wait the call may block at: the state it resumes in, its line and description.
+    fn wait_sites(&self) -> Vec<(usize, TokenStream, String)> {
+        fn walk(nodes: &[Node], out: &mut Vec<(usize, TokenStream, String)>) {
+            for n in nodes {
+                match n {
+                    Node::Join {
+                        target, line, what, ..
+                    } => out.push((*target, line.clone(), what.clone())),
+                    Node::Park { target, line, .. } => {
+                        out.push((*target, line.clone(), String::new()))
+                    }
+                    Node::If { then, els, .. } | Node::Cfg { then, els, .. } => {
+                        walk(then, out);
+                        walk(els, out);
+                    }
+                    Node::Match { arms, .. } => arms.iter().for_each(|a| walk(&a.body, out)),
+                    Node::Block(b) => walk(b, out),
+                    Node::Code(_) | Node::Jump { .. } | Node::Done { .. } => {}
+                }
+            }
+        }
+        let reachable = self.m.reachable();
+        let mut out = Vec::new();
+        for (i, st) in self.m.states.iter().enumerate() {
+            if reachable[i] {
+                walk(&st.body, &mut out);
+            }
+        }
+        out.sort_by_key(|s| s.0);
+        out.dedup_by_key(|s| s.0);
+        out
     }
 
     fn seq(&self, nodes: &[Node]) -> TokenStream {
@@ -970,6 +1065,7 @@ impl<'a> Emitter<'a> {
                 line,
                 vis,
                 span,
+                ..
             } => {
                 let saves = self.saves_at(Cont::Goto(*target), vis, Some(*span));
                 let t = Literal::u32_unsuffixed(*target as u32);
@@ -982,7 +1078,7 @@ impl<'a> Emitter<'a> {
                     return #krate::__private::Step::Blocked;
                 }
             }
-            Node::Park { target, vis } => {
+            Node::Park { target, vis, .. } => {
                 let saves = self.saves(Cont::Goto(*target), vis);
                 let t = Literal::u32_unsuffixed(*target as u32);
                 quote!(#saves #state = #t; return #krate::__private::Step::Blocked;)
@@ -1095,6 +1191,19 @@ impl<'a> Emitter<'a> {
                 }
             }
         }
+    }
+}
+
+/// Whether a parameter's type is `Event<…>` (by its last path segment: `Event`,
+/// `tame::Event<u32>`).
+fn is_event_type(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(p) => {
+            p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "Event")
+        }
+        syn::Type::Paren(p) => is_event_type(&p.elem),
+        syn::Type::Group(g) => is_event_type(&g.elem),
+        _ => false,
     }
 }
 

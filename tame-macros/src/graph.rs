@@ -122,12 +122,15 @@ pub enum Node {
     Join {
         target: StateId,
         line: TokenStream,
+        /// Its `#![describe("…")]`, or empty.
+        what: String,
         vis: Vec<BindId>,
         span: Span,
     },
     /// `twait!(r)` found nothing: save, stay in this state, return `Step::Blocked`.
     Park {
         target: StateId,
+        line: TokenStream,
         vis: Vec<BindId>,
     },
     /// The end of the function (`return`, or the end of the body); `vis` as for a jump: what

@@ -398,6 +398,8 @@ impl Lower {
                 out.push(Node::Join {
                     target: w,
                     line,
+                    what: crate::parse::twait_description(mac)
+                        .map_or_else(String::new, |l| l.value()),
                     vis: self.in_scope(),
                     span: mac.path.span(),
                 });
@@ -508,6 +510,7 @@ impl Lower {
                             guard_uses: Vec::new(),
                             body: vec![Node::Park {
                                 target: p,
+                                line: line.clone(),
                                 vis: vis.clone(),
                             }],
                         },

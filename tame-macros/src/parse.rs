@@ -24,15 +24,19 @@ pub struct Input {
     pub errors: Vec<syn::Error>,
 }
 
-/// `#[tamed(crate = path)]`.
+/// `#[tamed(crate = path, cancel = false)]`.
 pub struct Options {
     /// Path of the facade crate in generated code: `::tame` unless overridden.
     pub krate: Path,
+    /// Whether the call ends when all its `Event` parameters lost their receivers
+    /// (cancellation rule 1); `cancel = false` opts out.
+    pub cancel: bool,
 }
 
 impl Options {
     pub fn parse(attr: TokenStream) -> syn::Result<Options> {
         let mut krate: Path = parse_quote!(::tame);
+        let mut cancel = true;
         let parser = |input: ParseStream| -> syn::Result<()> {
             while !input.is_empty() {
                 let key: Ident = if input.peek(Token![crate]) {
@@ -41,14 +45,20 @@ impl Options {
                 } else {
                     input.parse()?
                 };
-                if key != "crate" {
+                if key != "crate" && key != "cancel" {
                     return Err(syn::Error::new_spanned(
                         &key,
-                        format!("unknown option `{key}`; the valid option is `crate = path`"),
+                        format!(
+                            "unknown option `{key}`; the valid options are `crate = path` and `cancel = false`"
+                        ),
                     ));
                 }
                 input.parse::<Token![=]>()?;
-                krate = input.call(Path::parse_mod_style)?;
+                if key == "cancel" {
+                    cancel = input.parse::<syn::LitBool>()?.value;
+                } else {
+                    krate = input.call(Path::parse_mod_style)?;
+                }
                 if !input.is_empty() {
                     input.parse::<Token![,]>()?;
                 }
@@ -56,7 +66,7 @@ impl Options {
             Ok(())
         };
         parser.parse2(attr)?;
-        Ok(Options { krate })
+        Ok(Options { krate, cancel })
     }
 }
 
@@ -74,6 +84,7 @@ impl Input {
             errors.push(e);
             Options {
                 krate: parse_quote!(::tame),
+                cancel: true,
             }
         });
         let mut func = func;
@@ -100,6 +111,34 @@ pub enum TameMacro {
     Tvars(Vec<Stmt>),
 }
 
+/// The body of `twait! { #![describe("…")] stmts }`: its description, then its statements.
+fn parse_twait_body(input: ParseStream) -> syn::Result<(Option<syn::LitStr>, Vec<Stmt>)> {
+    let mut what = None;
+    for attr in input.call(syn::Attribute::parse_inner)? {
+        let lit = match &attr.meta {
+            syn::Meta::List(l) if l.path.is_ident("describe") && what.is_none() => {
+                l.parse_args::<syn::LitStr>().ok()
+            }
+            _ => None,
+        };
+        match lit {
+            Some(l) => what = Some(l),
+            None => {
+                return Err(syn::Error::new_spanned(
+                    &attr,
+                    "the only attribute inside `twait! { … }` is one `#![describe(\"what it waits for\")]`",
+                ));
+            }
+        }
+    }
+    Ok((what, Block::parse_within(input)?))
+}
+
+/// The `#![describe("…")]` of a `twait! { … }`, if it has one.
+pub fn twait_description(mac: &Macro) -> Option<syn::LitStr> {
+    mac.parse_body_with(parse_twait_body).ok()?.0
+}
+
 /// Which of our macros a path names, by its last segment (`twait!`, `tame::twait!`).
 pub fn macro_name(path: &Path) -> Option<&'static str> {
     let last = path.segments.last()?;
@@ -116,7 +155,7 @@ impl TameMacro {
         Some(match name {
             "twait" => match mac.delimiter {
                 syn::MacroDelimiter::Brace(_) => {
-                    mac.parse_body_with(Block::parse_within).map(|stmts| {
+                    mac.parse_body_with(parse_twait_body).map(|(_, stmts)| {
                         TameMacro::Block(Block {
                             brace_token: Default::default(),
                             stmts,

@@ -48,9 +48,6 @@ pub(crate) struct Core {
     pub(crate) io: RefCell<Io>,
     /// Whether `run` is active on this thread (nested `run` is refused).
     running: Cell<bool>,
-    /// Tamed calls currently blocked, for stuck reports (debug builds).
-    #[cfg(debug_assertions)]
-    blocked: RefCell<Registry>,
     /// Stuck reports of the last `run` on this thread.
     stuck: RefCell<Vec<String>>,
     /// How many runs on this thread unwound (wrapping): tasks keep the value they started
@@ -68,8 +65,6 @@ thread_local! {
             timers: RefCell::new(Timers::new()),
             io: RefCell::new(Io::new()),
             running: Cell::new(false),
-            #[cfg(debug_assertions)]
-            blocked: RefCell::new(Registry { tasks: Vec::new(), free: Vec::new() }),
             stuck: RefCell::new(Vec::new()),
             epoch: Cell::new(0),
         }
@@ -206,14 +201,13 @@ fn abandon() {
             break;
         }
         for t in &tasks {
-            t.header().queued.set(false);
+            t.header().set_queued(false);
         }
         drop(tasks);
         drop(events);
     }
     // Calls still blocked are not stuck: they were abandoned. None is reported.
-    #[cfg(debug_assertions)]
-    drop(take_blocked());
+    drop(crate::task::registered(true));
     with(|c| c.epoch.set(c.epoch.get().wrapping_add(1)));
 }
 
@@ -281,72 +275,15 @@ fn turn() -> bool {
     true
 }
 
-/// Blocked tamed calls, by slot; slots are reused.
-#[cfg(debug_assertions)]
-pub(crate) struct Registry {
-    tasks: Vec<Option<std::rc::Weak<dyn TaskDyn>>>,
-    free: Vec<usize>,
-}
-
-#[cfg(debug_assertions)]
-pub(crate) fn register_blocked(t: &Rc<dyn TaskDyn>) {
-    let h = t.header();
-    if h.reg.get() != usize::MAX {
-        return;
-    }
-    with(|c| {
-        let mut r = c.blocked.borrow_mut();
-        let w = Some(Rc::downgrade(t));
-        let i = match r.free.pop() {
-            Some(i) => {
-                r.tasks[i] = w;
-                i
-            }
-            None => {
-                r.tasks.push(w);
-                r.tasks.len() - 1
-            }
-        };
-        h.reg.set(i);
-    });
-}
-
-#[cfg(debug_assertions)]
-pub(crate) fn unregister_blocked(h: &crate::task::Header) {
-    let i = h.reg.replace(usize::MAX);
-    if i == usize::MAX {
-        return;
-    }
-    with(|c| {
-        let mut r = c.blocked.borrow_mut();
-        r.tasks[i] = None;
-        r.free.push(i);
-    });
-}
-
-/// Empties the registry of blocked calls (keeping its capacity for the next `run` on this
-/// thread) and returns the calls still alive, each marked unregistered.
-#[cfg(debug_assertions)]
-fn take_blocked() -> Vec<Rc<dyn TaskDyn>> {
-    let tasks: Vec<_> = with(|c| {
-        let mut r = c.blocked.borrow_mut();
-        r.free.clear();
-        r.tasks.drain(..).flatten().collect()
-    });
-    let tasks: Vec<_> = tasks.iter().filter_map(std::rc::Weak::upgrade).collect();
-    for t in &tasks {
-        t.header().reg.set(usize::MAX);
-    }
-    tasks
-}
-
+/// Reports the calls still blocked when the loop ends (debug builds), and forgets them.
 fn report_stuck() {
+    let tasks = crate::task::registered(true);
     #[cfg(debug_assertions)]
     {
         let mut lines = Vec::new();
-        for t in take_blocked() {
+        for t in &tasks {
             let h = t.header();
-            let what = match h.wait.get() {
+            let what = match h.wait() {
                 crate::task::WaitKind::Join => format!(
                     "twait!{{}} with {} event(s) that nothing can trigger any more",
                     h.joins.get()
@@ -357,18 +294,20 @@ fn report_stuck() {
                 }
                 crate::task::WaitKind::Running => continue,
             };
+            let at = match t.clone().site() {
+                Some(s) => s.to_string(),
+                None => format!("{}:{}", h.file, h.line.get()),
+            };
             let line = format!(
-                "tame: stuck: `{}` is blocked forever at {}:{} in {}",
-                h.name,
-                h.file,
-                h.line.get(),
-                what
+                "tame: stuck: `{}` is blocked forever at {at} in {what}",
+                h.name
             );
             eprintln!("{line}");
             lines.push(line);
         }
         with(|c| *c.stuck.borrow_mut() = lines);
     }
+    drop(tasks);
 }
 
 /// Stuck reports of the last `run` on this thread (debug builds; empty in release builds).

@@ -5,7 +5,7 @@
 //! | target | made by | trigger | drop untriggered | `is_live` |
 //! |---|---|---|---|---|
 //! | a slot of a rendezvous | [`Rendezvous::event`], `mkevent!(place)` | value queued, waiter woken | slot freed, counted as done | slot not cancelled |
-//! | a tamed call's join counter | `mkevent!()` | counter decremented | counter decremented | always |
+//! | a tamed call's join counter | `mkevent!()` | counter decremented | counter decremented | until that call ends |
 //! | a callback | [`Event::from_fn`] | callback runs at once | callback dropped | always |
 //!
 //! Invariants: an `Event` owns its target reference exactly once (`target` is `Some` until the
@@ -16,7 +16,7 @@
 //! [`Rendezvous::event`]: crate::Rendezvous::event
 
 use std::fmt;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 /// Something to run when a pending event's receiver is cancelled or goes away.
 ///
@@ -27,6 +27,8 @@ pub(crate) enum Hook {
     User(Box<dyn FnOnce()>),
     /// A runtime-internal hook: `f(a, b)`.
     Internal(fn(usize, u64), usize, u64),
+    /// An `Event` parameter of a tamed call lost its receiver (cancellation rule 1).
+    Param(Weak<dyn Watch>),
 }
 
 impl Hook {
@@ -34,8 +36,19 @@ impl Hook {
         match self {
             Hook::User(f) => f(),
             Hook::Internal(f, a, b) => f(a, b),
+            Hook::Param(w) => {
+                if let Some(t) = w.upgrade() {
+                    t.param_lost();
+                }
+            }
         }
     }
+}
+
+/// A tamed call watching its `Event` parameters (cancellation rule 1).
+pub(crate) trait Watch {
+    /// One of the watched parameters lost its receiver before being triggered.
+    fn param_lost(self: Rc<Self>);
 }
 
 /// The receiving end of an event that lives in a slot (a rendezvous, or an internal bridge).
@@ -59,6 +72,11 @@ pub(crate) trait Join {
     fn join_add(&self);
     /// One event of the current `twait!{}` block is done (triggered or dropped).
     fn join_done(self: Rc<Self>);
+    /// Run `hook` if the call ends (is cancelled) before this event is done; at once if it
+    /// already has.
+    fn join_on_cancel(&self, hook: Hook);
+    /// Whether the call still waits for its events (it has not ended).
+    fn join_is_live(&self) -> bool;
 }
 
 /// A receiver for `Event<V>` that forwards to a slot expecting `T`, converting with `f`;
@@ -157,8 +175,8 @@ impl<T> Event<T> {
     /// Whether the receiver still wants the value: `false` once its rendezvous was cancelled
     /// or dropped.
     ///
-    /// A long operation can poll this to give up early; an event made by `mkevent!()` or
-    /// [`Event::from_fn`] is always live.
+    /// A long operation can poll this to give up early; an event made by `mkevent!()` is live
+    /// until the call waiting for it ends, one made by [`Event::from_fn`] always.
     ///
     /// ```
     /// # use tame_rt as tame;
@@ -172,7 +190,8 @@ impl<T> Event<T> {
     pub fn is_live(&self) -> bool {
         match &self.target {
             Some(Target::Slot { sink, slot }) => sink.is_live(*slot),
-            Some(_) => true,
+            Some(Target::Join(j)) => j.join_is_live(),
+            Some(Target::Func(_)) => true,
             None => false,
         }
     }
@@ -182,8 +201,9 @@ impl<T> Event<T> {
     /// Hooks run synchronously inside [`Rendezvous::cancel`](crate::Rendezvous::cancel) (or when
     /// the last handle of the rendezvous is dropped), in the order they were added. If the
     /// receiver is already cancelled, `f` runs at once. Hooks of an event that is triggered or
-    /// dropped are dropped without running. Events made by `mkevent!()` or
-    /// [`Event::from_fn`] cannot be cancelled, so their hooks never run.
+    /// dropped are dropped without running. An event made by `mkevent!()` is cancelled when the
+    /// tamed call waiting for it ends (see [`Rendezvous::cancel`](crate::Rendezvous::cancel));
+    /// one made by [`Event::from_fn`] cannot be cancelled, so its hooks never run.
     ///
     /// ```
     /// # use tame_rt as tame;
@@ -198,8 +218,22 @@ impl<T> Event<T> {
     /// # drop(e);
     /// ```
     pub fn on_cancel(&mut self, f: impl FnOnce() + 'static) {
-        if let Some(Target::Slot { sink, slot }) = &self.target {
-            sink.on_cancel(*slot, Hook::User(Box::new(f)));
+        self.hook(|| Hook::User(Box::new(f)));
+    }
+
+    /// Registers `hook()` with the receiver; `false` if this event can never be cancelled (a
+    /// callback), and then nothing is made.
+    pub(crate) fn hook(&self, hook: impl FnOnce() -> Hook) -> bool {
+        match &self.target {
+            Some(Target::Slot { sink, slot }) => {
+                sink.on_cancel(*slot, hook());
+                true
+            }
+            Some(Target::Join(j)) => {
+                j.join_on_cancel(hook());
+                true
+            }
+            Some(Target::Func(_)) | None => false,
         }
     }
 
@@ -218,12 +252,7 @@ impl<T> Event<T> {
     /// Attaches a runtime-internal hook; returns `false` (and drops nothing) if this event can
     /// never be cancelled.
     pub(crate) fn on_cancel_internal(&mut self, f: fn(usize, u64), a: usize, b: u64) -> bool {
-        if let Some(Target::Slot { sink, slot }) = &self.target {
-            sink.on_cancel(*slot, Hook::Internal(f, a, b));
-            true
-        } else {
-            false
-        }
+        self.hook(|| Hook::Internal(f, a, b))
     }
 
     /// Makes an event whose trigger calls `f(value)` at once: a bridge to callback-style code.

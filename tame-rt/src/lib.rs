@@ -46,6 +46,7 @@ pub use crate::core::{now, run};
 pub use crate::event::Event;
 pub use crate::io::{deregister, readable, writable};
 pub use crate::rendezvous::Rendezvous;
+pub use crate::task::blocked_locations;
 pub use crate::timeout::{TimedOut, add_timeout};
 pub use crate::timer::{asap, at, timer};
 
@@ -53,5 +54,5 @@ pub use crate::timer::{asap, at, timer};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::core::stuck_reports;
-    pub use crate::task::{Cx, Step, hold_for, put, spawn, take};
+    pub use crate::task::{Cx, Site, Step, hold_for, put, spawn, take};
 }

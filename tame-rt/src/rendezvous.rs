@@ -265,6 +265,10 @@ impl<I: 'static, T: 'static> Rendezvous<I, T> {
     /// A tamed call blocked in `twait!(r)` is woken (it gets the remaining ready values, then
     /// `None`). Events made after `cancel` are pending as usual.
     ///
+    /// A tamed call given one of the cancelled events as its `Event` parameter (its `done`)
+    /// ends, if that was the last of its `Event` parameters still live: this is the handle to
+    /// stop a call you started and did not wait for (see the book's "Stopping work").
+    ///
     /// ```
     /// # use tame_rt as tame;
     /// let r = tame::Rendezvous::<(), ()>::new();

@@ -6,22 +6,45 @@
 //! the `mkevent!()` events of its current `twait!{}` block (through [`Join`]). When nothing
 //! refers to it any more it is freed, with whatever state its closure still held.
 //!
-//! # Wait states (`Header::wait`)
+//! # Wait states (the low bits of `Header::flags`)
 //! - `Running`: not blocked (running, queued, or finished).
 //! - `Join`: blocked at the end of a `twait!{}` block until `joins == 0`.
 //! - `Rendezvous`: blocked in `twait!(r)`; queued among `r`'s waiters.
 //!
-//! Invariant: a task is in the run queue at most once (`queued`), and only a task whose wait
+//! Invariant: a task is in the run queue at most once (`QUEUED`), and only a task whose wait
 //! is over is resumed; a wake-up that arrives while the wait is not over is ignored.
 //!
 //! A task remembers the run epoch it started in. When a run unwinds, the epoch moves on, so a
 //! task of that run that something outside it still refers to (a `Rendezvous` or `Event` the
 //! user kept) is dropped, not resumed, if it is ever woken again.
+//!
+//! # Ending a call (cancellation rule 1)
+//! At its start a tamed call *watches* its `Event` parameters (`Cx::watch`, then
+//! `Cx::armed`): each gets a [`Hook::Param`] that runs if its receiver is cancelled or dropped
+//! before it is triggered, and `params` counts the watched ones still live. When it reaches 0
+//! the call *ends*: if it is not running, at once ([`Task::end_now`]); if it is running, when
+//! its step returns (`ENDING` is noted, and the step's own wait ends it). Ending calls the
+//! closure once more in *ending* mode: the state it waits in restores its locals, sees
+//! [`Cx::ending`] and returns `Step::Done`, so Rust drops the locals in reverse declaration
+//! order. Then the hooks of its `mkevent!()` events (kept in `JOIN_HOOKS`, by task) run: the
+//! nested calls and helpers holding them end in turn. A parameter that is a callback
+//! (`Event::from_fn`) can never lose its receiver: the call is then never ended (`IMMUNE`).
+//!
+//! # Where a call is blocked
+//! A call that blocks is entered, once, in `BLOCKED` (by address; `REGISTERED` says so) and
+//! leaves it when it finishes, ends or is abandoned (one dropped while blocked leaves a dead
+//! entry, pruned on the next look, or replaced by a call at the same address). [`blocked_locations`] asks each blocked call where
+//! it waits by calling its closure in *describing* mode: the closure answers with the static
+//! site of the wait its state stands at, so a call stores no location of its own.
 
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::{Rc, Weak};
 
-use crate::event::{Event, Join, Target};
+use smallvec::SmallVec;
+
+use crate::event::{Event, Hook, Join, Target, Watch};
 use crate::rendezvous::Rendezvous;
 
 /// Something that can be put on the run queue.
@@ -36,6 +59,17 @@ pub(crate) enum WaitKind {
     Rendezvous,
 }
 
+/// `Header::flags`: the wait kind in the two low bits, then these.
+const WAIT_BITS: u8 = 0b11;
+/// The wait bits of `WaitKind::Join`.
+const JOIN_BITS: u8 = 1;
+const QUEUED: u8 = 1 << 2;
+const REGISTERED: u8 = 1 << 3;
+const ARMED: u8 = 1 << 4;
+const IMMUNE: u8 = 1 << 5;
+const ENDING: u8 = 1 << 6;
+const HOOKS: u8 = 1 << 7;
+
 pub(crate) struct Header {
     /// The tamed function's name, for stuck reports (debug builds only: release builds keep
     /// no name, file or line, 36 bytes less per call).
@@ -49,17 +83,132 @@ pub(crate) struct Header {
     pub(crate) line: Cell<u32>,
     /// Outstanding events of the current `twait!{}` block.
     pub(crate) joins: Cell<u32>,
-    /// What the task is blocked on.
-    pub(crate) wait: Cell<WaitKind>,
-    /// Whether the task is in the run queue (so a second wake does not queue it twice).
-    pub(crate) queued: Cell<bool>,
-    /// Index in the debug registry of blocked tasks (`usize::MAX` when not registered).
-    #[cfg(debug_assertions)]
-    pub(crate) reg: Cell<usize>,
+    /// The wait kind and the flags above, in one byte (the header has no other room).
+    flags: Cell<u8>,
+    /// Watched `Event` parameters still live (cancellation rule 1).
+    params: Cell<u8>,
     /// The thread's run epoch when the call started (see `core::Core::epoch`): a call whose
     /// epoch is not the current one belongs to a run that unwound, and is never resumed.
     /// Two bytes fit in the header's padding (a wider counter would cost 8 bytes per call).
     pub(crate) epoch: u16,
+}
+
+impl Header {
+    pub(crate) fn wait(&self) -> WaitKind {
+        match self.flags.get() & WAIT_BITS {
+            0 => WaitKind::Running,
+            1 => WaitKind::Join,
+            _ => WaitKind::Rendezvous,
+        }
+    }
+
+    pub(crate) fn set_wait(&self, w: WaitKind) {
+        let bits = match w {
+            WaitKind::Running => 0,
+            WaitKind::Join => 1,
+            WaitKind::Rendezvous => 2,
+        };
+        self.flags.set(self.flags.get() & !WAIT_BITS | bits);
+    }
+
+    fn has(&self, f: u8) -> bool {
+        self.flags.get() & f != 0
+    }
+
+    /// Sets flag `f` to `on`; returns whether it was set before.
+    fn set(&self, f: u8, on: bool) -> bool {
+        let old = self.flags.get();
+        self.flags.set(if on { old | f } else { old & !f });
+        old & f != 0
+    }
+
+    pub(crate) fn set_queued(&self, on: bool) -> bool {
+        self.set(QUEUED, on)
+    }
+}
+
+/// A hasher for task addresses (already well spread but aligned): multiply and rotate.
+#[derive(Default)]
+pub(crate) struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+}
+
+type ByAddr<V> = HashMap<usize, V, BuildHasherDefault<AddrHasher>>;
+
+thread_local! {
+    /// Calls that blocked at least once and have not finished, by address.
+    static BLOCKED: RefCell<ByAddr<Weak<dyn TaskDyn>>> = RefCell::new(HashMap::default());
+    /// `on_cancel` hooks of the `mkevent!()` events of each call's current `twait!{}` block.
+    static JOIN_HOOKS: RefCell<ByAddr<SmallVec<[Hook; 2]>>> = RefCell::new(HashMap::default());
+    /// The answer of the call being described (`Cx::blocked_at`).
+    static DESCRIBED: Cell<Option<Site>> = const { Cell::new(None) };
+}
+
+fn addr<T: ?Sized>(t: &T) -> usize {
+    std::ptr::from_ref(t).cast::<()>() as usize
+}
+
+/// The calls that blocked and have not finished (each with `REGISTERED` cleared when `take`).
+pub(crate) fn registered(take: bool) -> Vec<Rc<dyn TaskDyn>> {
+    let weak: Vec<Weak<dyn TaskDyn>> = BLOCKED.with(|b| {
+        let mut b = b.borrow_mut();
+        if take {
+            b.drain().map(|(_, w)| w).collect()
+        } else {
+            // A call dropped while it was blocked (nothing could wake it any more) left its
+            // entry behind (a `Drop` for tasks would cost every step): forget those here.
+            b.retain(|_, w| w.strong_count() > 0);
+            b.values().cloned().collect()
+        }
+    });
+    let tasks: Vec<_> = weak.iter().filter_map(Weak::upgrade).collect();
+    if take {
+        for t in &tasks {
+            t.header().set(REGISTERED, false);
+        }
+    }
+    tasks
+}
+
+fn unregister(h: &Header, a: usize) {
+    if h.set(REGISTERED, false) {
+        // (At thread exit the table may be gone already: nothing to remove then.)
+        let gone = BLOCKED.try_with(|b| b.borrow_mut().remove(&a));
+        drop(gone);
+    }
+}
+
+/// The join hooks of the call at `a`, taken out of the table (`HOOKS` says there are some).
+#[inline]
+fn take_join_hooks(h: &Header, a: usize) -> Option<SmallVec<[Hook; 2]>> {
+    if h.has(HOOKS) {
+        h.set(HOOKS, false);
+        return take_join_hooks_slow(a);
+    }
+    None
+}
+
+#[cold]
+#[inline(never)]
+fn take_join_hooks_slow(a: usize) -> Option<SmallVec<[Hook; 2]>> {
+    JOIN_HOOKS
+        .try_with(|j| j.borrow_mut().remove(&a))
+        .ok()
+        .flatten()
 }
 
 /// The object-safe face of a task, as held by the run queue and by rendezvous.
@@ -70,6 +219,32 @@ pub(crate) trait TaskDyn: Wake + Join {
     fn resume(self: Rc<Self>, epoch: u16);
     fn as_join(self: Rc<Self>) -> Rc<dyn Join>;
     fn as_wake(self: Rc<Self>) -> Rc<dyn Wake>;
+    fn as_watch(self: Rc<Self>) -> Weak<dyn Watch>;
+    /// Where the call waits, asked of its closure; `None` while it runs or once it finished.
+    fn site(self: Rc<Self>) -> Option<Site>;
+}
+
+/// Where a tamed call waits: the static site of one `twait`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Site {
+    /// The tamed function.
+    pub func: &'static str,
+    /// Its source file.
+    pub file: &'static str,
+    /// The line of the `twait`.
+    pub line: u32,
+    /// Its `#![describe("…")]`, or empty.
+    pub what: &'static str,
+}
+
+impl std::fmt::Display for Site {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)?;
+        if !self.what.is_empty() {
+            write!(f, " {}", self.what)?;
+        }
+        Ok(())
+    }
 }
 
 pub(crate) struct Task<F> {
@@ -88,25 +263,92 @@ pub enum Step {
     Done,
 }
 
+/// What the closure is called for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Run its code.
+    Run,
+    /// It is ending: restore the locals of the current state and return `Step::Done`.
+    End,
+    /// Say where it waits (`Cx::blocked_at`) and return, changing nothing.
+    Describe,
+}
+
 /// The running tamed call, as seen by its own closure.
 #[doc(hidden)]
 pub struct Cx {
     task: Rc<dyn TaskDyn>,
+    mode: Mode,
 }
 
 impl<F: FnMut(&Cx) -> Step + 'static> Task<F> {
-    fn step(self: Rc<Self>) {
-        let cx = Cx { task: self.clone() };
+    /// Calls the closure: the one place it is called from, in every mode, so it is inlined
+    /// here, where the task's type is known. In `Mode::Run`, what it returned is acted on:
+    /// `Done` drops it, `Blocked` leaves it waiting (or ends it, if that was asked meanwhile).
+    /// Returns `None` if the closure is running (only a describe or an end can find it so).
+    fn step(self: Rc<Self>, mode: Mode) -> Option<Step> {
         let step = {
-            let mut f = self.f.borrow_mut();
+            let mut f = self.f.try_borrow_mut().ok()?;
+            let cx = Cx {
+                task: self.clone(),
+                mode,
+            };
             match f.as_mut() {
                 Some(f) => f(&cx),
                 None => Step::Done,
             }
         };
-        if step == Step::Done {
-            let f = self.f.borrow_mut().take();
-            drop(f);
+        if mode != Mode::Run {
+            return Some(step);
+        }
+        match step {
+            Step::Done => self.finish(),
+            // Registered and not ending, the usual case: one test.
+            Step::Blocked if self.hdr.flags.get() & (ENDING | REGISTERED) == REGISTERED => {}
+            // Its end was asked for while it ran: it ends at the wait it just reached.
+            Step::Blocked if self.hdr.has(ENDING) => self.end_now(),
+            Step::Blocked => self.register(),
+        }
+        None
+    }
+
+    /// Its first block: enter it in `BLOCKED`.
+    #[cold]
+    #[inline(never)]
+    fn register(self: Rc<Self>) {
+        self.hdr.set(REGISTERED, true);
+        let w: Weak<dyn TaskDyn> = Rc::downgrade(&(self.clone() as Rc<dyn TaskDyn>));
+        BLOCKED.with(|b| b.borrow_mut().insert(addr(&*self), w));
+    }
+
+    /// The closure returned `Step::Done`: drop it (outside the borrow), leave the registry.
+    fn finish(self: Rc<Self>) {
+        let f = self.f.borrow_mut().take();
+        drop(f);
+        unregister(&self.hdr, addr(&*self));
+        drop(take_join_hooks(&self.hdr, addr(&*self)));
+    }
+
+    /// Ends the call now (it is not running): its closure drops the locals of the state it
+    /// waits in, newest first; then what is left of it (the storage of `mkevent!(place)`
+    /// sites) is dropped, and the hooks of its `mkevent!()` events run.
+    fn end_now(self: Rc<Self>) {
+        self.hdr.set(ENDING, true);
+        self.hdr.set_wait(WaitKind::Running);
+        let step = self.clone().step(Mode::End);
+        debug_assert_eq!(
+            step,
+            Some(Step::Done),
+            "a call asked to end returns Step::Done"
+        );
+        let f = self.f.borrow_mut().take();
+        drop(f);
+        unregister(&self.hdr, addr(&*self));
+        for h in take_join_hooks(&self.hdr, addr(&*self))
+            .into_iter()
+            .flatten()
+        {
+            h.run();
         }
     }
 }
@@ -117,17 +359,17 @@ impl<F> Task<F> {
     #[cold]
     #[inline(never)]
     fn abandon(&self) {
-        self.hdr.wait.set(WaitKind::Running);
-        #[cfg(debug_assertions)]
-        crate::core::unregister_blocked(&self.hdr);
+        self.hdr.set_wait(WaitKind::Running);
         let f = self.f.borrow_mut().take();
         drop(f); // outside the borrow: the locals' destructors may reach this task again
+        unregister(&self.hdr, addr(self));
+        drop(take_join_hooks(&self.hdr, addr(self)));
     }
 }
 
 impl<F: FnMut(&Cx) -> Step + 'static> Wake for Task<F> {
     fn wake(self: Rc<Self>) {
-        if !self.hdr.queued.replace(true) {
+        if !self.hdr.set_queued(true) {
             crate::core::schedule(self);
         }
     }
@@ -140,8 +382,47 @@ impl<F: FnMut(&Cx) -> Step + 'static> Join for Task<F> {
     fn join_done(self: Rc<Self>) {
         let j = self.hdr.joins.get() - 1;
         self.hdr.joins.set(j);
-        if j == 0 && self.hdr.wait.get() == WaitKind::Join {
+        if j == 0 && self.hdr.flags.get() & WAIT_BITS == JOIN_BITS {
             self.wake();
+        }
+    }
+    fn join_on_cancel(&self, hook: Hook) {
+        if !self.join_is_live() {
+            hook.run();
+            return;
+        }
+        self.hdr.set(HOOKS, true);
+        let a = addr(self);
+        JOIN_HOOKS.with(|j| j.borrow_mut().entry(a).or_default().push(hook));
+    }
+    fn join_is_live(&self) -> bool {
+        if self.hdr.has(ENDING) {
+            return false;
+        }
+        // Running (borrowed), or not finished.
+        self.f.try_borrow().map_or(true, |f| f.is_some())
+    }
+}
+
+impl<F: FnMut(&Cx) -> Step + 'static> Watch for Task<F> {
+    fn param_lost(self: Rc<Self>) {
+        let n = self.hdr.params.get().saturating_sub(1);
+        self.hdr.params.set(n);
+        if n == 0 && self.hdr.has(ARMED) && !self.hdr.has(IMMUNE) {
+            self.end();
+        }
+    }
+}
+
+impl<F: FnMut(&Cx) -> Step + 'static> Task<F> {
+    /// Rule 1 holds: end the call now if it is not running, else when its step returns.
+    fn end(self: Rc<Self>) {
+        if self.hdr.set(ENDING, true) {
+            return; // already ending
+        }
+        let idle = matches!(self.f.try_borrow(), Ok(f) if f.is_some());
+        if idle {
+            self.end_now();
         }
     }
 }
@@ -151,25 +432,60 @@ impl<F: FnMut(&Cx) -> Step + 'static> TaskDyn for Task<F> {
         &self.hdr
     }
     fn resume(self: Rc<Self>, epoch: u16) {
-        self.hdr.queued.set(false);
+        // One read and one write of the flags: not queued, not waiting.
+        let flags = self.hdr.flags.get();
         if self.hdr.epoch != epoch {
+            self.hdr.flags.set(flags & !QUEUED);
             self.abandon();
             return;
         }
-        match self.hdr.wait.get() {
-            WaitKind::Join if self.hdr.joins.get() != 0 => return,
-            _ => {}
+        if flags & WAIT_BITS == JOIN_BITS {
+            if self.hdr.joins.get() != 0 {
+                self.hdr.flags.set(flags & !QUEUED);
+                return;
+            }
+            // The block is complete: the hooks of its events are void.
+            if flags & HOOKS != 0 {
+                self.hdr.flags.set(flags & !HOOKS);
+                drop(take_join_hooks_slow(addr(&*self)));
+            }
         }
-        self.hdr.wait.set(WaitKind::Running);
-        #[cfg(debug_assertions)]
-        crate::core::unregister_blocked(&self.hdr);
-        self.step();
+        self.hdr
+            .flags
+            .set(self.hdr.flags.get() & !(QUEUED | WAIT_BITS));
+        self.step(Mode::Run);
     }
     fn as_join(self: Rc<Self>) -> Rc<dyn Join> {
         self
     }
     fn as_wake(self: Rc<Self>) -> Rc<dyn Wake> {
         self
+    }
+    fn as_watch(self: Rc<Self>) -> Weak<dyn Watch> {
+        let w: Weak<Self> = Rc::downgrade(&self);
+        w
+    }
+    fn site(self: Rc<Self>) -> Option<Site> {
+        DESCRIBED.set(None);
+        self.step(Mode::Describe)?;
+        DESCRIBED.take()
+    }
+}
+
+impl Header {
+    fn new(epoch: u16) -> Header {
+        Header {
+            #[cfg(debug_assertions)]
+            name: "",
+            #[cfg(debug_assertions)]
+            file: "",
+            #[cfg(debug_assertions)]
+            line: Cell::new(0),
+            joins: Cell::new(0),
+            flags: Cell::new(0),
+            params: Cell::new(0),
+            epoch,
+        }
     }
 }
 
@@ -182,24 +498,18 @@ where
 {
     #[cfg(not(debug_assertions))]
     let _ = (name, file);
+    #[allow(unused_mut)]
+    let mut hdr = Header::new(crate::core::epoch());
+    #[cfg(debug_assertions)]
+    {
+        hdr.name = name;
+        hdr.file = file;
+    }
     let task = Rc::new(Task {
-        hdr: Header {
-            #[cfg(debug_assertions)]
-            name,
-            #[cfg(debug_assertions)]
-            file,
-            #[cfg(debug_assertions)]
-            line: Cell::new(0),
-            joins: Cell::new(0),
-            wait: Cell::new(WaitKind::Running),
-            queued: Cell::new(false),
-            #[cfg(debug_assertions)]
-            reg: Cell::new(usize::MAX),
-            epoch: crate::core::epoch(),
-        },
+        hdr,
         f: RefCell::new(Some(f)),
     });
-    task.step();
+    task.step(Mode::Run);
 }
 
 impl Cx {
@@ -243,11 +553,9 @@ impl Cx {
         if h.joins.get() == 0 {
             return true;
         }
-        h.wait.set(WaitKind::Join);
+        h.set_wait(WaitKind::Join);
         #[cfg(debug_assertions)]
         h.line.set(line);
-        #[cfg(debug_assertions)]
-        crate::core::register_blocked(&self.task);
         false
     }
 
@@ -265,13 +573,108 @@ impl Cx {
             return Some(done);
         }
         let h = self.task.header();
-        h.wait.set(WaitKind::Rendezvous);
+        h.set_wait(WaitKind::Rendezvous);
         #[cfg(debug_assertions)]
         h.line.set(line);
-        #[cfg(debug_assertions)]
-        crate::core::register_blocked(&self.task);
         None
     }
+
+    /// At the start of a call: watch `Event` parameter `e` (cancellation rule 1). Then
+    /// [`Cx::armed`].
+    pub fn watch<T>(&self, e: &Option<Event<T>>) {
+        let h = self.task.header();
+        let Some(e) = e else {
+            h.set(IMMUNE, true);
+            return;
+        };
+        let n = h.params.get();
+        if n == u8::MAX {
+            h.set(IMMUNE, true); // too many to count: never ended by rule 1
+            return;
+        }
+        h.params.set(n + 1);
+        let task = &self.task;
+        if !e.hook(|| Hook::Param(task.clone().as_watch())) {
+            // A callback never loses its receiver: the call is never ended by rule 1.
+            h.params.set(n);
+            h.set(IMMUNE, true);
+        }
+    }
+
+    /// Every `Event` parameter is watched: from now on the call ends when the last of them
+    /// loses its receiver (already, if they all have).
+    pub fn armed(&self) {
+        let h = self.task.header();
+        h.set(ARMED, true);
+        if h.params.get() == 0 && !h.has(IMMUNE) {
+            // Running: it ends at its first wait.
+            h.set(ENDING, true);
+        }
+    }
+
+    /// In a state the call resumes in, after its locals are restored: `true` when the call is
+    /// ending (return `Step::Done`, and Rust drops them newest first).
+    #[inline(always)]
+    pub fn ending(&self) -> bool {
+        self.mode == Mode::End
+    }
+
+    /// At the top of the closure: `true` when the runtime only asks where the call waits
+    /// (answer with [`Cx::blocked_at`] and return `Step::Blocked`).
+    #[inline(always)]
+    pub fn describing(&self) -> bool {
+        self.mode == Mode::Describe
+    }
+
+    /// The answer to [`Cx::describing`]: the call waits in `func` at `file:line`, described as
+    /// `what` (empty when the `twait` has no `#![describe]`). `line == 0`: not at a wait.
+    pub fn blocked_at(
+        &self,
+        func: &'static str,
+        file: &'static str,
+        (line, what): (u32, &'static str),
+    ) {
+        debug_assert!(self.describing());
+        if line != 0 {
+            DESCRIBED.set(Some(Site {
+                func,
+                file,
+                line,
+                what,
+            }));
+        }
+    }
+}
+
+/// Where each tamed call that is blocked now waits, as `file:line` (and the wait's
+/// description, if its `twait!` has `#![describe("…")]`), sorted. The runtime's own tamed
+/// helpers (`add_timeout`, `tame::net`) are listed too. Callable at any time, also while the
+/// loop runs, and in release builds: each call answers from the static site of its wait, so
+/// no call stores a location of its own.
+///
+/// ```
+/// # use tame_rt as tame;
+/// use std::time::Duration;
+/// tame::run(|| {
+///     let r: tame::Rendezvous<(), Result<(), tame::TimedOut>> = tame::Rendezvous::new();
+///     let e = tame::add_timeout(Duration::from_millis(5), r.event(()));
+///     // `add_timeout` waits in a tamed helper of the runtime until one side wins.
+///     let now = tame::blocked_locations();
+///     assert_eq!(now.len(), 1, "{now:?}");
+///     assert!(now[0].contains("timeout.rs"), "{now:?}");
+///     drop(e);
+/// });
+/// assert!(tame::blocked_locations().is_empty());
+/// ```
+pub fn blocked_locations() -> Vec<String> {
+    let mut out: Vec<String> = registered(false)
+        .iter()
+        .filter(|t| t.header().wait() != WaitKind::Running)
+        .filter_map(|t| t.clone().site())
+        .map(|s| s.to_string())
+        .collect();
+    out.sort();
+    out
 }
 
 /// An empty *hold* for `x`, declared right after it: when `x` is shadowed while it is still

@@ -39,6 +39,11 @@ impl std::error::Error for TimedOut {}
 ///   is removed, on the loop's next turn.
 /// - If `e`'s own receiver is cancelled, the returned event is cancelled and the timer removed.
 ///
+/// Handed to a tamed call as its `Event` parameter, the returned event stops that call when
+/// the time is up: a blocked tamed call whose every `Event` parameter lost its receiver ends
+/// at its wait, drops its locals, and cancels the events it waits for, so the calls and
+/// helpers it waits for end too (see the book's "Stopping work").
+///
 /// ```
 /// # use tame_rt as tame;
 /// use std::time::Duration;

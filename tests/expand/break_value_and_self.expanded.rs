@@ -31,9 +31,23 @@ impl Pool {
             "first_long",
             ::core::file!(),
             move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+                if __tame_cx.describing() {
+                    __tame_cx
+                        .blocked_at(
+                            "first_long",
+                            ::core::file!(),
+                            match __tame_state {
+                                1 => (::core::line!(), ""),
+                                _ => (0, ""),
+                            },
+                        );
+                    return ::tame::__private::Step::Blocked;
+                }
                 '__tame_resume: loop {
                     match __tame_state {
                         0 => {
+                            __tame_cx.watch(&done);
+                            __tame_cx.armed();
                             let __tame_self = ::tame::__private::take(
                                 &mut __tame_s_self,
                             );
@@ -52,6 +66,9 @@ impl Pool {
                             let min = ::tame::__private::take(&mut min);
                             let done = ::tame::__private::take(&mut done);
                             let __tame_d1;
+                            if __tame_cx.ending() {
+                                return ::tame::__private::Step::Done;
+                            }
                             match __tame_cx.poll_rv(&(__tame_self.r), ::core::line!()) {
                                 ::core::option::Option::Some(__tame_t2) => {
                                     '__tame_j2: {

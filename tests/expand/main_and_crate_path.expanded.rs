@@ -21,9 +21,23 @@ pub fn ping(e: Event<()>) {
         "ping",
         ::core::file!(),
         move |__tame_cx: &crate::__private::Cx| -> crate::__private::Step {
+            if __tame_cx.describing() {
+                __tame_cx
+                    .blocked_at(
+                        "ping",
+                        ::core::file!(),
+                        match __tame_state {
+                            1 => (::core::line!(), ""),
+                            _ => (0, ""),
+                        },
+                    );
+                return crate::__private::Step::Blocked;
+            }
             '__tame_resume: loop {
                 match __tame_state {
                     0 => {
+                        __tame_cx.watch(&e);
+                        __tame_cx.armed();
                         let e = crate::__private::take(&mut e);
                         {
                             asap(__tame_cx.join_event());
@@ -37,6 +51,9 @@ pub fn ping(e: Event<()>) {
                     }
                     1 => {
                         let e = crate::__private::take(&mut e);
+                        if __tame_cx.ending() {
+                            return crate::__private::Step::Done;
+                        }
                         e.trigger(());
                         return crate::__private::Step::Done;
                     }

@@ -29,9 +29,23 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
         "multidns",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+            if __tame_cx.describing() {
+                __tame_cx
+                    .blocked_at(
+                        "multidns",
+                        ::core::file!(),
+                        match __tame_state {
+                            2 => (::core::line!(), ""),
+                            _ => (0, ""),
+                        },
+                    );
+                return ::tame::__private::Step::Blocked;
+            }
             '__tame_resume: loop {
                 match __tame_state {
                     0 => {
+                        __tame_cx.watch(&done);
+                        __tame_cx.armed();
                         let names = ::tame::__private::take(&mut names);
                         let window = ::tame::__private::take(&mut window);
                         let done = ::tame::__private::take(&mut done);
@@ -103,6 +117,9 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                         let mut answers = ::tame::__private::take(&mut answers);
                         let mut sent = ::tame::__private::take(&mut sent);
                         let mut received = ::tame::__private::take(&mut received);
+                        if __tame_cx.ending() {
+                            return ::tame::__private::Step::Done;
+                        }
                         match __tame_cx.poll_rv(&(r), ::core::line!()) {
                             ::core::option::Option::Some(__tame_t1) => {
                                 let (i, addr) = __tame_t1.expect("a lookup in flight");

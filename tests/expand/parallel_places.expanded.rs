@@ -26,9 +26,23 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
         "multidns",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+            if __tame_cx.describing() {
+                __tame_cx
+                    .blocked_at(
+                        "multidns",
+                        ::core::file!(),
+                        match __tame_state {
+                            1 => (::core::line!(), ""),
+                            _ => (0, ""),
+                        },
+                    );
+                return ::tame::__private::Step::Blocked;
+            }
             '__tame_resume: loop {
                 match __tame_state {
                     0 => {
+                        __tame_cx.watch(&done);
+                        __tame_cx.armed();
                         let names = ::tame::__private::take(&mut names);
                         let done = ::tame::__private::take(&mut done);
                         let mut a = vec![String::new(); names.len()];
@@ -53,6 +67,9 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
                         let names = ::tame::__private::take(&mut names);
                         let done = ::tame::__private::take(&mut done);
                         let mut a = ::tame::__private::take(&mut a);
+                        if __tame_cx.ending() {
+                            return ::tame::__private::Step::Done;
+                        }
                         if let ::core::option::Option::Some(__tame_rv) = &__tame_site1 {
                             while let ::core::option::Option::Some(
                                 ((__tame_k0,), __tame_v),

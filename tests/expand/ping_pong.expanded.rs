@@ -28,6 +28,18 @@ fn tamed_player(
         "tamed_player",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+            if __tame_cx.describing() {
+                __tame_cx
+                    .blocked_at(
+                        "tamed_player",
+                        ::core::file!(),
+                        match __tame_state {
+                            1 => (::core::line!(), ""),
+                            _ => (0, ""),
+                        },
+                    );
+                return ::tame::__private::Step::Blocked;
+            }
             '__tame_resume: loop {
                 match __tame_state {
                     0 => {

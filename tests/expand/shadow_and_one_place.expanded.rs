@@ -30,9 +30,24 @@ fn shadow_and_one_place(log: Vec<String>, done: Event<(String, u32)>) {
         "shadow_and_one_place",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+            if __tame_cx.describing() {
+                __tame_cx
+                    .blocked_at(
+                        "shadow_and_one_place",
+                        ::core::file!(),
+                        match __tame_state {
+                            1 => (::core::line!(), ""),
+                            2 => (::core::line!(), ""),
+                            _ => (0, ""),
+                        },
+                    );
+                return ::tame::__private::Step::Blocked;
+            }
             '__tame_resume: loop {
                 match __tame_state {
                     0 => {
+                        __tame_cx.watch(&done);
+                        __tame_cx.armed();
                         let log = ::tame::__private::take(&mut log);
                         let done = ::tame::__private::take(&mut done);
                         let name = String::from("outer");
@@ -57,6 +72,9 @@ fn shadow_and_one_place(log: Vec<String>, done: Event<(String, u32)>) {
                         let name = ::tame::__private::take(&mut __tame_s_name_2);
                         let mut __tame_h2 = ::tame::__private::hold_for(&name);
                         let mut n = ::tame::__private::take(&mut n);
+                        if __tame_cx.ending() {
+                            return ::tame::__private::Step::Done;
+                        }
                         loop {
                             let __tame_t0 = __tame_cx.site_stamp(&__tame_site1);
                             let __tame_t1 = __tame_cx.site_stamp(&__tame_site2);
@@ -110,6 +128,9 @@ fn shadow_and_one_place(log: Vec<String>, done: Event<(String, u32)>) {
                         );
                         let mut n = ::tame::__private::take(&mut n);
                         let name = ::tame::__private::take(&mut __tame_s_name_4);
+                        if __tame_cx.ending() {
+                            return ::tame::__private::Step::Done;
+                        }
                         drop(log);
                         done.trigger((name, n));
                         return ::tame::__private::Step::Done;

@@ -27,9 +27,23 @@ fn sum(n: u32, done: Event<u32>) {
         "sum",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+            if __tame_cx.describing() {
+                __tame_cx
+                    .blocked_at(
+                        "sum",
+                        ::core::file!(),
+                        match __tame_state {
+                            2 => (::core::line!(), ""),
+                            _ => (0, ""),
+                        },
+                    );
+                return ::tame::__private::Step::Blocked;
+            }
             '__tame_resume: loop {
                 match __tame_state {
                     0 => {
+                        __tame_cx.watch(&done);
+                        __tame_cx.armed();
                         let n = ::tame::__private::take(&mut n);
                         let done = ::tame::__private::take(&mut done);
                         let mut sum = 0;
@@ -84,6 +98,9 @@ fn sum(n: u32, done: Event<u32>) {
                             &mut __tame_s_iter1,
                         );
                         let i = ::tame::__private::take(&mut i);
+                        if __tame_cx.ending() {
+                            return ::tame::__private::Step::Done;
+                        }
                         sum += i;
                         ::tame::__private::put(&mut done, done);
                         ::tame::__private::put(&mut sum, sum);

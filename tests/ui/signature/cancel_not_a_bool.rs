@@ -1,0 +1,6 @@
+use tame::tamed;
+
+#[tamed(cancel = "no")]
+fn f() {}
+
+fn main() {}
