@@ -383,20 +383,13 @@ impl UdpSocket {
     }
 }
 
-/// Wires a helper's wait to its `done` event: when `done`'s receiver is cancelled (by
-/// [`add_timeout`](crate::add_timeout), say), `r` is cancelled, which removes the fd interest
-/// and ends the helper's `twait!(r)` with `None`.
-fn stop_with<T>(done: &mut Event<T>, r: &Rendezvous<(), ()>) {
-    let r = r.clone();
-    done.on_cancel(move || r.cancel());
-}
-
 /// Accepts one connection: triggers `done` with the new stream and its peer address, or with
 /// the error `accept` returned (`EMFILE` when out of fds, say: the listener stays usable).
 ///
 /// Waits for the listener to be readable as often as needed. If `done`'s receiver is
-/// cancelled (for instance by [`add_timeout`](crate::add_timeout)), it stops waiting and drops
-/// `done`.
+/// cancelled (for instance by [`add_timeout`](crate::add_timeout)), the call ends where it
+/// waits (a tamed call whose `Event` parameters lost their receivers is stopped): the fd
+/// interest is removed and `done` dropped.
 ///
 /// ```
 /// # use tame_rt as tame;
@@ -416,9 +409,8 @@ fn stop_with<T>(done: &mut Event<T>, r: &Rendezvous<(), ()>) {
 /// assert!(peer.ip().is_loopback());
 /// ```
 #[tamed(crate = crate)]
-pub fn accept(listener: Rc<TcpListener>, mut done: Event<io::Result<(TcpStream, SocketAddr)>>) {
+pub fn accept(listener: Rc<TcpListener>, done: Event<io::Result<(TcpStream, SocketAddr)>>) {
     let r: Rendezvous<(), ()> = Rendezvous::new();
-    stop_with(&mut done, &r);
     loop {
         match listener.try_accept() {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -426,9 +418,9 @@ pub fn accept(listener: Rc<TcpListener>, mut done: Event<io::Result<(TcpStream, 
             res => return done.trigger(res),
         }
         listener.readable(r.event(()));
-        if twait!(r).is_none() && !done.is_live() {
-            return;
-        }
+        // If `done`'s receiver is cancelled, the call ends here: `r`, dropped with it, removes
+        // the fd interest.
+        twait!(r);
     }
 }
 
@@ -438,7 +430,7 @@ pub fn accept(listener: Rc<TcpListener>, mut done: Event<io::Result<(TcpStream, 
 /// `max` is 0).
 ///
 /// If `done`'s receiver is cancelled (for instance by [`add_timeout`](crate::add_timeout)),
-/// it stops waiting and drops `done`, and `buf` with it.
+/// the call ends where it waits: the fd interest is removed, and `done` and `buf` dropped.
 ///
 /// ```
 /// # use tame_rt as tame;
@@ -464,10 +456,9 @@ pub fn read_some(
     stream: Rc<TcpStream>,
     mut buf: Vec<u8>,
     max: usize,
-    mut done: Event<(Vec<u8>, io::Result<usize>)>,
+    done: Event<(Vec<u8>, io::Result<usize>)>,
 ) {
     let r: Rendezvous<(), ()> = Rendezvous::new();
-    stop_with(&mut done, &r);
     let start = buf.len();
     buf.resize(start + max, 0);
     loop {
@@ -480,9 +471,9 @@ pub fn read_some(
             }
         }
         stream.readable(r.event(()));
-        if twait!(r).is_none() && !done.is_live() {
-            return;
-        }
+        // If `done`'s receiver is cancelled, the call ends here: `r`, dropped with it, removes
+        // the fd interest.
+        twait!(r);
     }
 }
 
@@ -491,7 +482,7 @@ pub fn read_some(
 /// socket accepts nothing.
 ///
 /// If `done`'s receiver is cancelled (for instance by [`add_timeout`](crate::add_timeout)),
-/// it stops, having written a prefix of `data`, and drops `done`.
+/// the call ends where it waits, having written a prefix of `data`, and drops `done`.
 ///
 /// ```
 /// # use tame_rt as tame;
@@ -521,10 +512,9 @@ pub fn read_some(
 pub fn write_all<B: AsRef<[u8]> + 'static>(
     stream: Rc<TcpStream>,
     data: B,
-    mut done: Event<io::Result<usize>>,
+    done: Event<io::Result<usize>>,
 ) {
     let r: Rendezvous<(), ()> = Rendezvous::new();
-    stop_with(&mut done, &r);
     let mut off = 0;
     while off < data.as_ref().len() {
         match stream.try_write(&data.as_ref()[off..]) {
@@ -538,9 +528,9 @@ pub fn write_all<B: AsRef<[u8]> + 'static>(
             Err(e) => return done.trigger(Err(e)),
         }
         stream.writable(r.event(()));
-        if twait!(r).is_none() && !done.is_live() {
-            return;
-        }
+        // If `done`'s receiver is cancelled, the call ends here: `r`, dropped with it, removes
+        // the fd interest.
+        twait!(r);
     }
     done.trigger(Ok(off));
 }
