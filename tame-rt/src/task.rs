@@ -31,9 +31,12 @@
 //! (`Event::from_fn`) can never lose its receiver: the call is then never ended (`IMMUNE`).
 //!
 //! # Where a call is blocked
-//! A call that blocks is entered, once, in `BLOCKED` (by address; `REGISTERED` says so) and
-//! leaves it when it finishes, ends or is abandoned (one dropped while blocked leaves a dead
-//! entry, pruned on the next look, or replaced by a call at the same address). [`blocked_locations`] asks each blocked call where
+//! A call that blocks is entered, once, in `BLOCKED` (`REGISTERED` says so). Leaving is lazy:
+//! a call that finishes, ends or is abandoned only clears `REGISTERED`, and its entry (a
+//! `Weak`) is dropped at the next compaction, which runs when the list is about to grow (so
+//! at most about twice as many entries as calls that wait, and O(1) per call amortized,
+//! where a table keyed by address cost a lookup at each call's first block and at its end).
+//! Until then the entry keeps the call's allocation (not its state, dropped at its end). [`blocked_locations`] asks each blocked call where
 //! it waits by calling its closure in *describing* mode: the closure answers with the static
 //! site of the wait its state stands at, so a call stores no location of its own.
 
@@ -151,7 +154,7 @@ type ByAddr<V> = HashMap<usize, V, BuildHasherDefault<AddrHasher>>;
 
 thread_local! {
     /// Calls that blocked at least once and have not finished, by address.
-    static BLOCKED: RefCell<ByAddr<Weak<dyn TaskDyn>>> = RefCell::new(HashMap::default());
+    static BLOCKED: RefCell<Vec<Weak<dyn TaskDyn>>> = const { RefCell::new(Vec::new()) };
     /// `on_cancel` hooks of the `mkevent!()` events of each call's current `twait!{}` block.
     static JOIN_HOOKS: RefCell<ByAddr<SmallVec<[Hook; 2]>>> = RefCell::new(HashMap::default());
     /// The answer of the call being described (`Cx::blocked_at`).
@@ -167,15 +170,17 @@ pub(crate) fn registered(take: bool) -> Vec<Rc<dyn TaskDyn>> {
     let weak: Vec<Weak<dyn TaskDyn>> = BLOCKED.with(|b| {
         let mut b = b.borrow_mut();
         if take {
-            b.drain().map(|(_, w)| w).collect()
+            b.drain(..).collect() // (keeping the list's capacity for the next run)
         } else {
-            // A call dropped while it was blocked (nothing could wake it any more) left its
-            // entry behind (a `Drop` for tasks would cost every step): forget those here.
-            b.retain(|_, w| w.strong_count() > 0);
-            b.values().cloned().collect()
+            b.clone()
         }
     });
-    let tasks: Vec<_> = weak.iter().filter_map(Weak::upgrade).collect();
+    let tasks: Vec<_> = weak
+        .iter()
+        .filter_map(Weak::upgrade)
+        .filter(|t| t.header().has(REGISTERED))
+        .collect();
+    drop(weak); // (outside the borrow: dropping a `Weak` may free a task's allocation)
     if take {
         for t in &tasks {
             t.header().set(REGISTERED, false);
@@ -184,12 +189,10 @@ pub(crate) fn registered(take: bool) -> Vec<Rc<dyn TaskDyn>> {
     tasks
 }
 
-fn unregister(h: &Header, a: usize) {
-    if h.set(REGISTERED, false) {
-        // (At thread exit the table may be gone already: nothing to remove then.)
-        let gone = BLOCKED.try_with(|b| b.borrow_mut().remove(&a));
-        drop(gone);
-    }
+/// The call left the list (lazily: see the module's documentation).
+#[inline]
+fn unregister(h: &Header, _: usize) {
+    h.set(REGISTERED, false);
 }
 
 /// The join hooks of the call at `a`, taken out of the table (`HOOKS` says there are some).
@@ -312,13 +315,24 @@ impl<F: FnMut(&Cx) -> Step + 'static> Task<F> {
         None
     }
 
-    /// Its first block: enter it in `BLOCKED`.
-    #[cold]
+    /// Its first block: enter it in `BLOCKED`, after dropping the entries of calls that
+    /// left if the list is full.
     #[inline(never)]
     fn register(self: Rc<Self>) {
         self.hdr.set(REGISTERED, true);
-        let w: Weak<dyn TaskDyn> = Rc::downgrade(&(self.clone() as Rc<dyn TaskDyn>));
-        BLOCKED.with(|b| b.borrow_mut().insert(addr(&*self), w));
+        let w: Weak<dyn TaskDyn> = Rc::downgrade(&(self as Rc<dyn TaskDyn>));
+        BLOCKED.with(|b| {
+            let mut b = b.borrow_mut();
+            if b.len() == b.capacity() {
+                // Compact in place: drop the entries of calls that are gone (dropping a `Weak`
+                // runs no user code; one still alive that finished is skipped when read). If
+                // most entries are live, the list grows instead.
+                b.retain(|w| w.strong_count() > 0);
+                let n = b.len();
+                b.reserve(n.max(8));
+            }
+            b.push(w);
+        });
     }
 
     /// The closure returned `Step::Done`: drop it (outside the borrow), leave the registry.

@@ -70,15 +70,17 @@ pub fn add_timeout<T: 'static>(after: Duration, e: Event<Result<T, TimedOut>>) -
 
 /// The waiting half of [`add_timeout`]: whichever event of `r` comes first decides what `e`
 /// gets; the other one is then cancelled (the timer removed, or the operation told).
+///
+/// If `e`'s own receiver goes away first, the call ends where it waits (it is a tamed call
+/// whose one `Event` parameter lost its receiver), and `r`, dropped with it, cancels both
+/// sides at once: the timer is removed and the operation told.
 #[tamed(crate = crate)]
-fn race<T: 'static>(r: Rendezvous<bool, Option<T>>, mut e: Event<Result<T, TimedOut>>) {
-    // If `e`'s own receiver goes away, give up on both sides at once.
-    let on_cancel = r.clone();
-    e.on_cancel(move || on_cancel.cancel());
+fn race<T: 'static>(r: Rendezvous<bool, Option<T>>, e: Event<Result<T, TimedOut>>) {
     match twait!(r) {
         Some((true, Some(v))) => e.trigger(Ok(v)),
         Some((false, _)) => e.trigger(Err(TimedOut)),
-        // The operation dropped its event, or `e`'s receiver cancelled: abandon `e`.
+        // The operation dropped its event: abandon `e`. (`None`, nothing left to come, would
+        // need the timer gone as well.)
         Some((true, None)) | None => drop(e),
     }
     r.cancel();
