@@ -1,4 +1,4 @@
-//! `twait!`, `mkevent!` and `tvars!` outside a `#[tamed]` function.
+//! `twait!`, `mkevent!`, `tvars!` and `exit_with!` outside a `#[tamed]` function.
 //!
 //! Inside a `#[tamed]` function these never expand: the attribute finds them (by their last
 //! path segment, so `twait!` and `tame::twait!` both work) and rewrites them first. These
@@ -45,5 +45,22 @@ macro_rules! mkevent {
 macro_rules! tvars {
     ($($tokens:tt)*) => {
         ::core::compile_error!("`tvars!` can only be used directly in the body of a `#[tamed]` function (not outside one, nor produced by another macro's expansion)");
+    };
+}
+
+/// Ties the running tamed call to a [`Tether`](crate::Tether) from here on: when its
+/// [`Lifeline`](crate::Lifeline) is dropped, the call ends where it waits (its locals dropped,
+/// the events it waits for cancelled). `exit_with!(t)` in a `#[tamed]` body is
+/// `#[tether] t: Tether` for a tether the call gets later than its start.
+///
+/// Outside a `#[tamed]` function it is a compile error:
+/// ```compile_fail
+/// let life = tame::Lifeline::new();
+/// tame::exit_with!(life.tether());
+/// ```
+#[macro_export]
+macro_rules! exit_with {
+    ($($tokens:tt)*) => {
+        ::core::compile_error!("`exit_with!` can only be used directly in the body of a `#[tamed]` function (not outside one, nor produced by another macro's expansion)")
     };
 }

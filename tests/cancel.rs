@@ -321,3 +321,72 @@ fn timeouts_around_tamed_gets_end_them_and_close_their_sockets() {
     assert_eq!(gets, 5, "{sampled:#?}");
     assert!(tame::blocked_locations().is_empty());
 }
+
+// ---- rule 2: tethers ----
+
+#[tamed]
+fn tethered_sleeper(log: Log, #[tether] t: tame::Tether) {
+    let _a = D(log.clone(), "sleeper's local");
+    twait! { tame::timer(LONG, mkevent!()); }
+    log.push(format!("after the wait, tether alive: {}", t.is_alive()));
+}
+
+#[tamed]
+fn tethered_reader(log: Log, sock: Rc<tame::net::TcpStream>, tether: tame::Tether) {
+    let _a = D(log.clone(), "reader's local");
+    exit_with!(tether);
+    let mut got = (Vec::new(), Ok(0));
+    twait! { tame::net::read_some(sock.clone(), Vec::new(), 64, mkevent!(got)); }
+    log.push(format!("read {:?}", got.1));
+}
+
+#[test]
+fn a_tether_ends_a_call_blocked_on_a_timer_and_a_call_blocked_on_a_socket() {
+    if cfg!(miri) {
+        return; // no sockets
+    }
+    let listener = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let server = loop {
+        match listener.try_accept() {
+            Ok((s, _)) => break s,
+            Err(_) => std::thread::sleep(Duration::from_millis(2)),
+        }
+    };
+    let sock = Rc::new(server);
+    let log = Log::default();
+    let t0 = Instant::now();
+    let l = log.clone();
+    tame::run(|| {
+        let life = tame::Lifeline::new();
+        tethered_sleeper(l.clone(), life.tether());
+        tethered_reader(l.clone(), sock.clone(), life.tether());
+        // The object goes away 20 ms later: both calls end.
+        tame::timer(SHORT, Event::from_fn(move |()| drop(life)));
+    });
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    let mut got = log.take();
+    got.sort();
+    assert_eq!(got, ["drop reader's local", "drop sleeper's local"]);
+    drop(client);
+}
+
+#[tamed]
+fn tethered_after_its_lifeline_died(log: Log, #[tether] t: tame::Tether) {
+    log.push("runs its first step");
+    twait! { tame::asap(mkevent!()); }
+    log.push(format!("after the wait: {}", t.is_alive()));
+}
+
+#[test]
+fn a_call_tethered_to_a_dead_lifeline_ends_at_its_first_wait() {
+    let log = Log::default();
+    let l = log.clone();
+    tame::run(|| {
+        let life = tame::Lifeline::new();
+        let t = life.tether();
+        drop(life);
+        tethered_after_its_lifeline_died(l, t);
+    });
+    assert_eq!(log.take(), ["runs its first step"]);
+}

@@ -539,19 +539,45 @@ impl<'a> Emitter<'a> {
         // Cancellation rule 1: the call watches its `Event` parameters from its start, and
         // ends, when they all lost their receivers, in the state it waits in: its locals are
         // restored and dropped, newest first, by the return.
+        // Rule 2: a `#[tether]` parameter ties the call to its lifeline from the start.
         let event_params = self.event_params();
-        let watch = if i == 0 && !event_params.is_empty() {
+        let tethers = self.tether_params();
+        let mut watch = TokenStream::new();
+        if i == 0 && !event_params.is_empty() {
             let slots = event_params.iter().map(|&b| self.slot(b));
-            quote!(#(#cx.watch(&#slots);)* #cx.armed();)
-        } else {
-            TokenStream::new()
-        };
-        let ending = if !event_params.is_empty() && self.wait_sites().iter().any(|s| s.0 == i) {
+            watch.extend(quote!(#(#cx.watch(&#slots);)* #cx.armed();));
+        }
+        if i == 0 {
+            let slots = tethers.iter().map(|&b| self.slot(b));
+            watch.extend(quote!(#(#cx.tether_slot(&#slots);)*));
+        }
+        let may_end = !event_params.is_empty() || !tethers.is_empty() || self.input.exits;
+        let ending = if may_end && self.wait_sites().iter().any(|s| s.0 == i) {
             quote!(if #cx.ending() { return #krate::__private::Step::Done; })
         } else {
             TokenStream::new()
         };
         quote!(#(#cfg)* #n => { #(#items)* #watch #restores #ending #body })
+    }
+
+    /// The `#[tether]` parameters (cancellation rule 2).
+    fn tether_params(&self) -> Vec<BindId> {
+        let mut out = Vec::new();
+        let mut ids = self.m.params.iter();
+        for (i, arg) in self.input.func.sig.inputs.iter().enumerate() {
+            let n = match arg {
+                FnArg::Receiver(_) => 1,
+                FnArg::Typed(pt) => match &*pt.pat {
+                    Pat::Wild(_) => 1,
+                    p => crate::syntax::pat_bindings(p).len(),
+                },
+            };
+            let bs: Vec<BindId> = ids.by_ref().take(n).copied().collect();
+            if self.input.tethers.contains(&i) && bs.len() == 1 {
+                out.push(bs[0]);
+            }
+        }
+        out
     }
 
     /// The `Event` parameters cancellation rule 1 watches (none with `cancel = false`).

@@ -20,6 +20,10 @@ use crate::receiver::{format_string_position, rename_self_tokens, self_ident};
 pub struct Input {
     pub opts: Options,
     pub func: ItemFn,
+    /// Indices (in the signature) of the `#[tether]` parameters, their attribute removed.
+    pub tethers: Vec<usize>,
+    /// Whether the body calls `exit_with!(t)`.
+    pub exits: bool,
     /// Errors found while parsing, reported by `validate`.
     pub errors: Vec<syn::Error>,
 }
@@ -75,9 +79,21 @@ impl Input {
     /// options and the body. Errors in those are kept in [`Input::errors`] so that `validate`
     /// reports them together with its own.
     pub fn from_tokens(attr: TokenStream, item: TokenStream) -> syn::Result<(ItemFn, Input)> {
-        let func: ItemFn = syn::parse2(item.clone()).map_err(|_| {
+        let mut func: ItemFn = syn::parse2(item.clone()).map_err(|_| {
             syn::Error::new_spanned(&item, "`#[tamed]` can only be applied to a function (`fn`)")
         })?;
+        // `#[tether] t: Tether`: the call ends when `t`'s lifeline is dropped. The attribute is
+        // ours: it is removed from the signature.
+        let mut tethers = Vec::new();
+        for (i, arg) in func.sig.inputs.iter_mut().enumerate() {
+            if let syn::FnArg::Typed(pt) = arg {
+                let n = pt.attrs.len();
+                pt.attrs.retain(|a| !a.path().is_ident("tether"));
+                if pt.attrs.len() != n {
+                    tethers.push(i);
+                }
+            }
+        }
         let original = func.clone();
         let mut errors = Vec::new();
         let opts = Options::parse(attr).unwrap_or_else(|e| {
@@ -88,10 +104,23 @@ impl Input {
             }
         });
         let mut func = func;
-        let mut norm = Normalise { errors: Vec::new() };
+        let mut norm = Normalise {
+            errors: Vec::new(),
+            exits: false,
+        };
         norm.visit_block_mut(&mut func.block);
         errors.extend(norm.errors);
-        Ok((original, Input { opts, func, errors }))
+        let exits = norm.exits;
+        Ok((
+            original,
+            Input {
+                opts,
+                func,
+                tethers,
+                exits,
+                errors,
+            },
+        ))
     }
 }
 
@@ -289,9 +318,40 @@ pub fn macro_args(mac: &Macro) -> Option<Punctuated<Expr, Token![,]>> {
         .ok()
 }
 
-/// Splices `tvars!`, rewrites `mkevent!(r, id)` and renames `self`. Does not enter nested items.
+/// Splices `tvars!`, rewrites `mkevent!(r, id)` and `exit_with!(t)`, and renames `self`.
+/// Does not enter nested items.
 struct Normalise {
     errors: Vec<syn::Error>,
+    /// Whether an `exit_with!` was seen.
+    exits: bool,
+}
+
+impl Normalise {
+    /// Input:  exit_with!(t)
+    /// Output: __tame_cx.tether(&(t))
+    fn exit_with(&mut self, m: &Macro) -> Option<Expr> {
+        if m.path
+            .segments
+            .last()
+            .is_none_or(|s| s.ident != "exit_with")
+        {
+            return None;
+        }
+        match m.parse_body::<Expr>() {
+            Ok(t) => {
+                self.exits = true;
+                let cx = Ident::new("__tame_cx", proc_macro2::Span::mixed_site());
+                Some(parse_quote_spanned!(m.path.span()=> #cx.tether(&(#t))))
+            }
+            Err(_) => {
+                self.errors.push(syn::Error::new_spanned(
+                    m,
+                    "`exit_with!` takes one tether: `exit_with!(t)` with `t: Tether`",
+                ));
+                None
+            }
+        }
+    }
 }
 
 impl VisitMut for Normalise {
@@ -304,6 +364,12 @@ impl VisitMut for Normalise {
                 Stmt::Macro(m) => Some(&m.mac),
                 _ => None,
             };
+            if let (Some(m), Stmt::Macro(sm)) = (mac, &s)
+                && let Some(e) = self.exit_with(m)
+            {
+                out.push(Stmt::Expr(e, Some(sm.semi_token.unwrap_or_default())));
+                continue;
+            }
             match mac
                 .filter(|m| macro_name(&m.path) == Some("tvars"))
                 .map(TameMacro::classify)
@@ -324,6 +390,11 @@ impl VisitMut for Normalise {
             && let Some(Ok(TameMacro::RvEvent(r, id))) = TameMacro::classify(&m.mac)
         {
             *e = parse_quote_spanned!(m.mac.path.span()=> (#r).event(#id));
+        }
+        if let Expr::Macro(m) = e
+            && let Some(x) = self.exit_with(&m.mac)
+        {
+            *e = x;
         }
         syn::visit_mut::visit_expr_mut(self, e);
     }

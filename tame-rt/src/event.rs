@@ -49,6 +49,8 @@ impl Hook {
 pub(crate) trait Watch {
     /// One of the watched parameters lost its receiver before being triggered.
     fn param_lost(self: Rc<Self>);
+    /// The lifeline of a tether of the call was dropped (cancellation rule 2).
+    fn tether_cut(self: Rc<Self>);
 }
 
 /// The receiving end of an event that lives in a slot (a rendezvous, or an internal bridge).

@@ -39,6 +39,7 @@ mod io;
 pub mod net;
 mod rendezvous;
 mod task;
+mod tether;
 mod timeout;
 mod timer;
 
@@ -47,6 +48,7 @@ pub use crate::event::Event;
 pub use crate::io::{deregister, readable, writable};
 pub use crate::rendezvous::Rendezvous;
 pub use crate::task::blocked_locations;
+pub use crate::tether::{Lifeline, Tether};
 pub use crate::timeout::{TimedOut, add_timeout};
 pub use crate::timer::{asap, at, timer};
 

@@ -419,6 +419,9 @@ impl<F: FnMut(&Cx) -> Step + 'static> Join for Task<F> {
 }
 
 impl<F: FnMut(&Cx) -> Step + 'static> Watch for Task<F> {
+    fn tether_cut(self: Rc<Self>) {
+        self.end();
+    }
     fn param_lost(self: Rc<Self>) {
         let n = self.hdr.params.get().saturating_sub(1);
         self.hdr.params.set(n);
@@ -623,6 +626,21 @@ impl Cx {
         if h.params.get() == 0 && !h.has(IMMUNE) {
             // Running: it ends at its first wait.
             h.set(ENDING, true);
+        }
+    }
+
+    /// A `#[tether]` parameter (at the start) or `exit_with!(t)`: the call ends when `t`'s
+    /// lifeline is dropped (cancellation rule 2); at its first wait if it already is.
+    pub fn tether(&self, t: &crate::tether::Tether) {
+        if !t.attach(self.task.clone().as_watch()) {
+            self.task.header().set(ENDING, true);
+        }
+    }
+
+    /// [`Cx::tether`] for a parameter kept in its slot.
+    pub fn tether_slot(&self, t: &Option<crate::tether::Tether>) {
+        if let Some(t) = t {
+            self.tether(t);
         }
     }
 
