@@ -304,6 +304,15 @@ fn report_stuck() {
             );
             eprintln!("{line}");
             lines.push(line);
+            // The calls waiting for it, up to the root: its tamed backtrace.
+            for up in crate::task::chain_from(Some(t.clone().wake_frame()))
+                .into_iter()
+                .skip(1)
+            {
+                let line = format!("tame:   waited for by {up}");
+                eprintln!("{line}");
+                lines.push(line);
+            }
         }
         with(|c| *c.stuck.borrow_mut() = lines);
     }

@@ -45,6 +45,41 @@ impl Hook {
     }
 }
 
+/// A tamed call as a backtrace sees it (debug builds).
+#[cfg_attr(not(debug_assertions), allow(dead_code))]
+pub(crate) trait Frame {
+    /// One line: "`name` at file:line[ description]" where it waits, or "`name` (running)".
+    fn frame(self: Rc<Self>) -> String;
+    /// The call waiting for this one's first `Event` parameter, if known.
+    fn caller(&self) -> Option<Rc<dyn Frame>>;
+}
+
+/// How to find, later, the call that waits for an event: weak references, so that keeping it
+/// keeps nothing alive.
+#[cfg_attr(not(debug_assertions), allow(dead_code))]
+pub(crate) enum FindCaller {
+    /// A `mkevent!()` event: that call.
+    Call(Weak<dyn Frame>),
+    /// A receiver: the call that waits at it then, if any.
+    At(Weak<dyn Waiting>),
+}
+
+#[cfg_attr(not(debug_assertions), allow(dead_code))]
+impl FindCaller {
+    pub(crate) fn find(&self) -> Option<Rc<dyn Frame>> {
+        match self {
+            FindCaller::Call(w) => w.upgrade(),
+            FindCaller::At(w) => w.upgrade()?.waiting(),
+        }
+    }
+}
+
+/// A receiver, for a backtrace: the tamed call waiting at it, if any.
+#[cfg_attr(not(debug_assertions), allow(dead_code))]
+pub(crate) trait Waiting {
+    fn waiting(&self) -> Option<Rc<dyn Frame>>;
+}
+
 /// A tamed call watching its `Event` parameters (cancellation rule 1).
 pub(crate) trait Watch {
     /// One of the watched parameters lost its receiver before being triggered.
@@ -66,6 +101,9 @@ pub(crate) trait Sink<T> {
     fn is_live(&self, slot: u32) -> bool;
     /// Run `hook` if `slot` is cancelled (at once if it already is).
     fn on_cancel(&self, slot: u32, hook: Hook);
+    /// This receiver, for a backtrace.
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
+    fn as_waiting(self: Rc<Self>) -> Rc<dyn Waiting>;
 }
 
 /// The receiving end of a `mkevent!()` event: a tamed call's join counter.
@@ -79,6 +117,9 @@ pub(crate) trait Join {
     fn join_on_cancel(&self, hook: Hook);
     /// Whether the call still waits for its events (it has not ended).
     fn join_is_live(&self) -> bool;
+    /// The call, for a backtrace.
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
+    fn join_frame(self: Rc<Self>) -> Rc<dyn Frame>;
 }
 
 /// A receiver for `Event<V>` that forwards to a slot expecting `T`, converting with `f`;
@@ -101,6 +142,9 @@ impl<T: 'static, V: 'static> Sink<V> for Adapter<T, V> {
     }
     fn on_cancel(&self, _: u32, hook: Hook) {
         self.sink.on_cancel(self.slot, hook);
+    }
+    fn as_waiting(self: Rc<Self>) -> Rc<dyn Waiting> {
+        self.sink.clone().as_waiting()
     }
 }
 
@@ -248,6 +292,22 @@ impl<T> Event<T> {
                 self.target = other;
                 None
             }
+        }
+    }
+
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
+    /// How to find, later, the tamed call that waits for this event (for a backtrace):
+    /// through weak references, so that keeping it keeps nothing alive.
+    pub(crate) fn find_caller(&self) -> Option<FindCaller>
+    where
+        T: 'static,
+    {
+        match &self.target {
+            Some(Target::Join(j)) => Some(FindCaller::Call(Rc::downgrade(&j.clone().join_frame()))),
+            Some(Target::Slot { sink, .. }) => {
+                Some(FindCaller::At(Rc::downgrade(&sink.clone().as_waiting())))
+            }
+            Some(Target::Func(_)) | None => None,
         }
     }
 

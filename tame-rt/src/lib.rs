@@ -47,7 +47,7 @@ pub use crate::core::{now, run};
 pub use crate::event::Event;
 pub use crate::io::{deregister, readable, writable};
 pub use crate::rendezvous::Rendezvous;
-pub use crate::task::blocked_locations;
+pub use crate::task::{backtrace, blocked_locations};
 pub use crate::tether::{Lifeline, Tether};
 pub use crate::timeout::{TimedOut, add_timeout};
 pub use crate::timer::{asap, at, timer};

@@ -396,6 +396,23 @@ impl<I, T> Inner<I, T> {
     }
 }
 
+impl<I: 'static, T: 'static> crate::event::Waiting for Inner<I, T> {
+    fn waiting(&self) -> Option<Rc<dyn crate::event::Frame>> {
+        // A place's hidden rendezvous belongs to the call whose `twait!{}` it is; otherwise
+        // the call blocked in `twait!(r)` the longest.
+        let (group, waiter) = {
+            // (A backtrace may be asked for while this rendezvous is busy: then it stops here.)
+            let st = self.state.try_borrow().ok()?;
+            (st.group.clone(), st.waiter.clone())
+        };
+        match (group, waiter) {
+            (Some(g), _) => Some(g.join_frame()),
+            (None, Some(w)) => Some(w.wake_frame()),
+            (None, None) => None,
+        }
+    }
+}
+
 impl<I: 'static, T: 'static> Sink<T> for Inner<I, T> {
     fn trigger(&self, slot: u32, value: T) {
         let mut st = self.state.borrow_mut();
@@ -450,6 +467,10 @@ impl<I: 'static, T: 'static> Sink<T> for Inner<I, T> {
             Slot::Cancelled => {}
             Slot::Free { .. } => unreachable!("event slot consumed twice"),
         }
+    }
+
+    fn as_waiting(self: Rc<Self>) -> Rc<dyn crate::event::Waiting> {
+        self
     }
 
     fn is_live(&self, slot: u32) -> bool {

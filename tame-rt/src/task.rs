@@ -47,12 +47,17 @@ use std::rc::{Rc, Weak};
 
 use smallvec::SmallVec;
 
-use crate::event::{Event, Hook, Join, Target, Watch};
+#[cfg(debug_assertions)]
+use crate::event::FindCaller;
+use crate::event::{Event, Frame, Hook, Join, Target, Watch};
 use crate::rendezvous::Rendezvous;
 
 /// Something that can be put on the run queue.
 pub(crate) trait Wake {
     fn wake(self: Rc<Self>);
+    /// The call, for a backtrace.
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
+    fn wake_frame(self: Rc<Self>) -> Rc<dyn Frame>;
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -159,6 +164,25 @@ thread_local! {
     static JOIN_HOOKS: RefCell<ByAddr<SmallVec<[Hook; 2]>>> = RefCell::new(HashMap::default());
     /// The answer of the call being described (`Cx::blocked_at`).
     static DESCRIBED: Cell<Option<Site>> = const { Cell::new(None) };
+}
+
+#[cfg(debug_assertions)]
+thread_local! {
+    /// How to find the call waiting for each call's first `Event` parameter (backtraces).
+    static CALLERS: RefCell<ByAddr<FindCaller>> = RefCell::new(HashMap::default());
+    /// The tamed call running now, if any (backtraces).
+    static CURRENT: RefCell<Option<Weak<dyn Frame>>> = const { RefCell::new(None) };
+}
+
+/// Forgets how to find the caller of the call at `a` (it finished or ended).
+fn forget_caller(a: usize) {
+    #[cfg(debug_assertions)]
+    {
+        let gone = CALLERS.try_with(|c| c.borrow_mut().remove(&a));
+        drop(gone); // (outside the borrow)
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = a;
 }
 
 fn addr<T: ?Sized>(t: &T) -> usize {
@@ -290,6 +314,9 @@ impl<F: FnMut(&Cx) -> Step + 'static> Task<F> {
     /// `Done` drops it, `Blocked` leaves it waiting (or ends it, if that was asked meanwhile).
     /// Returns `None` if the closure is running (only a describe or an end can find it so).
     fn step(self: Rc<Self>, mode: Mode) -> Option<Step> {
+        // Debug builds: the running call, for `tame::backtrace()` and for a panic's report.
+        #[cfg(debug_assertions)]
+        let _current = (mode == Mode::Run).then(|| Current::enter(&self));
         let step = {
             let mut f = self.f.try_borrow_mut().ok()?;
             let cx = Cx {
@@ -340,6 +367,7 @@ impl<F: FnMut(&Cx) -> Step + 'static> Task<F> {
         let f = self.f.borrow_mut().take();
         drop(f);
         unregister(&self.hdr, addr(&*self));
+        forget_caller(addr(&*self));
         drop(take_join_hooks(&self.hdr, addr(&*self)));
     }
 
@@ -358,6 +386,7 @@ impl<F: FnMut(&Cx) -> Step + 'static> Task<F> {
         let f = self.f.borrow_mut().take();
         drop(f);
         unregister(&self.hdr, addr(&*self));
+        forget_caller(addr(&*self));
         for h in take_join_hooks(&self.hdr, addr(&*self))
             .into_iter()
             .flatten()
@@ -377,6 +406,7 @@ impl<F> Task<F> {
         let f = self.f.borrow_mut().take();
         drop(f); // outside the borrow: the locals' destructors may reach this task again
         unregister(&self.hdr, addr(self));
+        forget_caller(addr(self));
         drop(take_join_hooks(&self.hdr, addr(self)));
     }
 }
@@ -386,6 +416,35 @@ impl<F: FnMut(&Cx) -> Step + 'static> Wake for Task<F> {
         if !self.hdr.set_queued(true) {
             crate::core::schedule(self);
         }
+    }
+    fn wake_frame(self: Rc<Self>) -> Rc<dyn Frame> {
+        self
+    }
+}
+
+impl<F: FnMut(&Cx) -> Step + 'static> Frame for Task<F> {
+    fn frame(self: Rc<Self>) -> String {
+        #[cfg(debug_assertions)]
+        let name = self.hdr.name;
+        #[cfg(not(debug_assertions))]
+        let name = "a tamed call";
+        let running = self.f.try_borrow_mut().is_err();
+        if running {
+            return format!("`{name}` (running)");
+        }
+        match TaskDyn::site(self.clone()) {
+            Some(site) => format!("`{}` at {site}", site.func),
+            None => format!("`{name}`"),
+        }
+    }
+    fn caller(&self) -> Option<Rc<dyn Frame>> {
+        #[cfg(debug_assertions)]
+        {
+            let a = addr(self);
+            CALLERS.with(|c| c.borrow().get(&a).and_then(FindCaller::find))
+        }
+        #[cfg(not(debug_assertions))]
+        None
     }
 }
 
@@ -408,6 +467,9 @@ impl<F: FnMut(&Cx) -> Step + 'static> Join for Task<F> {
         self.hdr.set(HOOKS, true);
         let a = addr(self);
         JOIN_HOOKS.with(|j| j.borrow_mut().entry(a).or_default().push(hook));
+    }
+    fn join_frame(self: Rc<Self>) -> Rc<dyn Frame> {
+        self
     }
     fn join_is_live(&self) -> bool {
         if self.hdr.has(ENDING) {
@@ -598,12 +660,21 @@ impl Cx {
 
     /// At the start of a call: watch `Event` parameter `e` (cancellation rule 1). Then
     /// [`Cx::armed`].
-    pub fn watch<T>(&self, e: &Option<Event<T>>) {
+    pub fn watch<T: 'static>(&self, e: &Option<Event<T>>) {
         let h = self.task.header();
         let Some(e) = e else {
             h.set(IMMUNE, true);
             return;
         };
+        // Debug builds: the first `Event` parameter says who waits for this call.
+        #[cfg(debug_assertions)]
+        if h.params.get() == 0
+            && !h.has(IMMUNE)
+            && let Some(find) = e.find_caller()
+        {
+            let a = addr(&*self.task);
+            CALLERS.with(|c| c.borrow_mut().insert(a, find));
+        }
         let n = h.params.get();
         if n == u8::MAX {
             h.set(IMMUNE, true); // too many to count: never ended by rule 1
@@ -742,4 +813,86 @@ fn not_saved() -> ! {
 #[inline(always)]
 pub fn put<T>(slot: &mut Option<T>, v: T) {
     std::mem::forget(slot.replace(v));
+}
+
+/// Debug builds: marks a call as the running one while its step runs, and if the step panics,
+/// prints the tamed backtrace of the call on stderr.
+#[cfg(debug_assertions)]
+struct Current {
+    prev: Option<Weak<dyn Frame>>,
+}
+
+#[cfg(debug_assertions)]
+impl Current {
+    fn enter<F: FnMut(&Cx) -> Step + 'static>(t: &Rc<Task<F>>) -> Current {
+        let w: Weak<dyn Frame> = Rc::downgrade(&(t.clone() as Rc<dyn Frame>));
+        Current {
+            prev: CURRENT.with(|c| c.replace(Some(w))),
+        }
+    }
+}
+
+#[cfg(debug_assertions)]
+impl Drop for Current {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut chain = backtrace();
+            // The call that panicked is no longer borrowed here: it describes the wait it
+            // last resumed from.
+            if let Some(first) = chain.first_mut()
+                && let Some((name, at)) = first.split_once(" at ")
+            {
+                *first = format!("{name} (panicked; it last resumed from the wait at {at})");
+            }
+            if !chain.is_empty() {
+                eprintln!("tame: panic in a tamed call; tamed backtrace (innermost first):");
+                for line in chain {
+                    eprintln!("tame:   {line}");
+                }
+            }
+        }
+        let prev = self.prev.take();
+        let _ = CURRENT.try_with(|c| c.replace(prev));
+    }
+}
+
+/// The *tamed backtrace* of the running tamed call (debug builds): the call, then the call
+/// waiting for its first `Event` parameter (its `done`), and so on up to a call nobody waits
+/// for, one line each, innermost first: "`name` (running)" for the running call, "`name` at
+/// file:line[ description]" for one blocked at a `twait!`. The chain follows an event through
+/// `add_timeout` (its waiting half is a tamed call of the runtime, listed too) and through a
+/// rendezvous to the call blocked in `twait!(r)` on it; it stops at a `done` that was moved
+/// away or that nothing waits on yet. Empty outside a tamed call, and in release builds.
+///
+/// A panic inside a tamed call prints the same chain on stderr (debug builds), and so does
+/// the stuck report for each call blocked forever.
+///
+/// ```
+/// # use tame_rt as tame;
+/// assert!(tame::backtrace().is_empty()); // not inside a tamed call
+/// ```
+pub fn backtrace() -> Vec<String> {
+    #[cfg(debug_assertions)]
+    {
+        let start = CURRENT.with(|c| c.borrow().as_ref().and_then(Weak::upgrade));
+        chain_from(start)
+    }
+    #[cfg(not(debug_assertions))]
+    Vec::new()
+}
+
+/// The lines of the chain that starts at `frame` (at most 64: a cycle of calls waiting on
+/// one another stops there).
+#[cfg_attr(not(debug_assertions), allow(dead_code))]
+pub(crate) fn chain_from(mut frame: Option<Rc<dyn Frame>>) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Some(f) = frame {
+        if out.len() == 64 {
+            out.push("…".to_string());
+            break;
+        }
+        frame = f.caller();
+        out.push(f.frame());
+    }
+    out
 }
