@@ -82,7 +82,7 @@ mod macros;
 pub use tame_macros::{main, tamed};
 pub use tame_rt::{
     Event, Lifeline, Rendezvous, Tether, TimedOut, add_timeout, asap, at, backtrace,
-    blocked_locations, deregister, now, readable, run, timer, writable,
+    blocked_locations, deregister, leak_reports, now, readable, run, timer, writable,
 };
 
 /// Non-blocking TCP and UDP sockets on the tame loop, and tamed helpers built on them.

@@ -59,7 +59,7 @@ fn the_tamed_backtrace_names_each_waiting_call_up_to_the_root() {
         [
             "`innermost` (running)".to_string(),
             format!("`middle` at {file}:21 waiting for innermost"),
-            "`race` at tame-rt/src/timeout.rs:79".to_string(),
+            "`race` at tame-rt/src/timeout.rs:80".to_string(),
             format!("`outer` at {file}:31"),
             format!("`root` at {file}:41"),
         ]

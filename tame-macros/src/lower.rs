@@ -398,7 +398,8 @@ impl Lower {
                 out.push(Node::Join {
                     target: w,
                     line,
-                    what: crate::parse::twait_description(mac)
+                    what: crate::parse::twait_attrs(mac)
+                        .what
                         .map_or_else(String::new, |l| l.value()),
                     vis: self.in_scope(),
                     span: mac.path.span(),
@@ -854,6 +855,7 @@ impl Lower {
             sites: Vec::new(),
             nsite: self.m.sites.len(),
             bound: Vec::new(),
+            volatile: crate::parse::twait_attrs(mac).volatile,
         };
         mk.visit_block_mut(&mut block);
         for (site, ..) in &mk.sites {

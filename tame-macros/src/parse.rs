@@ -140,32 +140,46 @@ pub enum TameMacro {
     Tvars(Vec<Stmt>),
 }
 
-/// The body of `twait! { #![describe("…")] stmts }`: its description, then its statements.
-fn parse_twait_body(input: ParseStream) -> syn::Result<(Option<syn::LitStr>, Vec<Stmt>)> {
-    let mut what = None;
-    for attr in input.call(syn::Attribute::parse_inner)? {
-        let lit = match &attr.meta {
-            syn::Meta::List(l) if l.path.is_ident("describe") && what.is_none() => {
-                l.parse_args::<syn::LitStr>().ok()
-            }
-            _ => None,
-        };
-        match lit {
-            Some(l) => what = Some(l),
-            None => {
-                return Err(syn::Error::new_spanned(
-                    &attr,
-                    "the only attribute inside `twait! { … }` is one `#![describe(\"what it waits for\")]`",
-                ));
-            }
-        }
-    }
-    Ok((what, Block::parse_within(input)?))
+/// The inner attributes of a `twait! { … }` block.
+#[derive(Default)]
+pub struct TwaitAttrs {
+    /// `#![describe("…")]`: what the wait is for, in `blocked_locations` and reports.
+    pub what: Option<syn::LitStr>,
+    /// `#![volatile]`: dropping the block's events untriggered is no leak.
+    pub volatile: bool,
 }
 
-/// The `#![describe("…")]` of a `twait! { … }`, if it has one.
-pub fn twait_description(mac: &Macro) -> Option<syn::LitStr> {
-    mac.parse_body_with(parse_twait_body).ok()?.0
+/// The body of `twait! { #![describe("…")] #![volatile] stmts }`: its attributes, then its
+/// statements.
+fn parse_twait_body(input: ParseStream) -> syn::Result<(TwaitAttrs, Vec<Stmt>)> {
+    let mut attrs = TwaitAttrs::default();
+    for attr in input.call(syn::Attribute::parse_inner)? {
+        let ok = match &attr.meta {
+            syn::Meta::List(l) if l.path.is_ident("describe") && attrs.what.is_none() => l
+                .parse_args::<syn::LitStr>()
+                .map(|s| attrs.what = Some(s))
+                .is_ok(),
+            syn::Meta::Path(p) if p.is_ident("volatile") && !attrs.volatile => {
+                attrs.volatile = true;
+                true
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(syn::Error::new_spanned(
+                &attr,
+                "the attributes inside `twait! { … }` are `#![describe(\"what it waits for\")]` and `#![volatile]`, once each",
+            ));
+        }
+    }
+    Ok((attrs, Block::parse_within(input)?))
+}
+
+/// The inner attributes of a `twait! { … }`.
+pub fn twait_attrs(mac: &Macro) -> TwaitAttrs {
+    mac.parse_body_with(parse_twait_body)
+        .map(|(a, _)| a)
+        .unwrap_or_default()
 }
 
 /// Which of our macros a path names, by its last segment (`twait!`, `tame::twait!`).

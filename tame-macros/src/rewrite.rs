@@ -386,6 +386,8 @@ pub struct Mkevents {
     pub nsite: usize,
     /// Names bound inside the block where the visitor is (innermost last).
     pub bound: Vec<String>,
+    /// `#![volatile]`: the events are made volatile (dropping them is no leak).
+    pub volatile: bool,
 }
 
 impl Mkevents {
@@ -448,7 +450,11 @@ impl VisitMut for Mkevents {
             match TameMacro::classify(&m.mac) {
                 Some(Ok(TameMacro::JoinEvent)) => {
                     let cx = internal("__tame_cx");
-                    *e = parse_quote_spanned!(m.mac.path.span()=> #cx.join_event());
+                    let at = m.mac.path.span();
+                    *e = parse_quote_spanned!(at=> #cx.join_event());
+                    if self.volatile {
+                        *e = parse_quote_spanned!(at=> #cx.volatile(#e));
+                    }
                     return;
                 }
                 Some(Ok(TameMacro::PlaceEvent(place))) => {
@@ -470,6 +476,9 @@ impl VisitMut for Mkevents {
                     let cx = internal("__tame_cx");
                     let at = m.mac.path.span();
                     *e = parse_quote_spanned!(at=> #cx.site_event(&mut #site, (#(#exprs,)*)));
+                    if self.volatile {
+                        *e = parse_quote_spanned!(at=> #cx.volatile(#e));
+                    }
                     self.sites.push((site, place, keys, at));
                     return;
                 }

@@ -171,6 +171,7 @@ pub fn run(f: impl FnOnce()) {
         c.now.set(Some(Instant::now()));
         c.stuck.borrow_mut().clear();
     });
+    crate::event::clear_leaks();
     let unwinding = Unwinding;
     f();
     while turn() {}
@@ -188,27 +189,30 @@ pub fn run(f: impl FnOnce()) {
 #[cold]
 #[inline(never)]
 fn abandon() {
-    loop {
-        let mut events: Vec<Event<()>> = Vec::new();
-        let tasks = with(|c| {
-            events.append(&mut c.asap.borrow_mut());
-            events.append(&mut c.scratch.borrow_mut());
-            c.timers.borrow_mut().drain_into(&mut events);
-            c.io.borrow_mut().drain_waiters_into(&mut events);
-            std::mem::take(&mut *c.queue.borrow_mut())
-        });
-        if events.is_empty() && tasks.is_empty() {
-            break;
+    // Dropping what the run left is on purpose: no leak reports.
+    crate::event::silently(|| {
+        loop {
+            let mut events: Vec<Event<()>> = Vec::new();
+            let tasks = with(|c| {
+                events.append(&mut c.asap.borrow_mut());
+                events.append(&mut c.scratch.borrow_mut());
+                c.timers.borrow_mut().drain_into(&mut events);
+                c.io.borrow_mut().drain_waiters_into(&mut events);
+                std::mem::take(&mut *c.queue.borrow_mut())
+            });
+            if events.is_empty() && tasks.is_empty() {
+                break;
+            }
+            for t in &tasks {
+                t.header().set_queued(false);
+            }
+            drop(tasks);
+            drop(events);
         }
-        for t in &tasks {
-            t.header().set_queued(false);
-        }
-        drop(tasks);
-        drop(events);
-    }
-    // Calls still blocked are not stuck: they were abandoned. None is reported.
-    drop(crate::task::registered(true));
-    with(|c| c.epoch.set(c.epoch.get().wrapping_add(1)));
+        // Calls still blocked are not stuck: they were abandoned. None is reported.
+        drop(crate::task::registered(true));
+        with(|c| c.epoch.set(c.epoch.get().wrapping_add(1)));
+    })
 }
 
 /// One turn of the loop; `false` when the loop is over.

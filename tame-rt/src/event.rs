@@ -182,13 +182,51 @@ pub(crate) enum Target<T> {
 #[must_use = "an event that is dropped untriggered is abandoned at once"]
 pub struct Event<T = ()> {
     target: Option<Target<T>>,
+    /// Debug builds: where the event was made, for a leak report.
+    #[cfg(debug_assertions)]
+    created: &'static std::panic::Location<'static>,
+    /// Debug builds: made in a `twait! { #![volatile] … }` block: dropping it is no leak.
+    #[cfg(debug_assertions)]
+    volatile: bool,
 }
 
 impl<T> Event<T> {
+    #[track_caller]
     pub(crate) fn new(target: Target<T>) -> Self {
         Event {
             target: Some(target),
+            #[cfg(debug_assertions)]
+            created: std::panic::Location::caller(),
+            #[cfg(debug_assertions)]
+            volatile: false,
         }
+    }
+
+    /// Marks the event as one whose drop is no leak (`twait! { #![volatile] … }`).
+    pub(crate) fn volatile(mut self) -> Self {
+        #[cfg(debug_assertions)]
+        {
+            self.volatile = true;
+        }
+        #[allow(clippy::needless_return)]
+        return self;
+    }
+
+    /// Drops the event untriggered on purpose: the receiver counts it done, with no value, as
+    /// for any dropped event, but it is never reported as a leak (see [`leak_reports`]).
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// let r = tame::Rendezvous::<(), u32>::new();
+    /// r.event(()).abandon();
+    /// assert_eq!((r.pending(), r.ready()), (0, 0));
+    /// ```
+    pub fn abandon(mut self) {
+        #[cfg(debug_assertions)]
+        {
+            self.volatile = true;
+        }
+        drop(self);
     }
 
     /// Delivers `value` to the receiver, consuming the event.
@@ -339,11 +377,104 @@ impl<T> Event<T> {
 impl<T> Drop for Event<T> {
     fn drop(&mut self) {
         match self.target.take() {
-            Some(Target::Slot { sink, slot }) => sink.abandon(slot),
-            Some(Target::Join(j)) => j.join_done(),
+            Some(Target::Slot { sink, slot }) => {
+                #[cfg(debug_assertions)]
+                if !self.volatile && sink.is_live(slot) {
+                    leak(self.created);
+                }
+                sink.abandon(slot)
+            }
+            Some(Target::Join(j)) => {
+                #[cfg(debug_assertions)]
+                if !self.volatile && j.join_is_live() {
+                    leak(self.created);
+                }
+                j.join_done()
+            }
             Some(Target::Func(_)) | None => {}
         }
     }
+}
+
+#[cfg(debug_assertions)]
+thread_local! {
+    /// Leak reports of the current (or last) run on this thread.
+    static LEAKS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Set while the runtime drops what a run that unwound left (not leaks: it is abandoned).
+    static SILENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// An event made at `created` was dropped untriggered while its receiver still waited.
+#[cfg(debug_assertions)]
+#[cold]
+fn leak(created: &'static std::panic::Location<'static>) {
+    if std::thread::panicking() || SILENT.try_with(|s| s.get()).unwrap_or(true) {
+        return;
+    }
+    let report = format!(
+        "tame: dropping last reference to active event\ntame:   {}:{}: event was created here",
+        created.file(),
+        created.line()
+    );
+    eprintln!("{report}");
+    let _ = LEAKS.try_with(|l| l.borrow_mut().push(report));
+}
+
+/// Runs `f` with leak reports off (dropping what a run that unwound left).
+pub(crate) fn silently<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(debug_assertions)]
+    {
+        let old = SILENT.with(|s| s.replace(true));
+        let r = f();
+        SILENT.with(|s| s.set(old));
+        r
+    }
+    #[cfg(not(debug_assertions))]
+    f()
+}
+
+/// Forgets the leak reports so far (a new run starts).
+pub(crate) fn clear_leaks() {
+    #[cfg(debug_assertions)]
+    LEAKS.with(|l| l.borrow_mut().clear());
+}
+
+/// Debug builds: the *leak reports* of the current (or last) run on this thread, oldest first.
+///
+/// An event dropped without being triggered while its receiver still waited for it (a
+/// rendezvous slot still pending, a `twait!{}` block still counting it) is usually a bug: the
+/// receiver counts it as done, with no value, and the code goes on as if nothing had arrived.
+/// Each such drop prints two lines on stderr, and adds them (as one string) here:
+///
+/// ```text
+/// tame: dropping last reference to active event
+/// tame:   src/main.rs:12: event was created here
+/// ```
+///
+/// Dropping an event on purpose is no leak: use [`Event::abandon`], or make the events in a
+/// `twait! { #![volatile] … }` block. An event whose receiver was cancelled or dropped is not
+/// active, so its drop is not reported either (a timeout that fired, a call that ended). Empty
+/// in release builds, which keep no creation site per event.
+///
+/// ```
+/// # use tame_rt as tame;
+/// let r = tame::Rendezvous::<(), u32>::new();
+/// tame::run(|| {
+///     let e = r.event(());
+///     drop(e); // nobody will ever trigger it
+/// });
+/// if cfg!(debug_assertions) {
+///     assert_eq!(tame::leak_reports().len(), 1);
+///     assert!(tame::leak_reports()[0].contains("event was created here"));
+/// }
+/// ```
+pub fn leak_reports() -> Vec<String> {
+    #[cfg(debug_assertions)]
+    {
+        LEAKS.with(|l| l.borrow().clone())
+    }
+    #[cfg(not(debug_assertions))]
+    Vec::new()
 }
 
 impl<T> fmt::Debug for Event<T> {

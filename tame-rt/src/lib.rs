@@ -44,7 +44,7 @@ mod timeout;
 mod timer;
 
 pub use crate::core::{now, run};
-pub use crate::event::Event;
+pub use crate::event::{Event, leak_reports};
 pub use crate::io::{deregister, readable, writable};
 pub use crate::rendezvous::Rendezvous;
 pub use crate::task::{backtrace, blocked_locations};

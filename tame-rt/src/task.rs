@@ -593,6 +593,7 @@ where
 
 impl Cx {
     /// `mkevent!()` inside `twait!{}`: an event counted by the block's join.
+    #[track_caller]
     pub fn join_event(&self) -> Event<()> {
         self.task.join_add();
         Event::new(Target::Join(self.task.clone().as_join()))
@@ -600,6 +601,7 @@ impl Cx {
 
     /// `mkevent!(place)` inside `twait!{}`: an event on the site's hidden rendezvous (made on
     /// first use, kept for the whole call), tagged with the place's evaluated index `key`.
+    #[track_caller]
     pub fn site_event<K: 'static, T: 'static>(
         &self,
         site: &mut Option<Rendezvous<K, T>>,
@@ -607,6 +609,11 @@ impl Cx {
     ) -> Event<T> {
         site.get_or_insert_with(|| Rendezvous::with_group(self.task.clone().as_join()))
             .event(key)
+    }
+
+    /// `mkevent!` in a `twait! { #![volatile] … }` block: dropping the event is no leak.
+    pub fn volatile<T>(&self, e: Event<T>) -> Event<T> {
+        e.volatile()
     }
 
     /// After a `twait!{}` whose `mkevent!(place)` sites may write one place: the trigger

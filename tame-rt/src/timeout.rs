@@ -59,6 +59,7 @@ impl std::error::Error for TimedOut {}
 /// assert_eq!(r.try_join(), Some(("fast", Ok(1))));
 /// assert_eq!(r.try_join(), Some(("slow", Err(TimedOut))));
 /// ```
+#[track_caller]
 pub fn add_timeout<T: 'static>(after: Duration, e: Event<Result<T, TimedOut>>) -> Event<T> {
     // `true`: the operation (Some(v) = its value, None = it was dropped); `false`: the timer.
     let r: Rendezvous<bool, Option<T>> = Rendezvous::new();
@@ -81,7 +82,7 @@ fn race<T: 'static>(r: Rendezvous<bool, Option<T>>, e: Event<Result<T, TimedOut>
         Some((false, _)) => e.trigger(Err(TimedOut)),
         // The operation dropped its event: abandon `e`. (`None`, nothing left to come, would
         // need the timer gone as well.)
-        Some((true, None)) | None => drop(e),
+        Some((true, None)) | None => e.abandon(),
     }
     r.cancel();
 }
