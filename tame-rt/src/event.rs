@@ -191,7 +191,7 @@ pub struct Event<T = ()> {
 }
 
 impl<T> Event<T> {
-    #[track_caller]
+    #[cfg_attr(debug_assertions, track_caller)]
     pub(crate) fn new(target: Target<T>) -> Self {
         Event {
             target: Some(target),

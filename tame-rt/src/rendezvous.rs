@@ -166,7 +166,7 @@ impl<I: 'static, T: 'static> Rendezvous<I, T> {
     /// e.trigger(1);
     /// assert_eq!(r.try_join(), Some(('x', 1)));
     /// ```
-    #[track_caller]
+    #[cfg_attr(debug_assertions, track_caller)]
     pub fn event(&self, id: I) -> Event<T> {
         let group = {
             let mut st = self.inner.state.borrow_mut();
@@ -287,7 +287,7 @@ impl<I: 'static, T: 'static> Rendezvous<I, T> {
     /// `f(Some(v))`, and dropping it untriggered delivers `f(None)` (so the receiver learns of
     /// the abandonment as a value). `is_live` and `on_cancel` are those of the underlying slot.
     /// One allocation (the adapter).
-    #[track_caller]
+    #[cfg_attr(debug_assertions, track_caller)]
     pub(crate) fn event_map<V: 'static>(&self, id: I, f: fn(Option<V>) -> T) -> Event<V> {
         let (sink, slot) = self
             .event(id)

@@ -593,7 +593,7 @@ where
 
 impl Cx {
     /// `mkevent!()` inside `twait!{}`: an event counted by the block's join.
-    #[track_caller]
+    #[cfg_attr(debug_assertions, track_caller)]
     pub fn join_event(&self) -> Event<()> {
         self.task.join_add();
         Event::new(Target::Join(self.task.clone().as_join()))
@@ -601,7 +601,7 @@ impl Cx {
 
     /// `mkevent!(place)` inside `twait!{}`: an event on the site's hidden rendezvous (made on
     /// first use, kept for the whole call), tagged with the place's evaluated index `key`.
-    #[track_caller]
+    #[cfg_attr(debug_assertions, track_caller)]
     pub fn site_event<K: 'static, T: 'static>(
         &self,
         site: &mut Option<Rendezvous<K, T>>,

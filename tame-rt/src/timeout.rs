@@ -59,7 +59,7 @@ impl std::error::Error for TimedOut {}
 /// assert_eq!(r.try_join(), Some(("fast", Ok(1))));
 /// assert_eq!(r.try_join(), Some(("slow", Err(TimedOut))));
 /// ```
-#[track_caller]
+#[cfg_attr(debug_assertions, track_caller)]
 pub fn add_timeout<T: 'static>(after: Duration, e: Event<Result<T, TimedOut>>) -> Event<T> {
     // `true`: the operation (Some(v) = its value, None = it was dropped); `false`: the timer.
     let r: Rendezvous<bool, Option<T>> = Rendezvous::new();
