@@ -545,7 +545,8 @@ impl<'a> Emitter<'a> {
         let mut watch = TokenStream::new();
         if i == 0 && !event_params.is_empty() {
             let slots = event_params.iter().map(|&b| self.slot(b));
-            watch.extend(quote!(#(#cx.watch(&#slots);)* #cx.armed();));
+            let n = event_params.len();
+            watch.extend(quote!(#cx.watch_params(#n); #(#cx.watch(&#slots);)*));
         }
         if i == 0 {
             let slots = tethers.iter().map(|&b| self.slot(b));

@@ -18,17 +18,20 @@
 //! task of that run that something outside it still refers to (a `Rendezvous` or `Event` the
 //! user kept) is dropped, not resumed, if it is ever woken again.
 //!
-//! # Ending a call (cancellation rule 1)
-//! At its start a tamed call *watches* its `Event` parameters (`Cx::watch`, then
-//! `Cx::armed`): each gets a [`Hook::Param`] that runs if its receiver is cancelled or dropped
-//! before it is triggered, and `params` counts the watched ones still live. When it reaches 0
-//! the call *ends*: if it is not running, at once ([`Task::end_now`]); if it is running, when
-//! its step returns (`ENDING` is noted, and the step's own wait ends it). Ending calls the
-//! closure once more in *ending* mode: the state it waits in restores its locals, sees
-//! [`Cx::ending`] and returns `Step::Done`, so Rust drops the locals in reverse declaration
-//! order. Then the hooks of its `mkevent!()` events (kept in `JOIN_HOOKS`, by task) run: the
-//! nested calls and helpers holding them end in turn. A parameter that is a callback
-//! (`Event::from_fn`) can never lose its receiver: the call is then never ended (`IMMUNE`).
+//! # Ending a call (cancellation rules 1 and 2)
+//! At its start a tamed call with `n` `Event` parameters sets `params` to `n`
+//! (`Cx::watch_params`) and *watches* each (`Cx::watch`): a [`Hook::Param`] on its receiver
+//! runs if the receiver is cancelled or dropped before the event is triggered, and counts one
+//! down. A parameter that is a callback (`Event::from_fn`) has no receiver to lose: it is
+//! never counted, so that call is never ended by rule 1. A `#[tether]` parameter or
+//! `exit_with!(t)` puts the call on a lifeline's list instead (rule 2). When the count reaches
+//! 0, or the lifeline is dropped, the call *ends*: if it is not running, at once
+//! ([`Task::end_now`]); if it is running, at the next wait it reaches (`ENDING` is set, and
+//! the state that wait resumes in checks it). Ending calls the closure with `ENDING` set: the
+//! state it waits in restores its locals, sees [`Cx::ending`] and returns `Step::Done`, so
+//! Rust drops the locals in reverse declaration order; then the hooks of its `mkevent!()`
+//! events (kept in `JOIN_HOOKS`, by task) run: the nested calls and helpers holding them end
+//! in turn.
 //!
 //! # Where a call is blocked
 //! A call that blocks is entered, once, in `BLOCKED` (`REGISTERED` says so). Leaving is lazy:
@@ -36,9 +39,10 @@
 //! `Weak`) is dropped at the next compaction, which runs when the list is about to grow (so
 //! at most about twice as many entries as calls that wait, and O(1) per call amortized,
 //! where a table keyed by address cost a lookup at each call's first block and at its end).
-//! Until then the entry keeps the call's allocation (not its state, dropped at its end). [`blocked_locations`] asks each blocked call where
-//! it waits by calling its closure in *describing* mode: the closure answers with the static
-//! site of the wait its state stands at, so a call stores no location of its own.
+//! Until then the entry keeps the call's allocation (not its state, dropped at its end).
+//! [`blocked_locations`] asks each blocked call where it waits by calling its closure with
+//! `DESCRIBING` set: the closure answers with the static site of the wait its state stands at
+//! and returns at once, so a call stores no location of its own.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -73,8 +77,10 @@ const WAIT_BITS: u8 = 0b11;
 const JOIN_BITS: u8 = 1;
 const QUEUED: u8 = 1 << 2;
 const REGISTERED: u8 = 1 << 3;
-const ARMED: u8 = 1 << 4;
-const IMMUNE: u8 = 1 << 5;
+/// Being asked where it waits: the closure answers and returns at once.
+const DESCRIBING: u8 = 1 << 4;
+/// Too many `Event` parameters to count: rule 1 does not watch them.
+const UNWATCHED: u8 = 1 << 5;
 const ENDING: u8 = 1 << 6;
 const HOOKS: u8 = 1 << 7;
 
@@ -290,47 +296,30 @@ pub enum Step {
     Done,
 }
 
-/// What the closure is called for.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// Run its code.
-    Run,
-    /// It is ending: restore the locals of the current state and return `Step::Done`.
-    End,
-    /// Say where it waits (`Cx::blocked_at`) and return, changing nothing.
-    Describe,
-}
-
 /// The running tamed call, as seen by its own closure.
 #[doc(hidden)]
 pub struct Cx {
     task: Rc<dyn TaskDyn>,
-    mode: Mode,
 }
 
 impl<F: FnMut(&Cx) -> Step + 'static> Task<F> {
-    /// Calls the closure: the one place it is called from, in every mode, so it is inlined
-    /// here, where the task's type is known. In `Mode::Run`, what it returned is acted on:
-    /// `Done` drops it, `Blocked` leaves it waiting (or ends it, if that was asked meanwhile).
-    /// Returns `None` if the closure is running (only a describe or an end can find it so).
-    fn step(self: Rc<Self>, mode: Mode) -> Option<Step> {
+    /// Calls the closure (the one place it is called from, so it is inlined here, where the
+    /// task's type is known), and acts on what it returned: `Done` drops it, `Blocked` leaves
+    /// it waiting (or ends it, if that was asked meanwhile). What the closure is asked is in
+    /// the header's flags: to run on (none), to end (`ENDING`: the state it resumes in
+    /// restores its locals and returns `Done`), or where it waits (`DESCRIBING`).
+    fn step(self: Rc<Self>) {
         // Debug builds: the running call, for `tame::backtrace()` and for a panic's report.
         #[cfg(debug_assertions)]
-        let _current = (mode == Mode::Run).then(|| Current::enter(&self));
+        let _current = Current::enter(&self);
         let step = {
-            let mut f = self.f.try_borrow_mut().ok()?;
-            let cx = Cx {
-                task: self.clone(),
-                mode,
-            };
+            let mut f = self.f.borrow_mut();
+            let cx = Cx { task: self.clone() };
             match f.as_mut() {
                 Some(f) => f(&cx),
                 None => Step::Done,
             }
         };
-        if mode != Mode::Run {
-            return Some(step);
-        }
         match step {
             Step::Done => self.finish(),
             // Registered and not ending, the usual case: one test.
@@ -339,7 +328,6 @@ impl<F: FnMut(&Cx) -> Step + 'static> Task<F> {
             Step::Blocked if self.hdr.has(ENDING) => self.end_now(),
             Step::Blocked => self.register(),
         }
-        None
     }
 
     /// Its first block: enter it in `BLOCKED`, after dropping the entries of calls that
@@ -363,36 +351,25 @@ impl<F: FnMut(&Cx) -> Step + 'static> Task<F> {
     }
 
     /// The closure returned `Step::Done`: drop it (outside the borrow), leave the registry.
+    /// A call that ended also cancels the `mkevent!()` events of its wait: their hooks run
+    /// (after its locals and the rest of its state were dropped).
     fn finish(self: Rc<Self>) {
         let f = self.f.borrow_mut().take();
         drop(f);
         unregister(&self.hdr, addr(&*self));
         forget_caller(addr(&*self));
-        drop(take_join_hooks(&self.hdr, addr(&*self)));
+        let hooks = take_join_hooks(&self.hdr, addr(&*self));
+        if self.hdr.has(ENDING) {
+            hooks.into_iter().flatten().for_each(Hook::run);
+        }
     }
 
-    /// Ends the call now (it is not running): its closure drops the locals of the state it
-    /// waits in, newest first; then what is left of it (the storage of `mkevent!(place)`
-    /// sites) is dropped, and the hooks of its `mkevent!()` events run.
+    /// Ends the call now (it is not running): its closure, asked to end, drops the locals of
+    /// the state it waits in, newest first, and returns `Done` (see `finish`).
     fn end_now(self: Rc<Self>) {
         self.hdr.set(ENDING, true);
         self.hdr.set_wait(WaitKind::Running);
-        let step = self.clone().step(Mode::End);
-        debug_assert_eq!(
-            step,
-            Some(Step::Done),
-            "a call asked to end returns Step::Done"
-        );
-        let f = self.f.borrow_mut().take();
-        drop(f);
-        unregister(&self.hdr, addr(&*self));
-        forget_caller(addr(&*self));
-        for h in take_join_hooks(&self.hdr, addr(&*self))
-            .into_iter()
-            .flatten()
-        {
-            h.run();
-        }
+        self.step();
     }
 }
 
@@ -487,7 +464,7 @@ impl<F: FnMut(&Cx) -> Step + 'static> Watch for Task<F> {
     fn param_lost(self: Rc<Self>) {
         let n = self.hdr.params.get().saturating_sub(1);
         self.hdr.params.set(n);
-        if n == 0 && self.hdr.has(ARMED) && !self.hdr.has(IMMUNE) {
+        if n == 0 {
             self.end();
         }
     }
@@ -532,7 +509,7 @@ impl<F: FnMut(&Cx) -> Step + 'static> TaskDyn for Task<F> {
         self.hdr
             .flags
             .set(self.hdr.flags.get() & !(QUEUED | WAIT_BITS));
-        self.step(Mode::Run);
+        self.step();
     }
     fn as_join(self: Rc<Self>) -> Rc<dyn Join> {
         self
@@ -545,8 +522,14 @@ impl<F: FnMut(&Cx) -> Step + 'static> TaskDyn for Task<F> {
         w
     }
     fn site(self: Rc<Self>) -> Option<Site> {
+        // Not while it runs, nor once it finished.
+        if !matches!(self.f.try_borrow(), Ok(f) if f.is_some()) {
+            return None;
+        }
         DESCRIBED.set(None);
-        self.step(Mode::Describe)?;
+        self.hdr.set(DESCRIBING, true);
+        self.clone().step();
+        self.hdr.set(DESCRIBING, false);
         DESCRIBED.take()
     }
 }
@@ -588,7 +571,7 @@ where
         hdr,
         f: RefCell::new(Some(f)),
     });
-    task.step(Mode::Run);
+    task.step();
 }
 
 impl Cx {
@@ -665,46 +648,40 @@ impl Cx {
         None
     }
 
-    /// At the start of a call: watch `Event` parameter `e` (cancellation rule 1). Then
-    /// [`Cx::armed`].
-    pub fn watch<T: 'static>(&self, e: &Option<Event<T>>) {
+    /// At the start of a call with `n` `Event` parameters (cancellation rule 1): it ends when
+    /// `n` of them have lost their receivers. Then [`Cx::watch`] for each.
+    pub fn watch_params(&self, n: usize) {
         let h = self.task.header();
-        let Some(e) = e else {
-            h.set(IMMUNE, true);
-            return;
-        };
-        // Debug builds: the first `Event` parameter says who waits for this call.
-        #[cfg(debug_assertions)]
-        if h.params.get() == 0
-            && !h.has(IMMUNE)
-            && let Some(find) = e.find_caller()
-        {
-            let a = addr(&*self.task);
-            CALLERS.with(|c| c.borrow_mut().insert(a, find));
-        }
-        let n = h.params.get();
-        if n == u8::MAX {
-            h.set(IMMUNE, true); // too many to count: never ended by rule 1
-            return;
-        }
-        h.params.set(n + 1);
-        let task = &self.task;
-        if !e.hook(|| Hook::Param(task.clone().as_watch())) {
-            // A callback never loses its receiver: the call is never ended by rule 1.
-            h.params.set(n);
-            h.set(IMMUNE, true);
+        match u8::try_from(n) {
+            Ok(n) => h.params.set(n),
+            Err(_) => {
+                h.set(UNWATCHED, true); // too many to count: never ended by rule 1
+            }
         }
     }
 
-    /// Every `Event` parameter is watched: from now on the call ends when the last of them
-    /// loses its receiver (already, if they all have).
-    pub fn armed(&self) {
+    /// Watches `Event` parameter `e`: a hook on its receiver counts it lost if the receiver
+    /// is cancelled or dropped before `e` is triggered (at once if it already is). A callback
+    /// (`Event::from_fn`) has no receiver to lose: it is never counted, so the call is never
+    /// ended by rule 1.
+    pub fn watch<T: 'static>(&self, e: &Option<Event<T>>) {
         let h = self.task.header();
-        h.set(ARMED, true);
-        if h.params.get() == 0 && !h.has(IMMUNE) {
-            // Running: it ends at its first wait.
-            h.set(ENDING, true);
+        let Some(e) = e else { return };
+        if h.has(UNWATCHED) {
+            return;
         }
+        // Debug builds: the first `Event` parameter says who waits for this call.
+        #[cfg(debug_assertions)]
+        {
+            let a = addr(&*self.task);
+            if !CALLERS.with(|c| c.borrow().contains_key(&a))
+                && let Some(find) = e.find_caller()
+            {
+                CALLERS.with(|c| c.borrow_mut().insert(a, find));
+            }
+        }
+        let task = &self.task;
+        e.hook(|| Hook::Param(task.clone().as_watch()));
     }
 
     /// A `#[tether]` parameter (at the start) or `exit_with!(t)`: the call ends when `t`'s
@@ -723,17 +700,18 @@ impl Cx {
     }
 
     /// In a state the call resumes in, after its locals are restored: `true` when the call is
-    /// ending (return `Step::Done`, and Rust drops them newest first).
+    /// ending (return `Step::Done`, and Rust drops them newest first). Also when its end was
+    /// asked while it ran and it reaches a wait that is already complete: it stops there.
     #[inline(always)]
     pub fn ending(&self) -> bool {
-        self.mode == Mode::End
+        self.task.header().has(ENDING)
     }
 
     /// At the top of the closure: `true` when the runtime only asks where the call waits
     /// (answer with [`Cx::blocked_at`] and return `Step::Blocked`).
     #[inline(always)]
     pub fn describing(&self) -> bool {
-        self.mode == Mode::Describe
+        self.task.header().has(DESCRIBING)
     }
 
     /// The answer to [`Cx::describing`]: the call waits in `func` at `file:line`, described as

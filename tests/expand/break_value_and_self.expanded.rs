@@ -46,8 +46,8 @@ impl Pool {
                 '__tame_resume: loop {
                     match __tame_state {
                         0 => {
+                            __tame_cx.watch_params(1usize);
                             __tame_cx.watch(&done);
-                            __tame_cx.armed();
                             let __tame_self = ::tame::__private::take(
                                 &mut __tame_s_self,
                             );

@@ -36,8 +36,8 @@ pub fn ping(e: Event<()>) {
             '__tame_resume: loop {
                 match __tame_state {
                     0 => {
+                        __tame_cx.watch_params(1usize);
                         __tame_cx.watch(&e);
-                        __tame_cx.armed();
                         let e = crate::__private::take(&mut e);
                         {
                             asap(__tame_cx.join_event());

@@ -41,8 +41,8 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
             '__tame_resume: loop {
                 match __tame_state {
                     0 => {
+                        __tame_cx.watch_params(1usize);
                         __tame_cx.watch(&done);
-                        __tame_cx.armed();
                         let names = ::tame::__private::take(&mut names);
                         let done = ::tame::__private::take(&mut done);
                         let mut a = vec![String::new(); names.len()];

@@ -46,8 +46,8 @@ fn shadow_and_one_place(log: Vec<String>, done: Event<(String, u32)>) {
             '__tame_resume: loop {
                 match __tame_state {
                     0 => {
+                        __tame_cx.watch_params(1usize);
                         __tame_cx.watch(&done);
-                        __tame_cx.armed();
                         let log = ::tame::__private::take(&mut log);
                         let done = ::tame::__private::take(&mut done);
                         let name = String::from("outer");
