@@ -95,7 +95,7 @@ impl<'a> Emitter<'a> {
         saved.extend(m.params.iter().copied());
         // And one for each binding an `if let` or a `match` arm stashes while it shadows it.
         for st in &m.states {
-            stashed_in(&st.body, &mut saved);
+            stashed_in(&st.body, false, &mut saved);
         }
         let mut slots = vec![None; m.binds.len()];
         for &b in &saved {
@@ -467,7 +467,7 @@ impl<'a> Emitter<'a> {
         let krate = self.krate();
         let mut restores = TokenStream::new();
         let mut shadowable = BTreeSet::new();
-        shadowed_in(&st.body, &mut shadowable);
+        stashed_in(&st.body, true, &mut shadowable);
         *self.shadowable.borrow_mut() = shadowable;
         self.holds.borrow_mut().clear();
         let vis = visible(&self.m.binds, &st.scope);
@@ -1234,35 +1234,6 @@ fn is_event_type(ty: &syn::Type) -> bool {
     }
 }
 
-/// The bindings the code of `nodes` may shadow: by a `let`, or by a pattern of an `if let` or
-/// a `match` (the holds are declared for these).
-fn shadowed_in(nodes: &[Node], out: &mut BTreeSet<BindId>) {
-    for node in nodes {
-        match node {
-            Node::Code(c) => out.extend(c.stash.iter().copied()),
-            Node::If {
-                stash, then, els, ..
-            } => {
-                out.extend(stash.iter().copied());
-                shadowed_in(then, out);
-                shadowed_in(els, out);
-            }
-            Node::Match { stash, arms, .. } => {
-                out.extend(stash.iter().copied());
-                for a in arms {
-                    shadowed_in(&a.body, out);
-                }
-            }
-            Node::Block(b) => shadowed_in(b, out),
-            Node::Cfg { then, els, .. } => {
-                shadowed_in(then, out);
-                shadowed_in(els, out);
-            }
-            Node::Jump { .. } | Node::Join { .. } | Node::Park { .. } | Node::Done { .. } => {}
-        }
-    }
-}
-
 /// The conditions under which the code of `nodes` names `b`: `None` if it names it outside
 /// any waiting statement under `#[cfg]` (`Node::Cfg`), else one `all(…)` per such place
 /// (none if it does not name it).
@@ -1355,27 +1326,29 @@ fn mentions(nodes: &[Node], b: BindId) -> bool {
     })
 }
 
-/// The bindings the `if`s and `match`es of `nodes` may stash.
-fn stashed_in(nodes: &[Node], out: &mut BTreeSet<BindId>) {
+/// The bindings the `if`s and `match`es of `nodes` may stash (with `lets`, also those a `let`
+/// may shadow: the holds are declared for these).
+fn stashed_in(nodes: &[Node], lets: bool, out: &mut BTreeSet<BindId>) {
     for node in nodes {
         match node {
+            Node::Code(c) if lets => out.extend(c.stash.iter().copied()),
             Node::If {
                 stash, then, els, ..
             } => {
                 out.extend(stash.iter().copied());
-                stashed_in(then, out);
-                stashed_in(els, out);
+                stashed_in(then, lets, out);
+                stashed_in(els, lets, out);
             }
             Node::Match { stash, arms, .. } => {
                 out.extend(stash.iter().copied());
                 for a in arms {
-                    stashed_in(&a.body, out);
+                    stashed_in(&a.body, lets, out);
                 }
             }
-            Node::Block(b) => stashed_in(b, out),
+            Node::Block(b) => stashed_in(b, lets, out),
             Node::Cfg { then, els, .. } => {
-                stashed_in(then, out);
-                stashed_in(els, out);
+                stashed_in(then, lets, out);
+                stashed_in(els, lets, out);
             }
             Node::Code(_)
             | Node::Jump { .. }

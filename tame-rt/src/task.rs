@@ -178,6 +178,8 @@ thread_local! {
     static CALLERS: RefCell<ByAddr<FindCaller>> = RefCell::new(HashMap::default());
     /// The tamed call running now, if any (backtraces).
     static CURRENT: RefCell<Option<Weak<dyn Frame>>> = const { RefCell::new(None) };
+    /// The panic unwinding now was reported (by the innermost call it left).
+    static PANIC_REPORTED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Forgets how to find the caller of the call at `a` (it finished or ended).
@@ -810,6 +812,9 @@ struct Current {
 #[cfg(debug_assertions)]
 impl Current {
     fn enter<F: FnMut(&Cx) -> Step + 'static>(t: &Rc<Task<F>>) -> Current {
+        if !std::thread::panicking() {
+            PANIC_REPORTED.set(false);
+        }
         let w: Weak<dyn Frame> = Rc::downgrade(&(t.clone() as Rc<dyn Frame>));
         Current {
             prev: CURRENT.with(|c| c.replace(Some(w))),
@@ -820,7 +825,9 @@ impl Current {
 #[cfg(debug_assertions)]
 impl Drop for Current {
     fn drop(&mut self) {
-        if std::thread::panicking() {
+        // Once per panic, by the innermost call it leaves (describing the calls up the chain
+        // runs their closures, and so this guard, again).
+        if std::thread::panicking() && !PANIC_REPORTED.replace(true) {
             let mut chain = backtrace();
             // The call that panicked is no longer borrowed here: it describes the wait it
             // last resumed from.
