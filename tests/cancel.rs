@@ -392,3 +392,149 @@ fn a_call_tethered_to_a_dead_lifeline_ends_at_its_first_wait() {
     });
     assert_eq!(log.take(), ["runs its first step"]);
 }
+
+// ---- found in review: each was wrong once ----
+
+#[tamed]
+fn reports_then_works(log: Log, done: Event<()>) {
+    done.trigger(());
+    twait! { tame::timer(SHORT, mkevent!()); }
+    log.push("the child finished its work");
+}
+
+#[tamed]
+fn parent_of_a_fast_child(log: Log, done: Event<()>) {
+    twait! {
+        reports_then_works(log.clone(), mkevent!());
+        tame::timer(LONG, mkevent!());
+    }
+    done.trigger(());
+}
+
+#[test]
+fn a_child_that_triggered_its_done_is_not_ended_when_its_parent_ends_later() {
+    let log = Log::default();
+    let r: Rendezvous<(), Result<(), TimedOut>> = Rendezvous::new();
+    let l = log.clone();
+    tame::run(|| {
+        parent_of_a_fast_child(l, tame::add_timeout(Duration::from_millis(5), r.event(())))
+    });
+    assert_eq!(log.take(), ["the child finished its work"]);
+}
+
+#[tamed]
+fn many_complete_blocks(hooks_run: Rc<std::cell::Cell<u32>>, done: Event<()>) {
+    for _ in 0..100 {
+        twait! {
+            let mut e = mkevent!();
+            let n = hooks_run.clone();
+            e.on_cancel(move || n.set(n.get() + 1));
+            e.trigger(());
+        }
+    }
+    twait! { tame::timer(LONG, mkevent!()); }
+    done.trigger(());
+}
+
+#[test]
+fn hooks_of_events_already_done_never_run_when_the_call_ends() {
+    let hooks_run = Rc::new(std::cell::Cell::new(0));
+    let r: Rendezvous<(), ()> = Rendezvous::new();
+    tame::run(|| {
+        many_complete_blocks(hooks_run.clone(), r.event(()));
+        r.cancel();
+    });
+    assert_eq!(hooks_run.get(), 0);
+}
+
+#[tamed]
+fn waits_on_shared(log: Log, name: &'static str, r: Rendezvous<(), u32>, done: Event<()>) {
+    if let Some(((), v)) = twait!(r) {
+        log.push(format!("{name} got {v}"));
+    }
+    done.trigger(());
+}
+
+#[test]
+fn a_value_goes_to_a_live_waiter_when_the_oldest_one_ended() {
+    let log = Log::default();
+    let shared: Rendezvous<(), u32> = Rendezvous::new();
+    let (ra, rb): (Rendezvous<(), ()>, Rendezvous<(), ()>) = Default::default();
+    let l = log.clone();
+    tame::run(|| {
+        let (e, more) = (shared.event(()), shared.event(()));
+        waits_on_shared(l.clone(), "a", shared.clone(), ra.event(()));
+        waits_on_shared(l.clone(), "b", shared.clone(), rb.event(()));
+        ra.cancel(); // `a`, the oldest waiter, ends
+        e.trigger(7); // one value, and more may come: only one waiter is woken
+        let l = l.clone();
+        tame::timer(
+            SHORT,
+            Event::from_fn(move |()| {
+                l.push("the other event is dropped");
+                drop(more);
+            }),
+        );
+    });
+    // `b` got the value at once, not only when nothing more could come.
+    assert_eq!(log.take(), ["b got 7", "the other event is dropped"]);
+}
+
+#[tamed]
+fn stuck_forever(r: Rendezvous<(), ()>) {
+    let _ = twait!(r);
+}
+
+#[test]
+fn a_stuck_call_is_not_listed_again_by_the_next_run() {
+    let r: Rendezvous<(), ()> = Rendezvous::new();
+    let e = r.event(());
+    tame::run(|| stuck_forever(r.clone()));
+    if cfg!(debug_assertions) {
+        assert_eq!(tame::__private::stuck_reports().len(), 1);
+    }
+    tame::run(|| {});
+    assert_eq!(tame::__private::stuck_reports(), Vec::<String>::new());
+    assert!(tame::blocked_locations().is_empty());
+    drop(e);
+}
+
+#[tamed]
+fn panics_after_its_end_was_asked(t: tame::Tether, boom: bool) {
+    exit_with!(t); // the lifeline is gone: the call is to end at its next wait
+    if boom {
+        panic!("before that wait");
+    }
+    twait! { tame::asap(mkevent!()); }
+}
+
+#[test]
+fn a_panic_in_a_call_whose_end_was_asked_unwinds_normally() {
+    let life = tame::Lifeline::new();
+    let t = life.tether();
+    drop(life);
+    let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        tame::run(|| panics_after_its_end_was_asked(t, true))
+    }));
+    assert!(got.is_err(), "the panic reaches the caller of `run`");
+}
+
+mod other {
+    /// Another crate's type that happens to be called `Event`.
+    pub struct Event<T>(pub T);
+}
+
+#[tamed]
+fn takes_another_event(log: Log, e: other::Event<u32>, done: Event<()>) {
+    twait! { tame::asap(mkevent!()); }
+    log.push(format!("got {}", e.0));
+    done.trigger(());
+}
+
+#[test]
+fn a_parameter_of_another_event_type_is_not_watched() {
+    let log = Log::default();
+    let l = log.clone();
+    tame::run(|| takes_another_event(l, other::Event(3), Event::from_fn(|()| {})));
+    assert_eq!(log.take(), ["got 3"]);
+}

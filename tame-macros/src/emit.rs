@@ -1221,12 +1221,23 @@ impl<'a> Emitter<'a> {
     }
 }
 
-/// Whether a parameter's type is `Event<…>` (by its last path segment: `Event`,
-/// `tame::Event<u32>`).
+/// Whether a parameter's type is tame's `Event<…>`: `Event<T>` (imported), or a path to it
+/// through `tame`, `tame_rt` or `crate` (`tame::Event<u32>`). Another crate's `Event`
+/// (`winit::event::Event<T>`) is not.
 fn is_event_type(ty: &syn::Type) -> bool {
     match ty {
         syn::Type::Path(p) => {
-            p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "Event")
+            let segs: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            p.qself.is_none()
+                && segs.last().is_some_and(|s| s == "Event")
+                && (segs.len() == 1
+                    || (segs.len() == 2
+                        && ["tame", "tame_rt", "crate"].contains(&segs[0].as_str())))
         }
         syn::Type::Paren(p) => is_event_type(&p.elem),
         syn::Type::Group(g) => is_event_type(&g.elem),

@@ -85,17 +85,25 @@ impl Input {
         // `#[tether] t: Tether`: the call ends when `t`'s lifeline is dropped. The attribute is
         // ours: it is removed from the signature.
         let mut tethers = Vec::new();
+        let mut tether_errors = Vec::new();
         for (i, arg) in func.sig.inputs.iter_mut().enumerate() {
             if let syn::FnArg::Typed(pt) = arg {
                 let n = pt.attrs.len();
                 pt.attrs.retain(|a| !a.path().is_ident("tether"));
                 if pt.attrs.len() != n {
-                    tethers.push(i);
+                    if matches!(&*pt.pat, syn::Pat::Ident(_)) {
+                        tethers.push(i);
+                    } else {
+                        tether_errors.push(syn::Error::new_spanned(
+                            &pt.pat,
+                            "`#[tether]` marks a parameter `name: Tether`: give it a name, not a pattern",
+                        ));
+                    }
                 }
             }
         }
         let original = func.clone();
-        let mut errors = Vec::new();
+        let mut errors = tether_errors;
         let opts = Options::parse(attr).unwrap_or_else(|e| {
             errors.push(e);
             Options {

@@ -211,6 +211,7 @@ fn abandon() {
         }
         // Calls still blocked are not stuck: they were abandoned. None is reported.
         drop(crate::task::registered(true));
+        crate::task::forget_all();
         with(|c| c.epoch.set(c.epoch.get().wrapping_add(1)));
     })
 }

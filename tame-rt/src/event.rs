@@ -112,9 +112,11 @@ pub(crate) trait Join {
     fn join_add(&self);
     /// One event of the current `twait!{}` block is done (triggered or dropped).
     fn join_done(self: Rc<Self>);
-    /// Run `hook` if the call ends (is cancelled) before this event is done; at once if it
-    /// already has.
-    fn join_on_cancel(&self, hook: Hook);
+    /// Run `hook` if the call ends (is cancelled) before the event with `token` is done (0: a
+    /// new token is made); at once if it already has. Returns the event's token.
+    fn join_on_cancel(&self, token: u32, hook: Hook) -> u32;
+    /// The event with `token` is done (triggered or dropped): its hooks are void.
+    fn join_forget(&self, token: u32);
     /// Whether the call still waits for its events (it has not ended).
     fn join_is_live(&self) -> bool;
     /// The call, for a backtrace.
@@ -149,8 +151,13 @@ impl<T: 'static, V: 'static> Sink<V> for Adapter<T, V> {
 }
 
 pub(crate) enum Target<T> {
-    Slot { sink: Rc<dyn Sink<T>>, slot: u32 },
-    Join(Rc<dyn Join>),
+    Slot {
+        sink: Rc<dyn Sink<T>>,
+        slot: u32,
+    },
+    /// A `mkevent!()` event: the call's join counter, and the token of this event's
+    /// `on_cancel` hooks in that call (0: none).
+    Join(Rc<dyn Join>, std::cell::Cell<u32>),
     Func(Box<dyn FnOnce(T)>),
 }
 
@@ -247,8 +254,11 @@ impl<T> Event<T> {
         std::mem::forget(self);
         match target {
             Some(Target::Slot { sink, slot }) => sink.trigger(slot, value),
-            Some(Target::Join(j)) => {
+            Some(Target::Join(j, token)) => {
                 drop(value);
+                if token.get() != 0 {
+                    j.join_forget(token.get());
+                }
                 j.join_done();
             }
             Some(Target::Func(f)) => f(value),
@@ -274,7 +284,7 @@ impl<T> Event<T> {
     pub fn is_live(&self) -> bool {
         match &self.target {
             Some(Target::Slot { sink, slot }) => sink.is_live(*slot),
-            Some(Target::Join(j)) => j.join_is_live(),
+            Some(Target::Join(j, _)) => j.join_is_live(),
             Some(Target::Func(_)) => true,
             None => false,
         }
@@ -313,8 +323,8 @@ impl<T> Event<T> {
                 sink.on_cancel(*slot, hook());
                 true
             }
-            Some(Target::Join(j)) => {
-                j.join_on_cancel(hook());
+            Some(Target::Join(j, token)) => {
+                token.set(j.join_on_cancel(token.get(), hook()));
                 true
             }
             Some(Target::Func(_)) | None => false,
@@ -341,7 +351,9 @@ impl<T> Event<T> {
         T: 'static,
     {
         match &self.target {
-            Some(Target::Join(j)) => Some(FindCaller::Call(Rc::downgrade(&j.clone().join_frame()))),
+            Some(Target::Join(j, _)) => {
+                Some(FindCaller::Call(Rc::downgrade(&j.clone().join_frame())))
+            }
             Some(Target::Slot { sink, .. }) => {
                 Some(FindCaller::At(Rc::downgrade(&sink.clone().as_waiting())))
             }
@@ -384,10 +396,13 @@ impl<T> Drop for Event<T> {
                 }
                 sink.abandon(slot)
             }
-            Some(Target::Join(j)) => {
+            Some(Target::Join(j, token)) => {
                 #[cfg(debug_assertions)]
                 if !self.volatile && j.join_is_live() {
                     leak(self.created);
+                }
+                if token.get() != 0 {
+                    j.join_forget(token.get());
                 }
                 j.join_done()
             }
@@ -481,7 +496,7 @@ impl<T> fmt::Debug for Event<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match &self.target {
             Some(Target::Slot { .. }) => "rendezvous",
-            Some(Target::Join(_)) => "join",
+            Some(Target::Join(..)) => "join",
             Some(Target::Func(_)) => "callback",
             None => "consumed",
         };

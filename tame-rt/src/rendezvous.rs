@@ -375,7 +375,12 @@ impl<I, T> Inner<I, T> {
         } else if st.pending == 0 || all {
             Wakeups::All(st.waiter.take(), std::mem::take(&mut st.more_waiters))
         } else {
-            let first = st.waiter.take();
+            // The oldest waiter that can still take the value: a call that ended while it
+            // waited here is passed over (waking it would lose the value's wake-up).
+            let mut first = st.waiter.take();
+            while first.as_ref().is_some_and(|w| w.is_over()) {
+                first = st.more_waiters.pop_front();
+            }
             st.waiter = st.more_waiters.pop_front();
             first.map_or(Wakeups::None, Wakeups::One)
         }

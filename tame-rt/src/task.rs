@@ -59,6 +59,8 @@ use crate::rendezvous::Rendezvous;
 /// Something that can be put on the run queue.
 pub(crate) trait Wake {
     fn wake(self: Rc<Self>);
+    /// Whether the call finished or ended: waking it would do nothing.
+    fn is_over(&self) -> bool;
     /// The call, for a backtrace.
     #[cfg_attr(not(debug_assertions), allow(dead_code))]
     fn wake_frame(self: Rc<Self>) -> Rc<dyn Frame>;
@@ -163,11 +165,16 @@ impl Hasher for AddrHasher {
 
 type ByAddr<V> = HashMap<usize, V, BuildHasherDefault<AddrHasher>>;
 
+/// The `on_cancel` hooks of a call's `mkevent!()` events, each with its event's token.
+type TokenHooks = SmallVec<[(u32, Hook); 2]>;
+
 thread_local! {
     /// Calls that blocked at least once and have not finished, by address.
     static BLOCKED: RefCell<Vec<Weak<dyn TaskDyn>>> = const { RefCell::new(Vec::new()) };
     /// `on_cancel` hooks of the `mkevent!()` events of each call's current `twait!{}` block.
-    static JOIN_HOOKS: RefCell<ByAddr<SmallVec<[Hook; 2]>>> = RefCell::new(HashMap::default());
+    static JOIN_HOOKS: RefCell<ByAddr<TokenHooks>> = RefCell::new(HashMap::default());
+    /// The last token given to a `mkevent!()` event with hooks.
+    static NEXT_TOKEN: Cell<u32> = const { Cell::new(0) };
     /// The answer of the call being described (`Cx::blocked_at`).
     static DESCRIBED: Cell<Option<Site>> = const { Cell::new(None) };
 }
@@ -180,6 +187,18 @@ thread_local! {
     static CURRENT: RefCell<Option<Weak<dyn Frame>>> = const { RefCell::new(None) };
     /// The panic unwinding now was reported (by the innermost call it left).
     static PANIC_REPORTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// After a run unwound: forgets the join hooks and backtrace links of its calls (keyed by
+/// addresses that new calls may reuse). Their contents are dropped outside the borrows.
+pub(crate) fn forget_all() {
+    let hooks = JOIN_HOOKS.with(|j| std::mem::take(&mut *j.borrow_mut()));
+    drop(hooks);
+    #[cfg(debug_assertions)]
+    {
+        let callers = CALLERS.with(|c| std::mem::take(&mut *c.borrow_mut()));
+        drop(callers);
+    }
 }
 
 /// Forgets how to find the caller of the call at `a` (it finished or ended).
@@ -229,7 +248,7 @@ fn unregister(h: &Header, _: usize) {
 
 /// The join hooks of the call at `a`, taken out of the table (`HOOKS` says there are some).
 #[inline]
-fn take_join_hooks(h: &Header, a: usize) -> Option<SmallVec<[Hook; 2]>> {
+fn take_join_hooks(h: &Header, a: usize) -> Option<TokenHooks> {
     if h.has(HOOKS) {
         h.set(HOOKS, false);
         return take_join_hooks_slow(a);
@@ -239,7 +258,7 @@ fn take_join_hooks(h: &Header, a: usize) -> Option<SmallVec<[Hook; 2]>> {
 
 #[cold]
 #[inline(never)]
-fn take_join_hooks_slow(a: usize) -> Option<SmallVec<[Hook; 2]>> {
+fn take_join_hooks_slow(a: usize) -> Option<TokenHooks> {
     JOIN_HOOKS
         .try_with(|j| j.borrow_mut().remove(&a))
         .ok()
@@ -324,8 +343,11 @@ impl<F: FnMut(&Cx) -> Step + 'static> Task<F> {
         };
         match step {
             Step::Done => self.finish(),
-            // Registered and not ending, the usual case: one test.
-            Step::Blocked if self.hdr.flags.get() & (ENDING | REGISTERED) == REGISTERED => {}
+            // Registered, not ending, not describing: the usual case, one test.
+            Step::Blocked
+                if self.hdr.flags.get() & (ENDING | REGISTERED | DESCRIBING) == REGISTERED => {}
+            // It only said where it waits: nothing changed.
+            Step::Blocked if self.hdr.has(DESCRIBING) => {}
             // Its end was asked for while it ran: it ends at the wait it just reached.
             Step::Blocked if self.hdr.has(ENDING) => self.end_now(),
             Step::Blocked => self.register(),
@@ -362,7 +384,7 @@ impl<F: FnMut(&Cx) -> Step + 'static> Task<F> {
         forget_caller(addr(&*self));
         let hooks = take_join_hooks(&self.hdr, addr(&*self));
         if self.hdr.has(ENDING) {
-            hooks.into_iter().flatten().for_each(Hook::run);
+            hooks.into_iter().flatten().for_each(|(_, h)| h.run());
         }
     }
 
@@ -398,6 +420,9 @@ impl<F: FnMut(&Cx) -> Step + 'static> Wake for Task<F> {
     }
     fn wake_frame(self: Rc<Self>) -> Rc<dyn Frame> {
         self
+    }
+    fn is_over(&self) -> bool {
+        self.hdr.has(ENDING) || matches!(self.f.try_borrow(), Ok(f) if f.is_none())
     }
 }
 
@@ -438,14 +463,40 @@ impl<F: FnMut(&Cx) -> Step + 'static> Join for Task<F> {
             self.wake();
         }
     }
-    fn join_on_cancel(&self, hook: Hook) {
+    fn join_on_cancel(&self, token: u32, hook: Hook) -> u32 {
         if !self.join_is_live() {
             hook.run();
-            return;
+            return token;
         }
+        let token = if token != 0 {
+            token
+        } else {
+            let t = NEXT_TOKEN.get().wrapping_add(1).max(1);
+            NEXT_TOKEN.set(t);
+            t
+        };
         self.hdr.set(HOOKS, true);
         let a = addr(self);
-        JOIN_HOOKS.with(|j| j.borrow_mut().entry(a).or_default().push(hook));
+        JOIN_HOOKS.with(|j| j.borrow_mut().entry(a).or_default().push((token, hook)));
+        token
+    }
+    fn join_forget(&self, token: u32) {
+        let a = addr(self);
+        let gone: TokenHooks = JOIN_HOOKS
+            .try_with(|j| {
+                let mut j = j.borrow_mut();
+                let Some(hooks) = j.get_mut(&a) else {
+                    return SmallVec::new();
+                };
+                let gone = hooks.drain_filter_token(token);
+                if hooks.is_empty() {
+                    j.remove(&a);
+                    self.hdr.set(HOOKS, false);
+                }
+                gone
+            })
+            .unwrap_or_default();
+        drop(gone); // (outside the borrow: a hook's closure may own anything)
     }
     fn join_frame(self: Rc<Self>) -> Rc<dyn Frame> {
         self
@@ -581,7 +632,7 @@ impl Cx {
     #[cfg_attr(debug_assertions, track_caller)]
     pub fn join_event(&self) -> Event<()> {
         self.task.join_add();
-        Event::new(Target::Join(self.task.clone().as_join()))
+        Event::new(Target::Join(self.task.clone().as_join(), Cell::new(0)))
     }
 
     /// `mkevent!(place)` inside `twait!{}`: an event on the site's hidden rendezvous (made on
@@ -887,4 +938,24 @@ pub(crate) fn chain_from(mut frame: Option<Rc<dyn Frame>>) -> Vec<String> {
         out.push(f.frame());
     }
     out
+}
+
+/// Takes out the hooks of one token.
+trait DrainToken {
+    fn drain_filter_token(&mut self, token: u32) -> TokenHooks;
+}
+
+impl DrainToken for TokenHooks {
+    fn drain_filter_token(&mut self, token: u32) -> TokenHooks {
+        let mut gone = SmallVec::new();
+        let mut i = 0;
+        while i < self.len() {
+            if self[i].0 == token {
+                gone.push(self.remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        gone
+    }
 }
