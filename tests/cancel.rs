@@ -538,3 +538,31 @@ fn a_parameter_of_another_event_type_is_not_watched() {
     tame::run(|| takes_another_event(l, other::Event(3), Event::from_fn(|()| {})));
     assert_eq!(log.take(), ["got 3"]);
 }
+
+#[tamed]
+fn two_receivers(log: Log, first: Event<()>, second: Event<()>) {
+    let _a = D(log.clone(), "local of two_receivers");
+    twait! { tame::timer(LONG, mkevent!()); }
+    first.trigger(());
+    second.trigger(());
+}
+
+#[test]
+fn a_call_with_two_event_parameters_ends_when_both_receivers_are_gone() {
+    let log = Log::default();
+    let (r1, r2): (Rendezvous<(), ()>, Rendezvous<(), ()>) = Default::default();
+    let l = log.clone();
+    let t0 = Instant::now();
+    tame::run(|| {
+        two_receivers(l.clone(), r1.event(()), r2.event(()));
+        r1.cancel();
+        l.push("one receiver gone");
+        let r2 = r2.clone();
+        tame::timer(SHORT, Event::from_fn(move |()| r2.cancel()));
+    });
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    assert_eq!(
+        log.take(),
+        ["one receiver gone", "drop local of two_receivers"]
+    );
+}

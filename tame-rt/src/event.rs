@@ -210,6 +210,7 @@ impl<T> Event<T> {
     }
 
     /// Marks the event as one whose drop is no leak (`twait! { #![volatile] … }`).
+    #[cfg_attr(not(debug_assertions), allow(unused_mut))]
     pub(crate) fn volatile(mut self) -> Self {
         #[cfg(debug_assertions)]
         {
@@ -228,6 +229,7 @@ impl<T> Event<T> {
     /// r.event(()).abandon();
     /// assert_eq!((r.pending(), r.ready()), (0, 0));
     /// ```
+    #[cfg_attr(not(debug_assertions), allow(unused_mut))]
     pub fn abandon(mut self) {
         #[cfg(debug_assertions)]
         {

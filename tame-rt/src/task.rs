@@ -19,10 +19,11 @@
 //! user kept) is dropped, not resumed, if it is ever woken again.
 //!
 //! # Ending a call (cancellation rules 1 and 2)
-//! At its start a tamed call with `n` `Event` parameters sets `params` to `n`
-//! (`Cx::watch_params`) and *watches* each (`Cx::watch`): a [`Hook::Param`] on its receiver
-//! runs if the receiver is cancelled or dropped before the event is triggered, and counts one
-//! down. A parameter that is a callback (`Event::from_fn`) has no receiver to lose: it is
+//! At its start a tamed call *watches* each of its `n` `Event` parameters (`Cx::watch`): a
+//! [`Hook::Param`] on its receiver runs if the receiver is cancelled or dropped before the
+//! event is triggered. With one parameter (the usual `done`) that ends the call; with two or
+//! more (`Cx::watch_params`, `MULTI`) each counts one down in the side table `PARAMS`, and
+//! the last ends it. A parameter that is a callback (`Event::from_fn`) has no receiver to lose: it is
 //! never counted, so that call is never ended by rule 1. A `#[tether]` parameter or
 //! `exit_with!(t)` puts the call on a lifeline's list instead (rule 2). When the count reaches
 //! 0, or the lifeline is dropped, the call *ends*: if it is not running, at once
@@ -73,18 +74,15 @@ pub(crate) enum WaitKind {
     Rendezvous,
 }
 
-/// `Header::flags`: the wait kind in the two low bits, then these.
-const WAIT_BITS: u8 = 0b11;
-/// The wait bits of `WaitKind::Join`.
-const JOIN_BITS: u8 = 1;
-const QUEUED: u8 = 1 << 2;
-const REGISTERED: u8 = 1 << 3;
+/// `Header::flags`.
+const QUEUED: u8 = 1 << 0;
+const REGISTERED: u8 = 1 << 1;
 /// Being asked where it waits: the closure answers and returns at once.
-const DESCRIBING: u8 = 1 << 4;
-/// Too many `Event` parameters to count: rule 1 does not watch them.
-const UNWATCHED: u8 = 1 << 5;
-const ENDING: u8 = 1 << 6;
-const HOOKS: u8 = 1 << 7;
+const DESCRIBING: u8 = 1 << 2;
+/// Two or more `Event` parameters: their count of live ones is in `PARAMS`.
+const MULTI: u8 = 1 << 3;
+const ENDING: u8 = 1 << 4;
+const HOOKS: u8 = 1 << 5;
 
 pub(crate) struct Header {
     /// The tamed function's name, for stuck reports (debug builds only: release builds keep
@@ -99,10 +97,10 @@ pub(crate) struct Header {
     pub(crate) line: Cell<u32>,
     /// Outstanding events of the current `twait!{}` block.
     pub(crate) joins: Cell<u32>,
-    /// The wait kind and the flags above, in one byte (the header has no other room).
+    /// What the task is blocked on.
+    wait: Cell<WaitKind>,
+    /// The flags above.
     flags: Cell<u8>,
-    /// Watched `Event` parameters still live (cancellation rule 1).
-    params: Cell<u8>,
     /// The thread's run epoch when the call started (see `core::Core::epoch`): a call whose
     /// epoch is not the current one belongs to a run that unwound, and is never resumed.
     /// Two bytes fit in the header's padding (a wider counter would cost 8 bytes per call).
@@ -111,20 +109,11 @@ pub(crate) struct Header {
 
 impl Header {
     pub(crate) fn wait(&self) -> WaitKind {
-        match self.flags.get() & WAIT_BITS {
-            0 => WaitKind::Running,
-            1 => WaitKind::Join,
-            _ => WaitKind::Rendezvous,
-        }
+        self.wait.get()
     }
 
     pub(crate) fn set_wait(&self, w: WaitKind) {
-        let bits = match w {
-            WaitKind::Running => 0,
-            WaitKind::Join => 1,
-            WaitKind::Rendezvous => 2,
-        };
-        self.flags.set(self.flags.get() & !WAIT_BITS | bits);
+        self.wait.set(w);
     }
 
     fn has(&self, f: u8) -> bool {
@@ -173,6 +162,8 @@ thread_local! {
     static BLOCKED: RefCell<Vec<Weak<dyn TaskDyn>>> = const { RefCell::new(Vec::new()) };
     /// `on_cancel` hooks of the `mkevent!()` events of each call's current `twait!{}` block.
     static JOIN_HOOKS: RefCell<ByAddr<TokenHooks>> = RefCell::new(HashMap::default());
+    /// The count of live watched `Event` parameters of the calls that have two or more.
+    static PARAMS: RefCell<ByAddr<usize>> = RefCell::new(HashMap::default());
     /// The last token given to a `mkevent!()` event with hooks.
     static NEXT_TOKEN: Cell<u32> = const { Cell::new(0) };
     /// The answer of the call being described (`Cx::blocked_at`).
@@ -194,10 +185,19 @@ thread_local! {
 pub(crate) fn forget_all() {
     let hooks = JOIN_HOOKS.with(|j| std::mem::take(&mut *j.borrow_mut()));
     drop(hooks);
+    PARAMS.with(|p| p.borrow_mut().clear());
     #[cfg(debug_assertions)]
     {
         let callers = CALLERS.with(|c| std::mem::take(&mut *c.borrow_mut()));
         drop(callers);
+    }
+}
+
+/// Forgets the count of the `Event` parameters of the call at `a` (it finished or ended).
+#[inline]
+fn forget_params(h: &Header, a: usize) {
+    if h.set(MULTI, false) {
+        let _ = PARAMS.try_with(|p| p.borrow_mut().remove(&a));
     }
 }
 
@@ -382,6 +382,7 @@ impl<F: FnMut(&Cx) -> Step + 'static> Task<F> {
         drop(f);
         unregister(&self.hdr, addr(&*self));
         forget_caller(addr(&*self));
+        forget_params(&self.hdr, addr(&*self));
         let hooks = take_join_hooks(&self.hdr, addr(&*self));
         if self.hdr.has(ENDING) {
             hooks.into_iter().flatten().for_each(|(_, h)| h.run());
@@ -408,6 +409,7 @@ impl<F> Task<F> {
         drop(f); // outside the borrow: the locals' destructors may reach this task again
         unregister(&self.hdr, addr(self));
         forget_caller(addr(self));
+        forget_params(&self.hdr, addr(self));
         drop(take_join_hooks(&self.hdr, addr(self)));
     }
 }
@@ -459,7 +461,7 @@ impl<F: FnMut(&Cx) -> Step + 'static> Join for Task<F> {
     fn join_done(self: Rc<Self>) {
         let j = self.hdr.joins.get() - 1;
         self.hdr.joins.set(j);
-        if j == 0 && self.hdr.flags.get() & WAIT_BITS == JOIN_BITS {
+        if j == 0 && self.hdr.wait.get() == WaitKind::Join {
             self.wake();
         }
     }
@@ -515,8 +517,17 @@ impl<F: FnMut(&Cx) -> Step + 'static> Watch for Task<F> {
         self.end();
     }
     fn param_lost(self: Rc<Self>) {
-        let n = self.hdr.params.get().saturating_sub(1);
-        self.hdr.params.set(n);
+        let n = if self.hdr.has(MULTI) {
+            let a = addr(&*self);
+            PARAMS.with(|p| {
+                let mut p = p.borrow_mut();
+                let n = p.get(&a).copied().unwrap_or(0).saturating_sub(1);
+                p.insert(a, n);
+                n
+            })
+        } else {
+            0
+        };
         if n == 0 {
             self.end();
         }
@@ -541,16 +552,14 @@ impl<F: FnMut(&Cx) -> Step + 'static> TaskDyn for Task<F> {
         &self.hdr
     }
     fn resume(self: Rc<Self>, epoch: u16) {
-        // One read and one write of the flags: not queued, not waiting.
-        let flags = self.hdr.flags.get();
+        let flags = self.hdr.flags.get() & !QUEUED;
+        self.hdr.flags.set(flags);
         if self.hdr.epoch != epoch {
-            self.hdr.flags.set(flags & !QUEUED);
             self.abandon();
             return;
         }
-        if flags & WAIT_BITS == JOIN_BITS {
+        if self.hdr.wait.get() == WaitKind::Join {
             if self.hdr.joins.get() != 0 {
-                self.hdr.flags.set(flags & !QUEUED);
                 return;
             }
             // The block is complete: the hooks of its events are void.
@@ -559,9 +568,7 @@ impl<F: FnMut(&Cx) -> Step + 'static> TaskDyn for Task<F> {
                 drop(take_join_hooks_slow(addr(&*self)));
             }
         }
-        self.hdr
-            .flags
-            .set(self.hdr.flags.get() & !(QUEUED | WAIT_BITS));
+        self.hdr.wait.set(WaitKind::Running);
         self.step();
     }
     fn as_join(self: Rc<Self>) -> Rc<dyn Join> {
@@ -597,8 +604,8 @@ impl Header {
             #[cfg(debug_assertions)]
             line: Cell::new(0),
             joins: Cell::new(0),
+            wait: Cell::new(WaitKind::Running),
             flags: Cell::new(0),
-            params: Cell::new(0),
             epoch,
         }
     }
@@ -704,12 +711,11 @@ impl Cx {
     /// At the start of a call with `n` `Event` parameters (cancellation rule 1): it ends when
     /// `n` of them have lost their receivers. Then [`Cx::watch`] for each.
     pub fn watch_params(&self, n: usize) {
-        let h = self.task.header();
-        match u8::try_from(n) {
-            Ok(n) => h.params.set(n),
-            Err(_) => {
-                h.set(UNWATCHED, true); // too many to count: never ended by rule 1
-            }
+        // One (the usual `done`): its hook ends the call. More: they are counted on the side.
+        if n >= 2 {
+            self.task.header().set(MULTI, true);
+            let a = addr(&*self.task);
+            PARAMS.with(|p| p.borrow_mut().insert(a, n));
         }
     }
 
@@ -718,11 +724,7 @@ impl Cx {
     /// (`Event::from_fn`) has no receiver to lose: it is never counted, so the call is never
     /// ended by rule 1.
     pub fn watch<T: 'static>(&self, e: &Option<Event<T>>) {
-        let h = self.task.header();
         let Some(e) = e else { return };
-        if h.has(UNWATCHED) {
-            return;
-        }
         // Debug builds: the first `Event` parameter says who waits for this call.
         #[cfg(debug_assertions)]
         {
