@@ -546,7 +546,7 @@ impl<'a> Emitter<'a> {
         if i == 0 && !event_params.is_empty() {
             let slots = event_params.iter().map(|&b| self.slot(b));
             let n = event_params.len();
-            watch.extend(quote!(#cx.watch_params(#n); #(#cx.watch(&#slots);)*));
+            watch.extend(quote!(#cx.watch_params(#n); #(#cx.watch(&mut #slots);)*));
         }
         if i == 0 {
             let slots = tethers.iter().map(|&b| self.slot(b));

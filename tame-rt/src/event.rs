@@ -155,9 +155,11 @@ pub(crate) enum Target<T> {
         sink: Rc<dyn Sink<T>>,
         slot: u32,
     },
-    /// A `mkevent!()` event: the call's join counter, and the token of this event's
-    /// `on_cancel` hooks in that call (0: none).
-    Join(Rc<dyn Join>, std::cell::Cell<u32>),
+    /// A `mkevent!()` event: the call's join counter.
+    Join(Rc<dyn Join>),
+    /// The same, once `on_cancel` hooks were attached to it: they are kept by the call under
+    /// this token, and forgotten when the event is done.
+    JoinHooked(Rc<dyn Join>, u32),
     Func(Box<dyn FnOnce(T)>),
 }
 
@@ -256,11 +258,13 @@ impl<T> Event<T> {
         std::mem::forget(self);
         match target {
             Some(Target::Slot { sink, slot }) => sink.trigger(slot, value),
-            Some(Target::Join(j, token)) => {
+            Some(Target::Join(j)) => {
                 drop(value);
-                if token.get() != 0 {
-                    j.join_forget(token.get());
-                }
+                j.join_done();
+            }
+            Some(Target::JoinHooked(j, token)) => {
+                drop(value);
+                j.join_forget(token);
                 j.join_done();
             }
             Some(Target::Func(f)) => f(value),
@@ -286,7 +290,7 @@ impl<T> Event<T> {
     pub fn is_live(&self) -> bool {
         match &self.target {
             Some(Target::Slot { sink, slot }) => sink.is_live(*slot),
-            Some(Target::Join(j, _)) => j.join_is_live(),
+            Some(Target::Join(j) | Target::JoinHooked(j, _)) => j.join_is_live(),
             Some(Target::Func(_)) => true,
             None => false,
         }
@@ -319,14 +323,22 @@ impl<T> Event<T> {
 
     /// Registers `hook()` with the receiver; `false` if this event can never be cancelled (a
     /// callback), and then nothing is made.
-    pub(crate) fn hook(&self, hook: impl FnOnce() -> Hook) -> bool {
-        match &self.target {
+    pub(crate) fn hook(&mut self, hook: impl FnOnce() -> Hook) -> bool {
+        match &mut self.target {
             Some(Target::Slot { sink, slot }) => {
                 sink.on_cancel(*slot, hook());
                 true
             }
-            Some(Target::Join(j, token)) => {
-                token.set(j.join_on_cancel(token.get(), hook()));
+            Some(Target::JoinHooked(j, token)) => {
+                *token = j.join_on_cancel(*token, hook());
+                true
+            }
+            target @ Some(Target::Join(_)) => {
+                let Some(Target::Join(j)) = target.take() else {
+                    unreachable!("matched just above")
+                };
+                let token = j.join_on_cancel(0, hook());
+                *target = Some(Target::JoinHooked(j, token));
                 true
             }
             Some(Target::Func(_)) | None => false,
@@ -353,7 +365,7 @@ impl<T> Event<T> {
         T: 'static,
     {
         match &self.target {
-            Some(Target::Join(j, _)) => {
+            Some(Target::Join(j) | Target::JoinHooked(j, _)) => {
                 Some(FindCaller::Call(Rc::downgrade(&j.clone().join_frame())))
             }
             Some(Target::Slot { sink, .. }) => {
@@ -398,14 +410,19 @@ impl<T> Drop for Event<T> {
                 }
                 sink.abandon(slot)
             }
-            Some(Target::Join(j, token)) => {
+            Some(Target::Join(j)) => {
                 #[cfg(debug_assertions)]
                 if !self.volatile && j.join_is_live() {
                     leak(self.created);
                 }
-                if token.get() != 0 {
-                    j.join_forget(token.get());
+                j.join_done()
+            }
+            Some(Target::JoinHooked(j, token)) => {
+                #[cfg(debug_assertions)]
+                if !self.volatile && j.join_is_live() {
+                    leak(self.created);
                 }
+                j.join_forget(token);
                 j.join_done()
             }
             Some(Target::Func(_)) | None => {}
@@ -498,7 +515,7 @@ impl<T> fmt::Debug for Event<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match &self.target {
             Some(Target::Slot { .. }) => "rendezvous",
-            Some(Target::Join(..)) => "join",
+            Some(Target::Join(_) | Target::JoinHooked(..)) => "join",
             Some(Target::Func(_)) => "callback",
             None => "consumed",
         };

@@ -639,7 +639,7 @@ impl Cx {
     #[cfg_attr(debug_assertions, track_caller)]
     pub fn join_event(&self) -> Event<()> {
         self.task.join_add();
-        Event::new(Target::Join(self.task.clone().as_join(), Cell::new(0)))
+        Event::new(Target::Join(self.task.clone().as_join()))
     }
 
     /// `mkevent!(place)` inside `twait!{}`: an event on the site's hidden rendezvous (made on
@@ -723,7 +723,7 @@ impl Cx {
     /// is cancelled or dropped before `e` is triggered (at once if it already is). A callback
     /// (`Event::from_fn`) has no receiver to lose: it is never counted, so the call is never
     /// ended by rule 1.
-    pub fn watch<T: 'static>(&self, e: &Option<Event<T>>) {
+    pub fn watch<T: 'static>(&self, e: &mut Option<Event<T>>) {
         let Some(e) = e else { return };
         // Debug builds: the first `Event` parameter says who waits for this call.
         #[cfg(debug_assertions)]

@@ -47,7 +47,7 @@ impl Pool {
                     match __tame_state {
                         0 => {
                             __tame_cx.watch_params(1usize);
-                            __tame_cx.watch(&done);
+                            __tame_cx.watch(&mut done);
                             let __tame_self = ::tame::__private::take(
                                 &mut __tame_s_self,
                             );

@@ -37,7 +37,7 @@ pub fn ping(e: Event<()>) {
                 match __tame_state {
                     0 => {
                         __tame_cx.watch_params(1usize);
-                        __tame_cx.watch(&e);
+                        __tame_cx.watch(&mut e);
                         let e = crate::__private::take(&mut e);
                         {
                             asap(__tame_cx.join_event());

@@ -45,7 +45,7 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                 match __tame_state {
                     0 => {
                         __tame_cx.watch_params(1usize);
-                        __tame_cx.watch(&done);
+                        __tame_cx.watch(&mut done);
                         let names = ::tame::__private::take(&mut names);
                         let window = ::tame::__private::take(&mut window);
                         let done = ::tame::__private::take(&mut done);

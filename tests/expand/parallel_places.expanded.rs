@@ -42,7 +42,7 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
                 match __tame_state {
                     0 => {
                         __tame_cx.watch_params(1usize);
-                        __tame_cx.watch(&done);
+                        __tame_cx.watch(&mut done);
                         let names = ::tame::__private::take(&mut names);
                         let done = ::tame::__private::take(&mut done);
                         let mut a = vec![String::new(); names.len()];

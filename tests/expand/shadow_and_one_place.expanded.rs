@@ -47,7 +47,7 @@ fn shadow_and_one_place(log: Vec<String>, done: Event<(String, u32)>) {
                 match __tame_state {
                     0 => {
                         __tame_cx.watch_params(1usize);
-                        __tame_cx.watch(&done);
+                        __tame_cx.watch(&mut done);
                         let log = ::tame::__private::take(&mut log);
                         let done = ::tame::__private::take(&mut done);
                         let name = String::from("outer");

@@ -43,7 +43,7 @@ fn sum(n: u32, done: Event<u32>) {
                 match __tame_state {
                     0 => {
                         __tame_cx.watch_params(1usize);
-                        __tame_cx.watch(&done);
+                        __tame_cx.watch(&mut done);
                         let n = ::tame::__private::take(&mut n);
                         let done = ::tame::__private::take(&mut done);
                         let mut sum = 0;
