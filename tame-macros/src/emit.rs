@@ -446,7 +446,7 @@ impl<'a> Emitter<'a> {
                     dropping_references,
                     clippy::drop_non_drop
                 )]
-                #krate::__private::spawn(#name, ::core::file!(), move |#cx: &#krate::__private::Cx| -> #krate::__private::Step {
+                #krate::__private::spawn_tamed(#name, ::core::file!(), move |#cx: &#krate::__private::Cx| -> #krate::__private::Step {
                     #describe
                     #resume: loop {
                         match #state {

@@ -56,5 +56,5 @@ pub use crate::timer::{asap, at, timer};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::core::stuck_reports;
-    pub use crate::task::{Cx, Site, Step, hold_for, put, spawn, take};
+    pub use crate::task::{Cx, Site, Step, hold_for, put, spawn, spawn_tamed, take};
 }

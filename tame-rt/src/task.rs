@@ -83,6 +83,9 @@ const DESCRIBING: u8 = 1 << 2;
 const MULTI: u8 = 1 << 3;
 const ENDING: u8 = 1 << 4;
 const HOOKS: u8 = 1 << 5;
+/// Its closure was written by `#[tamed]`: it answers `DESCRIBING` (a hand-written one, given
+/// to `spawn`, is never called to describe itself: it would just run).
+const ANSWERS: u8 = 1 << 6;
 
 pub(crate) struct Header {
     /// The tamed function's name, for stuck reports (debug builds only: release builds keep
@@ -582,8 +585,8 @@ impl<F: FnMut(&Cx) -> Step + 'static> TaskDyn for Task<F> {
         w
     }
     fn site(self: Rc<Self>) -> Option<Site> {
-        // Not while it runs, nor once it finished.
-        if !matches!(self.f.try_borrow(), Ok(f) if f.is_some()) {
+        // Not while it runs, nor once it finished, nor a closure that cannot answer.
+        if !self.hdr.has(ANSWERS) || !matches!(self.f.try_borrow(), Ok(f) if f.is_some()) {
             return None;
         }
         DESCRIBED.set(None);
@@ -618,10 +621,27 @@ pub fn spawn<F>(name: &'static str, file: &'static str, f: F)
 where
     F: FnMut(&Cx) -> Step + 'static,
 {
+    start(name, file, 0, f)
+}
+
+/// [`spawn`] for a closure written by `#[tamed]`, which also answers where it waits.
+#[doc(hidden)]
+pub fn spawn_tamed<F>(name: &'static str, file: &'static str, f: F)
+where
+    F: FnMut(&Cx) -> Step + 'static,
+{
+    start(name, file, ANSWERS, f)
+}
+
+fn start<F>(name: &'static str, file: &'static str, flags: u8, f: F)
+where
+    F: FnMut(&Cx) -> Step + 'static,
+{
     #[cfg(not(debug_assertions))]
     let _ = (name, file);
     #[allow(unused_mut)]
     let mut hdr = Header::new(crate::core::epoch());
+    hdr.flags.set(flags);
     #[cfg(debug_assertions)]
     {
         hdr.name = name;

@@ -77,3 +77,33 @@ fn finished_calls_are_not_reported() {
     });
     assert!(stuck_reports().is_empty());
 }
+
+#[test]
+fn listing_blocked_calls_never_runs_a_hand_written_closure() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let r: Rendezvous<(), ()> = Rendezvous::new();
+    let e = r.event(());
+    let runs = Rc::new(Cell::new(0));
+    let seen = Rc::new(Cell::new(usize::MAX));
+    run(|| {
+        let n = runs.clone();
+        let r = r.clone();
+        spawn("hand_written", file!(), move |cx| {
+            n.set(n.get() + 1);
+            match cx.poll_rv(&r, line!()) {
+                None => Step::Blocked,
+                Some(_) => Step::Done,
+            }
+        });
+        // It cannot say where it waits: it is not listed, and not run to find out.
+        seen.set(tame_rt::blocked_locations().len());
+        drop(e);
+    });
+    assert_eq!(seen.get(), 0);
+    assert_eq!(
+        runs.get(),
+        2,
+        "once to block, once when its event was dropped"
+    );
+}

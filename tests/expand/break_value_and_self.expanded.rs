@@ -27,7 +27,7 @@ impl Pool {
             dropping_references,
             clippy::drop_non_drop
         )]
-        ::tame::__private::spawn(
+        ::tame::__private::spawn_tamed(
             "first_long",
             ::core::file!(),
             move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {

@@ -17,7 +17,7 @@ pub fn ping(e: Event<()>) {
         dropping_references,
         clippy::drop_non_drop
     )]
-    crate::__private::spawn(
+    crate::__private::spawn_tamed(
         "ping",
         ::core::file!(),
         move |__tame_cx: &crate::__private::Cx| -> crate::__private::Step {

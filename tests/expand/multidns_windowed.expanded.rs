@@ -25,7 +25,7 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
         dropping_references,
         clippy::drop_non_drop
     )]
-    ::tame::__private::spawn(
+    ::tame::__private::spawn_tamed(
         "multidns",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {

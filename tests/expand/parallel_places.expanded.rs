@@ -22,7 +22,7 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
         dropping_references,
         clippy::drop_non_drop
     )]
-    ::tame::__private::spawn(
+    ::tame::__private::spawn_tamed(
         "multidns",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {

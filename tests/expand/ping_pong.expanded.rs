@@ -24,7 +24,7 @@ fn tamed_player(
         dropping_references,
         clippy::drop_non_drop
     )]
-    ::tame::__private::spawn(
+    ::tame::__private::spawn_tamed(
         "tamed_player",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {

@@ -26,7 +26,7 @@ fn shadow_and_one_place(log: Vec<String>, done: Event<(String, u32)>) {
         dropping_references,
         clippy::drop_non_drop
     )]
-    ::tame::__private::spawn(
+    ::tame::__private::spawn_tamed(
         "shadow_and_one_place",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {

@@ -23,7 +23,7 @@ fn sum(n: u32, done: Event<u32>) {
         dropping_references,
         clippy::drop_non_drop
     )]
-    ::tame::__private::spawn(
+    ::tame::__private::spawn_tamed(
         "sum",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
