@@ -16,6 +16,9 @@
 //! queries (names read, bound, assigned; does it wait); [`moves`], which locals the body may
 //! move out of; [`rewrite`], the visitors `lower` runs over the user's code; [`receiver`],
 //! everything about `self`; [`diag`], how errors are combined and reported.
+//!
+//! (These links lead to private modules: `cargo doc -p tame-macros --document-private-items`.)
+#![allow(rustdoc::private_intra_doc_links)]
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;

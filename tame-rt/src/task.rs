@@ -924,7 +924,8 @@ impl Drop for Current {
 /// The *tamed backtrace* of the running tamed call (debug builds): the call, then the call
 /// waiting for its first `Event` parameter (its `done`), and so on up to a call nobody waits
 /// for, one line each, innermost first: "`name` (running)" for the running call, "`name` at
-/// file:line[ description]" for one blocked at a `twait!`. The chain follows an event through
+/// file:line" (and the wait's description, if it has one) for one blocked at a `twait!`. The
+/// chain follows an event through
 /// `add_timeout` (its waiting half is a tamed call of the runtime, listed too) and through a
 /// rendezvous to the call blocked in `twait!(r)` on it; it stops at a `done` that was moved
 /// away or that nothing waits on yet. Empty outside a tamed call, and in release builds.
