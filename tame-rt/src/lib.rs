@@ -8,6 +8,10 @@
 //! - [`run`], [`now`]: the loop, one per thread; [`timer`], [`at`], [`asap`]: timers.
 //! - [`readable`], [`writable`], [`net`]: fd readiness and non-blocking sockets.
 //! - [`add_timeout`], [`TimedOut`]: race an operation against a timer, cancelling the loser.
+//!   A tamed call whose `Event` parameters all lost their receivers ends where it waits;
+//!   [`Lifeline`] / [`Tether`] end the calls tied to an object.
+//! - [`blocked_locations`], [`backtrace`], [`leak_reports`]: what is blocked, who waits for
+//!   whom, and events dropped while awaited.
 //!
 //! # Scheduling rules
 //! Single thread, one loop per thread, no locks, nothing `Send`. Triggering an event never
