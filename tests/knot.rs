@@ -732,3 +732,27 @@ fn chromium_renders_the_default_site() {
         k.stderr()
     );
 }
+
+#[test]
+fn content_length_shapes_that_could_smuggle_a_request_are_400() {
+    // Two lengths that differ (37, then 0), a sign, a list of two: a proxy in front that read
+    // the other length would see the second request inside this one's body.
+    let k = Knot::start(&[]);
+    for head in [
+        &b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 37\r\nContent-Length: 0\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: +37\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 37, 0\r\n\r\n",
+    ] {
+        let mut s = connect(k.addr);
+        s.write_all(head).unwrap();
+        s.write_all(b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let resp = read_response(&mut r, false).unwrap();
+        assert_eq!(resp.status, 400, "{}", String::from_utf8_lossy(head));
+        assert!(
+            closed_within(&mut s, Duration::from_secs(5)),
+            "closed after the 400, the smuggled request unanswered"
+        );
+    }
+}

@@ -114,7 +114,7 @@ pub fn parse(buf: &[u8]) -> Parse {
         _ => Method::Other,
     };
     let mut keep_alive = minor == 1;
-    let mut body = 0usize;
+    let mut body: Option<u64> = None;
     for h in req.headers.iter() {
         if h.name.eq_ignore_ascii_case("connection") {
             for token in h.value.split(|&b| b == b',') {
@@ -126,19 +126,25 @@ pub fn parse(buf: &[u8]) -> Parse {
                 }
             }
         } else if h.name.eq_ignore_ascii_case("content-length") {
-            let Some(len) = std::str::from_utf8(h.value)
-                .ok()
-                .and_then(|v| v.trim().parse::<usize>().ok())
-            else {
-                return Parse::Error(Status::BadRequest);
-            };
-            body = len;
+            // RFC 9112 §6.3: digits only (no sign), and every value of every Content-Length
+            // field the same (`37, 37` is one length; `37` then `0` is two: a request smuggled
+            // past a proxy that reads the other one). Anything else is 400.
+            for item in h.value.split(|&b| b == b',') {
+                let item = item.trim_ascii();
+                let Some(len) = content_length(item) else {
+                    return Parse::Error(Status::BadRequest);
+                };
+                if body.is_some_and(|b| b != len) {
+                    return Parse::Error(Status::BadRequest);
+                }
+                body = Some(len);
+            }
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             // A GET or HEAD server has no use for a request body it cannot delimit cheaply.
             return Parse::Error(Status::BadRequest);
         }
     }
-    if body > 0 {
+    if body.is_some_and(|b| b > 0) {
         // We do not read request bodies: answer, then close instead of skipping it.
         keep_alive = false;
     }
@@ -149,6 +155,14 @@ pub fn parse(buf: &[u8]) -> Parse {
         keep_alive,
         len: n,
     })
+}
+
+/// A Content-Length value: one or more ASCII digits that fit in a `u64`; `None` otherwise.
+fn content_length(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(v).ok()?.parse().ok()
 }
 
 /// Whether `buf` starts with something [`parse`] can answer now (a complete head or an
@@ -278,6 +292,38 @@ mod tests {
             parse(b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
             Parse::Error(Status::BadRequest)
         );
+    }
+
+    #[test]
+    fn content_length_shapes_rfc_9112_rejects_are_400() {
+        let bad = [
+            "Content-Length: 37\r\nContent-Length: 0",
+            "Content-Length: +37",
+            "Content-Length: -1",
+            "Content-Length: 37, 0",
+            "Content-Length: ",
+            "Content-Length: 3 7",
+            "Content-Length: 0x25",
+            "Content-Length: 99999999999999999999999",
+        ];
+        for h in bad {
+            let r = format!("GET / HTTP/1.1\r\nHost: x\r\n{h}\r\n\r\n");
+            assert_eq!(parse(r.as_bytes()), Parse::Error(Status::BadRequest), "{h}");
+        }
+        // One length, said twice, is one length (the request is answered, then closed: knot
+        // does not read bodies).
+        for h in [
+            "Content-Length: 37, 37",
+            "Content-Length: 37\r\nContent-Length: 37",
+        ] {
+            let r = format!("GET / HTTP/1.1\r\nHost: x\r\n{h}\r\n\r\n");
+            match parse(r.as_bytes()) {
+                Parse::Done(req) => assert!(!req.keep_alive, "{h}"),
+                other => panic!("{h}: {other:?}"),
+            }
+        }
+        let zero = "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+        assert!(matches!(parse(zero.as_bytes()), Parse::Done(r) if r.keep_alive));
     }
 
     #[test]
