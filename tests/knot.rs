@@ -756,3 +756,52 @@ fn content_length_shapes_that_could_smuggle_a_request_are_400() {
         );
     }
 }
+
+#[test]
+fn out_of_file_descriptors_an_existing_file_is_503_not_404() {
+    // Root: one file that is streamed (larger than a quarter of a 1 MiB cache, so each
+    // download holds its own descriptor while the client does not read) and small files,
+    // each asked for once (never cached, so each needs an open).
+    let dir = TempDir::new("nofds");
+    fs::write(dir.path().join("big.bin"), vec![7u8; 32 << 20]).unwrap();
+    for i in 0..4 {
+        fs::write(dir.path().join(format!("s{i}.txt")), format!("small {i}")).unwrap();
+    }
+    let root = dir.path().to_str().unwrap();
+    let mut k = Knot::start_with(&["--root", root, "--cache-mb", "1"], Some(40));
+    // A keep-alive client, accepted while descriptors are left.
+    let mut probe = connect(k.addr);
+    probe
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut reader = BufReader::new(probe.try_clone().unwrap());
+    probe
+        .write_all(b"GET /s0.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut reader, false).unwrap().status, 200);
+    // Slow readers of the big file until one is not served: knot has no descriptor left.
+    let mut hogs = Vec::new();
+    for _ in 0..64 {
+        let mut h = connect(k.addr);
+        h.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        h.write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut first = [0u8; 1];
+        let served = h.read(&mut first).is_ok_and(|n| n == 1);
+        hogs.push(h);
+        if !served {
+            break;
+        }
+    }
+    // The file exists; knot cannot open it now: 503, not 404.
+    probe
+        .write_all(b"GET /s1.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let r = read_response(&mut reader, false).unwrap();
+    assert!(k.alive(), "knot died: {}", k.stderr());
+    assert_eq!(r.status, 503, "{}", k.stderr());
+    let said = k.stderr().matches("cannot read a file that exists").count();
+    assert_eq!(said, 1, "reported once per burst: {}", k.stderr());
+    drop(hogs);
+}

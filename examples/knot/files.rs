@@ -132,8 +132,25 @@ impl Cache {
         self.bytes
     }
 
-    /// Resolves `target` and pins its file; `None` means 404.
+    /// Resolves `target` and pins its file; `None` means 404. A file that exists but could
+    /// not be read (out of file descriptors, say) is also `None` here: see [`Cache::lookup`].
+    #[cfg(test)]
     pub fn pin(&mut self, target: &str) -> Option<Found> {
+        self.lookup(target).ok().flatten()
+    }
+
+    /// Resolves `target` and pins its file: `Ok(None)` when there is no such file under the
+    /// root (404), `Err` when it exists but could not be opened or read (EMFILE, EIO: the
+    /// server's trouble, not the client's).
+    pub fn lookup(&mut self, target: &str) -> io::Result<Option<Found>> {
+        match self.lookup_inner(target) {
+            None => Ok(None),
+            Some(Ok(found)) => Ok(Some(found)),
+            Some(Err(e)) => Err(e),
+        }
+    }
+
+    fn lookup_inner(&mut self, target: &str) -> Option<io::Result<Found>> {
         let rel = relative(target)?;
         // `/file.txt/` names a directory that does not exist.
         let want_dir = target
@@ -161,7 +178,7 @@ impl Cache {
                 self.lru.remove(&e.tick);
                 e.tick = tick;
                 self.lru.insert(tick, rel);
-                return Some(Found::Cached(e.file.clone()));
+                return Some(Ok(Found::Cached(e.file.clone())));
             }
             self.evict(&rel);
         }
@@ -172,10 +189,12 @@ impl Cache {
         let ctype = crate::http::content_type(&path.to_string_lossy());
         let len = meta.len();
         if len as usize > self.cap / 4 {
-            let f = fs::File::open(&path).ok()?;
-            return Some(Found::Stream(f, len, ctype));
+            return Some(fs::File::open(&path).map(|f| Found::Stream(f, len, ctype)));
         }
-        let body = fs::read(&path).ok()?.into_boxed_slice();
+        let body = match fs::read(&path) {
+            Ok(b) => b.into_boxed_slice(),
+            Err(e) => return Some(Err(e)),
+        };
         let file = Rc::new(File {
             body,
             content_type: ctype,
@@ -194,7 +213,7 @@ impl Cache {
                 checked: tame::now(),
             },
         );
-        Some(Found::Cached(file))
+        Some(Ok(Found::Cached(file)))
     }
 
     /// The canonical file for `rel`, if it is a regular file under the root, and whether

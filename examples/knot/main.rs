@@ -54,12 +54,34 @@ struct Server {
     cache: RefCell<Cache>,
     /// Connections open now (each held by a [`Slot`]); at most `opts.max_conns`.
     open: Cell<usize>,
+    /// When a file that exists could last not be read (reported once per burst).
+    unreadable_since: Cell<Option<std::time::Instant>>,
 }
 
 /// One of the `--max-conns` places, held by a connection for as long as it is open.
 struct Slot(Rc<Server>);
 
+/// How long a burst of unreadable files lasts for reporting: one line per burst.
+const UNREADABLE_QUIET: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Server {
+    /// A file exists but could not be read (out of file descriptors, say): the client gets
+    /// a 503, and stderr one line per burst (a burst ends after `UNREADABLE_QUIET` without
+    /// such a failure), as nginx reports `open() failed`.
+    fn unreadable(&self, e: &io::Error) {
+        let now = tame::now();
+        let quiet = self
+            .unreadable_since
+            .get()
+            .is_none_or(|t| now.saturating_duration_since(t) >= UNREADABLE_QUIET);
+        if quiet {
+            say(format_args!(
+                "knot: cannot read a file that exists ({e}); answering 503 (reported once per burst)"
+            ));
+        }
+        self.unreadable_since.set(Some(now));
+    }
+
     /// Takes a connection slot, or `None` if all are taken.
     fn slot(self: &Rc<Self>) -> Option<Slot> {
         let n = self.open.get();
@@ -108,6 +130,7 @@ fn main() -> ExitCode {
         opts,
         cache: RefCell::new(cache),
         open: Cell::new(0),
+        unreadable_since: Cell::new(None),
     });
     tame::run(move || accept_loop(listener, srv));
     ExitCode::SUCCESS
@@ -215,9 +238,10 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
             Parse::Done(req) => {
                 input.consume(req.len);
                 let found = match req.method {
-                    Method::Get | Method::Head => srv.cache.borrow_mut().pin(&req.target),
-                    Method::Other => None,
+                    Method::Get | Method::Head => srv.cache.borrow_mut().lookup(&req.target),
+                    Method::Other => Ok(None),
                 };
+                let found = found.map_err(|e| srv.unreadable(&e));
                 let (status, len) = out.respond(&req, found);
                 log(&srv, peer, Some(&req), status, len);
                 (req.keep_alive, status)
@@ -395,7 +419,9 @@ impl Outbox {
 
     /// Queues the answer to `req`, whose file (if any) was looked up as `found`.
     /// Returns the status and the length of the body.
-    fn respond(&mut self, req: &Request, found: Option<Found>) -> (Status, u64) {
+    /// `found`: the file, `Ok(None)` for none (404), `Err(())` for one that exists but could
+    /// not be read (503).
+    fn respond(&mut self, req: &Request, found: Result<Option<Found>, ()>) -> (Status, u64) {
         let head_only = req.method == Method::Head;
         if req.method == Method::Other {
             let len = http::error(
@@ -407,6 +433,16 @@ impl Outbox {
             );
             return (Status::MethodNotAllowed, len);
         }
+        let Ok(found) = found else {
+            let len = http::error(
+                &mut self.buf,
+                Status::Unavailable,
+                req.minor,
+                false,
+                head_only,
+            );
+            return (Status::Unavailable, len);
+        };
         let Some(found) = found else {
             let len = http::error(
                 &mut self.buf,
