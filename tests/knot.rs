@@ -78,6 +78,22 @@ fn help_and_bad_options() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/knot"));
+    // A file given as the root is refused at start, with a clear error.
+    let file = site().join("hello.txt");
+    let out = run(
+        Command::new(&bin).args(["--root", file.to_str().unwrap(), "--addr", "127.0.0.1:1"]),
+        Duration::from_secs(10),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a directory"), "{err}");
+    // `--log=no` means no; `--log=maybe` is a usage error.
+    let out = run(
+        Command::new(&bin).args(["--log=maybe", "--addr", "127.0.0.1:1"]),
+        Duration::from_secs(10),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--log"));
 }
 
 #[test]

@@ -11,12 +11,12 @@ USAGE:
     knot [OPTIONS]
 
 OPTIONS:
-    --root DIR              directory to serve [default: examples/knot/site]
+    --root DIR              directory to serve (a file is refused) [default: examples/knot/site]
     --addr IP:PORT          address to listen on [default: 127.0.0.1:8080]
     --cache-mb N            in-memory file cache size in MiB [default: 64]
     --idle-timeout-ms N     close a connection idle this long [default: 10000]
     --max-conns N           most connections open at once [default: 10000]
-    --log                   one line per request on stderr
+    --log[=yes|no]          one line per request on stderr [default: no]
     -h, --help              print this help
 ";
 
@@ -76,7 +76,11 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
             return Ok(Cli::Help);
         }
         if flag == "--log" {
-            o.log = true;
+            o.log = match inline.as_deref() {
+                None | Some("yes" | "true" | "1") => true,
+                Some("no" | "false" | "0") => false,
+                Some(v) => return Err(format!("--log: expected no value (or yes/no), got {v:?}")),
+            };
             continue;
         }
         let mut value = || {
@@ -123,6 +127,23 @@ mod tests {
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn log_takes_no_value_or_yes_or_no() {
+        let parse1 = |a: &str| parse([a.to_string()]);
+        for (arg, want) in [
+            ("--log", true),
+            ("--log=yes", true),
+            ("--log=no", false),
+            ("--log=0", false),
+        ] {
+            match parse1(arg) {
+                Ok(Cli::Run(o)) => assert_eq!(o.log, want, "{arg}"),
+                other => panic!("{arg}: {:?}", other.is_ok()),
+            }
+        }
+        assert!(parse1("--log=maybe").is_err());
     }
 
     #[test]

@@ -111,8 +111,15 @@ pub struct Cache {
 impl Cache {
     /// A cache of at most `cap` bytes over the files under `root`.
     pub fn new(root: &Path, cap: usize) -> io::Result<Cache> {
+        let root = root.canonicalize()?;
+        if !root.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                "not a directory (give the directory to serve)",
+            ));
+        }
         Ok(Cache {
-            root: root.canonicalize()?,
+            root,
             cap,
             bytes: 0,
             tick: 0,
