@@ -353,6 +353,9 @@ fn never_serves_outside_the_root() {
         assert!(headers.starts_with("HTTP/1.1 404"), "{path}: {headers}");
         assert!(!String::from_utf8_lossy(&body).contains("SECRET"), "{path}");
     }
+    // Dot segments are resolved inside the root: `/sub/../` is the root itself.
+    let inside = exchange(k.addr, b"GET /sub/../index.html HTTP/1.0\r\n\r\n", false);
+    assert_eq!(inside.status, 200);
     // The same requests on a raw socket, in case a client normalised anything.
     for path in ["/../secret.txt", "/%2e%2e/secret.txt", "/out"] {
         let req = format!("GET {path} HTTP/1.0\r\n\r\n");
@@ -820,4 +823,26 @@ fn out_of_file_descriptors_an_existing_file_is_503_not_404() {
     let said = k.stderr().matches("cannot read a file that exists").count();
     assert_eq!(said, 1, "reported once per burst: {}", k.stderr());
     drop(hogs);
+}
+
+#[test]
+fn protocol_edges_close_host_and_absolute_form() {
+    let k = Knot::start(&[]);
+    // `close` wins over `keep-alive`.
+    let mut s = connect(k.addr);
+    s.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close, keep-alive\r\n\r\n")
+        .unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    assert_eq!(read_response(&mut r, false).unwrap().status, 200);
+    assert!(closed_within(&mut s, Duration::from_secs(5)), "closed");
+    // HTTP/1.1 without Host: 400.
+    let resp = exchange(k.addr, b"GET /hello.txt HTTP/1.1\r\n\r\n", false);
+    assert_eq!(resp.status, 400);
+    // An absolute-form target is served as its path.
+    let resp = exchange(
+        k.addr,
+        b"GET http://example.com/hello.txt HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n",
+        false,
+    );
+    assert_eq!(resp.status, 200);
 }

@@ -67,11 +67,15 @@ pub fn relative(target: &str) -> Option<PathBuf> {
     if decoded.contains('\0') || decoded.contains('\\') {
         return None;
     }
+    // RFC 3986 §5.2.4: `.` is dropped and `..` removes the segment before it; at the root
+    // there is nothing to remove, so a path never climbs above the root (`/../a` is `/a`).
     let mut rel = PathBuf::new();
     for seg in decoded.split('/') {
         match seg {
             "" | "." => {}
-            ".." => return None,
+            ".." => {
+                rel.pop();
+            }
             s => rel.push(s),
         }
     }

@@ -114,17 +114,18 @@ pub fn parse(buf: &[u8]) -> Parse {
         _ => Method::Other,
     };
     let mut keep_alive = minor == 1;
+    let (mut close, mut keep) = (false, false);
+    let mut hosts = 0;
     let mut body: Option<u64> = None;
     for h in req.headers.iter() {
         if h.name.eq_ignore_ascii_case("connection") {
             for token in h.value.split(|&b| b == b',') {
                 let t = token.trim_ascii();
-                if t.eq_ignore_ascii_case(b"close") {
-                    keep_alive = false;
-                } else if t.eq_ignore_ascii_case(b"keep-alive") {
-                    keep_alive = true;
-                }
+                close |= t.eq_ignore_ascii_case(b"close");
+                keep |= t.eq_ignore_ascii_case(b"keep-alive");
             }
+        } else if h.name.eq_ignore_ascii_case("host") {
+            hosts += 1;
         } else if h.name.eq_ignore_ascii_case("content-length") {
             // RFC 9112 §6.3: digits only (no sign), and every value of every Content-Length
             // field the same (`37, 37` is one length; `37` then `0` is two: a request smuggled
@@ -144,17 +145,44 @@ pub fn parse(buf: &[u8]) -> Parse {
             return Parse::Error(Status::BadRequest);
         }
     }
+    // `close` wins over `keep-alive`, whatever their order (RFC 9112 §9.6).
+    if close {
+        keep_alive = false;
+    } else if keep {
+        keep_alive = true;
+    }
+    // An HTTP/1.1 request has exactly one Host (RFC 9112 §3.2).
+    if minor == 1 && hosts != 1 {
+        return Parse::Error(Status::BadRequest);
+    }
     if body.is_some_and(|b| b > 0) {
         // We do not read request bodies: answer, then close instead of skipping it.
         keep_alive = false;
     }
     Parse::Done(Request {
         method,
-        target: target.to_string(),
+        target: origin_form(target).to_string(),
         minor,
         keep_alive,
         len: n,
     })
+}
+
+/// The path and query of a request target: an absolute-form target (`http://host/a?b`, as
+/// sent to a proxy) is served as its origin form (`/a?b`); others are as sent.
+fn origin_form(target: &str) -> &str {
+    let lower = target.get(..8).unwrap_or(target).to_ascii_lowercase();
+    let rest = if lower.starts_with("http://") {
+        &target[7..]
+    } else if lower.starts_with("https://") {
+        &target[8..]
+    } else {
+        return target;
+    };
+    match rest.find(['/', '?']) {
+        Some(i) if rest[i..].starts_with('/') => &rest[i..],
+        Some(_) | None => "/",
+    }
 }
 
 /// A Content-Length value: one or more ASCII digits that fit in a `u64`; `None` otherwise.
@@ -265,7 +293,12 @@ mod tests {
     fn http_1_0_closes_unless_asked() {
         assert!(!done("GET / HTTP/1.0\r\n\r\n").keep_alive);
         assert!(done("HEAD / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
-        assert!(!done("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").keep_alive);
+        assert!(!done("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").keep_alive);
+        // `close` wins, whatever comes with it.
+        for c in ["close, keep-alive", "keep-alive, close"] {
+            let r = format!("GET / HTTP/1.1\r\nHost: x\r\nConnection: {c}\r\n\r\n");
+            assert!(!done(&r).keep_alive, "{c}");
+        }
     }
 
     #[test]
@@ -292,6 +325,34 @@ mod tests {
             parse(b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
             Parse::Error(Status::BadRequest)
         );
+    }
+
+    #[test]
+    fn http_1_1_needs_exactly_one_host() {
+        for r in [
+            "GET / HTTP/1.1\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        ] {
+            assert_eq!(
+                parse(r.as_bytes()),
+                Parse::Error(Status::BadRequest),
+                "{r:?}"
+            );
+        }
+        assert!(matches!(parse(b"GET / HTTP/1.0\r\n\r\n"), Parse::Done(_)));
+    }
+
+    #[test]
+    fn an_absolute_form_target_is_served_as_its_path() {
+        for (sent, served) in [
+            ("http://example.com/a.html?x=1", "/a.html?x=1"),
+            ("HTTP://example.com:8080/b", "/b"),
+            ("https://example.com", "/"),
+            ("/plain", "/plain"),
+        ] {
+            let r = format!("GET {sent} HTTP/1.1\r\nHost: x\r\n\r\n");
+            assert_eq!(done(&r).target, served, "{sent}");
+        }
     }
 
     #[test]
@@ -346,7 +407,7 @@ mod tests {
 
     #[test]
     fn other_methods_parse_and_a_body_closes() {
-        let r = done("POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
+        let r = done("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
         assert_eq!(r.method, Method::Other);
         assert!(!r.keep_alive);
     }
