@@ -846,3 +846,18 @@ fn protocol_edges_close_host_and_absolute_form() {
     );
     assert_eq!(resp.status, 200);
 }
+
+#[test]
+fn a_directory_without_its_slash_is_a_301_to_it() {
+    let dir = TempDir::new("redirect");
+    fs::create_dir_all(dir.path().join("docs")).unwrap();
+    fs::write(dir.path().join("docs/index.html"), "docs").unwrap();
+    fs::write(dir.path().join("index.html"), "home").unwrap();
+    let k = Knot::start(&["--root", dir.path().to_str().unwrap()]);
+    let r = exchange(k.addr, b"GET /docs?v=2 HTTP/1.0\r\n\r\n", false);
+    assert_eq!(r.status, 301);
+    assert_eq!(r.header("location"), Some("/docs/?v=2"));
+    let r = exchange(k.addr, b"GET /docs/ HTTP/1.0\r\n\r\n", false);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"docs");
+}

@@ -35,6 +35,9 @@ pub enum Found {
     Cached(Rc<File>),
     /// A file too large to cache: stream it.
     Stream(fs::File, u64, &'static str),
+    /// The target names a directory without its trailing slash (`/sub`): redirect to it with
+    /// one (`/sub/`), so that the page's relative links resolve inside it.
+    Directory,
 }
 
 /// Decodes `%XX` escapes; `None` if an escape is malformed.
@@ -80,6 +83,11 @@ pub fn relative(target: &str) -> Option<PathBuf> {
         }
     }
     Some(rel)
+}
+
+/// Whether `rel` is the root itself (`/` has no slash to add).
+fn rel_is_root(rel: &Path) -> bool {
+    rel.as_os_str().is_empty()
 }
 
 struct Entry {
@@ -174,6 +182,9 @@ impl Cache {
             if want_dir && !e.dir {
                 return None;
             }
+            if e.dir && !want_dir && !rel_is_root(&rel) {
+                return Some(Ok(Found::Directory));
+            }
             // Revalidate cheaply, and at most once per `revalidate`: a file changed on disk
             // is reloaded.
             let now = tame::now();
@@ -196,6 +207,9 @@ impl Cache {
         let (path, meta, dir) = self.resolve(&rel)?;
         if want_dir && !dir {
             return None;
+        }
+        if dir && !want_dir && !rel_is_root(&rel) {
+            return Some(Ok(Found::Directory));
         }
         let ctype = crate::http::content_type(&path.to_string_lossy());
         let len = meta.len();
@@ -307,6 +321,7 @@ mod tests {
         match f? {
             Found::Cached(f) => Some(String::from_utf8(f.body.to_vec()).unwrap()),
             Found::Stream(..) => Some("<stream>".into()),
+            Found::Directory => Some("<redirect>".into()),
         }
     }
 
@@ -329,6 +344,23 @@ mod tests {
             "a file is not a directory, cached either"
         );
         assert!(c.pin("/missing").is_none());
+    }
+
+    #[test]
+    fn a_directory_named_without_its_slash_is_a_redirect() {
+        let (d, mut c) = site();
+        fs::create_dir_all(d.join("root/docs")).unwrap();
+        fs::write(d.join("root/docs/index.html"), "docs").unwrap();
+        assert!(matches!(c.pin("/docs"), Some(Found::Directory)));
+        assert!(matches!(c.pin("/docs?x=1"), Some(Found::Directory)));
+        assert_eq!(body(c.pin("/docs/")).as_deref(), Some("docs"));
+        // Cached now: still a redirect without the slash.
+        assert!(matches!(c.pin("/docs"), Some(Found::Directory)));
+        assert_eq!(
+            body(c.pin("/")).as_deref(),
+            Some("home"),
+            "the root is no redirect"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub const MAX_HEADERS: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Ok = 200,
+    MovedPermanently = 301,
     BadRequest = 400,
     NotFound = 404,
     MethodNotAllowed = 405,
@@ -30,6 +31,7 @@ impl Status {
     pub fn reason(self) -> &'static str {
         match self {
             Status::Ok => "OK",
+            Status::MovedPermanently => "Moved Permanently",
             Status::BadRequest => "Bad Request",
             Status::NotFound => "Not Found",
             Status::MethodNotAllowed => "Method Not Allowed",
@@ -241,6 +243,34 @@ pub fn head(out: &mut Vec<u8>, status: Status, minor: u8, ctype: &str, len: u64,
         _ => {}
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// Appends a `301 Moved Permanently` to `location` (small HTML body; none for HEAD); returns
+/// the body length.
+pub fn moved(
+    out: &mut Vec<u8>,
+    location: &str,
+    minor: u8,
+    keep_alive: bool,
+    head_only: bool,
+) -> u64 {
+    let mut head_part = Vec::new();
+    let len = error(
+        &mut head_part,
+        Status::MovedPermanently,
+        minor,
+        keep_alive,
+        head_only,
+    );
+    // The head ends with an empty line: put `Location` just before it.
+    let end = head_part
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(head_part.len(), |i| i + 2);
+    out.extend_from_slice(&head_part[..end]);
+    out.extend_from_slice(format!("Location: {location}\r\n").as_bytes());
+    out.extend_from_slice(&head_part[end..]);
+    len
 }
 
 /// Appends a complete error response (small HTML body; none for HEAD); returns the body length.

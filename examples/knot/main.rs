@@ -456,6 +456,25 @@ impl Outbox {
         let (ctype, len) = match &found {
             Found::Cached(f) => (f.content_type, f.body.len() as u64),
             Found::Stream(_, len, ctype) => (*ctype, *len),
+            Found::Directory => {
+                // `/sub?q` → `/sub/?q`: the path as sent, with its slash.
+                let (path, query) = match req.target.split_once('?') {
+                    Some((p, q)) => (p, Some(q)),
+                    None => (req.target.as_str(), None),
+                };
+                let location = match query {
+                    Some(q) => format!("{path}/?{q}"),
+                    None => format!("{path}/"),
+                };
+                let len = http::moved(
+                    &mut self.buf,
+                    &location,
+                    req.minor,
+                    req.keep_alive,
+                    head_only,
+                );
+                return (Status::MovedPermanently, len);
+            }
         };
         http::head(
             &mut self.buf,
@@ -470,6 +489,7 @@ impl Outbox {
                 Found::Cached(f) if f.body.len() <= COPY_MAX => self.buf.extend_from_slice(&f.body),
                 Found::Cached(f) => self.body = Body::Pinned(f, 0),
                 Found::Stream(file, len, _) => self.body = Body::Stream(file, len),
+                Found::Directory => unreachable!("answered with a redirect above"),
             }
         }
         (Status::Ok, len)
