@@ -861,3 +861,31 @@ fn a_directory_without_its_slash_is_a_301_to_it() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body, b"docs");
 }
+
+#[test]
+fn a_close_that_arrives_with_a_partial_request_is_seen_at_once() {
+    // A partial head and the client's FIN in one go: knot must see the end of the stream and
+    // close, not wait for the rest of the head until the idle timeout (10 s here).
+    let k = Knot::start(&["--idle-timeout-ms", "10000"]);
+    let t0 = Instant::now();
+    let mut conns = Vec::new();
+    for _ in 0..100 {
+        // A first request on a kept-alive connection, so that knot already waits on it when
+        // the partial head and the FIN arrive, in one readiness edge.
+        let mut s = connect(k.addr);
+        s.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        assert_eq!(read_response(&mut r, false).unwrap().status, 200);
+        s.write_all(b"GET /hello.txt HTTP/1.1\r\nHo").unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        conns.push(s);
+    }
+    for mut s in conns {
+        assert!(
+            closed_within(&mut s, Duration::from_secs(3)),
+            "a connection was held after its client closed"
+        );
+    }
+    assert!(t0.elapsed() < Duration::from_secs(8), "{:?}", t0.elapsed());
+}

@@ -214,13 +214,13 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
         while parsed == Parse::Partial {
             match input.read_from(&sock) {
                 Ok(0) => return, // the client closed the connection
-                Ok(n) => {
+                Ok(_) => {
+                    // Done, or read again before waiting: even a short read may have come
+                    // with the client's FIN in the same readiness edge, and only a read shows
+                    // it (waiting instead would hold the connection until the idle timeout).
+                    // Only a request head that is still incomplete pays this extra read.
                     parsed = http::parse(input.bytes());
-                    if parsed != Parse::Partial || n == input.last_room {
-                        continue; // done, or the socket may hold more: read again
-                    }
-                    // A short read drained the socket: wait rather than make a read that is
-                    // sure to fail (the loop remembers an edge that arrives in between).
+                    continue;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(_) => return,
@@ -320,8 +320,6 @@ struct Input {
     buf: Vec<u8>,
     start: usize,
     end: usize,
-    /// Room offered to the last read: a read that returns less drained the socket.
-    last_room: usize,
 }
 
 impl Input {
@@ -346,7 +344,6 @@ impl Input {
                 self.buf.resize(self.end + READ_CHUNK, 0);
             }
         }
-        self.last_room = self.buf.len() - self.end;
         let n = sock.try_read(&mut self.buf[self.end..])?;
         self.end += n;
         Ok(n)
