@@ -497,13 +497,13 @@ fn max_conns_refuses_the_excess_and_recovers() {
     let k = Knot::start(&["--max-conns", "5"]);
     let mut held = Vec::new();
     for _ in 0..5 {
+        // Busy connections (a request head on its way), which do not give way.
         let mut s = connect(k.addr);
-        s.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n")
             .unwrap();
-        let mut r = BufReader::new(s.try_clone().unwrap());
-        assert_eq!(read_response(&mut r, false).unwrap().status, 200);
         held.push(s);
     }
+    thread::sleep(Duration::from_millis(200));
     // The sixth is answered 503 (or just closed), at once.
     let mut sixth = connect(k.addr);
     let mut got = Vec::new();
@@ -888,4 +888,32 @@ fn a_close_that_arrives_with_a_partial_request_is_seen_at_once() {
         );
     }
     assert!(t0.elapsed() < Duration::from_secs(8), "{:?}", t0.elapsed());
+}
+
+#[test]
+fn at_max_conns_an_idle_keep_alive_connection_gives_way_to_a_newcomer() {
+    let k = Knot::start(&["--max-conns", "2"]);
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        let mut s = connect(k.addr);
+        s.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        assert_eq!(read_response(&mut r, false).unwrap().status, 200);
+        idle.push(s); // kept alive, waiting for its next request
+    }
+    // A third client is served, not refused: the connection idle the longest is closed.
+    let r = exchange(k.addr, b"GET /hello.txt HTTP/1.0\r\n\r\n", false);
+    assert_eq!(r.status, 200);
+    let mut oldest = idle.remove(0);
+    assert!(
+        closed_within(&mut oldest, Duration::from_secs(5)),
+        "the oldest idle one closed"
+    );
+    // The other idle one still works.
+    let mut s = idle.remove(0);
+    s.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    assert_eq!(read_response(&mut r, false).unwrap().status, 200);
 }

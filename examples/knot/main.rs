@@ -56,6 +56,11 @@ struct Server {
     open: Cell<usize>,
     /// When a file that exists could last not be read (reported once per burst).
     unreadable_since: Cell<Option<std::time::Instant>>,
+    /// The lifelines of the connections waiting, idle, for their next request, oldest first:
+    /// at `--max-conns`, dropping the oldest ends that connection to serve a newcomer.
+    idle: RefCell<std::collections::BTreeMap<u64, tame::Lifeline>>,
+    /// The key the next idle connection gets.
+    idle_seq: Cell<u64>,
 }
 
 /// One of the `--max-conns` places, held by a connection for as long as it is open.
@@ -80,6 +85,27 @@ impl Server {
             ));
         }
         self.unreadable_since.set(Some(now));
+    }
+
+    /// A connection goes idle (kept alive, waiting for its next request): its lifeline is
+    /// kept here, under the returned key, until it comes back or is evicted.
+    fn go_idle(&self, life: tame::Lifeline) -> u64 {
+        let k = self.idle_seq.get();
+        self.idle_seq.set(k + 1);
+        self.idle.borrow_mut().insert(k, life);
+        k
+    }
+
+    /// The connection of key `k` is busy again (or ends): its lifeline back.
+    fn back_from_idle(&self, k: u64) -> Option<tame::Lifeline> {
+        self.idle.borrow_mut().remove(&k)
+    }
+
+    /// Ends the connection idle the longest, if any (its slot is free when this returns).
+    fn evict_idle(&self) -> bool {
+        let oldest = self.idle.borrow_mut().pop_first();
+        // Dropped outside the borrow: ending the connection drops its locals, its slot too.
+        oldest.is_some()
     }
 
     /// Takes a connection slot, or `None` if all are taken.
@@ -131,6 +157,8 @@ fn main() -> ExitCode {
         cache: RefCell::new(cache),
         open: Cell::new(0),
         unreadable_since: Cell::new(None),
+        idle: RefCell::new(std::collections::BTreeMap::new()),
+        idle_seq: Cell::new(0),
     });
     tame::run(move || accept_loop(listener, srv));
     ExitCode::SUCCESS
@@ -146,7 +174,13 @@ fn accept_loop(listener: TcpListener, srv: Rc<Server>) {
         match listener.try_accept() {
             Ok((sock, peer)) => {
                 starved = false;
-                match srv.slot() {
+                // At --max-conns, a connection idle between requests gives way to the newcomer
+                // (as nginx does): its lifeline is dropped, which ends it where it waits.
+                let slot = match srv.slot() {
+                    None if srv.evict_idle() => srv.slot(),
+                    slot => slot,
+                };
+                match slot {
                     Some(slot) => {
                         let _ = sock.set_nodelay(true);
                         serve(sock, peer, slot);
@@ -206,6 +240,11 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
     let idle = srv.opts.idle;
     let mut input = Input::default(); // bytes read and not yet parsed
     let mut out = Outbox::default(); // answers not yet written, in request order
+    // Tied to its own lifeline, which the server holds while the connection is idle: at
+    // `--max-conns` the server may drop it to make room, and that ends this call.
+    let life = tame::Lifeline::new();
+    exit_with!(life.tether());
+    let mut life = Some(life);
     loop {
         // 1. Read a request. The whole head must arrive within the idle timeout, so a client
         //    that sends nothing, or one byte at a time, is closed on time.
@@ -227,7 +266,18 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
             }
             let mut ready = Err(TimedOut);
             let left = deadline.saturating_duration_since(tame::now());
+            // Between requests, the connection is idle: evictable while it waits.
+            let idle = match (input.bytes().is_empty(), life.take()) {
+                (true, Some(l)) => Some(srv.go_idle(l)),
+                (_, l) => {
+                    life = l;
+                    None
+                }
+            };
             twait! { sock.readable(tame::add_timeout(left, mkevent!(ready))); }
+            if let Some(k) = idle {
+                life = srv.back_from_idle(k);
+            }
             if ready.is_err() {
                 return; // idle timeout: `sock` is dropped, which closes it
             }
