@@ -173,10 +173,17 @@ pub fn parse(buf: &[u8]) -> Parse {
 /// The path and query of a request target: an absolute-form target (`http://host/a?b`, as
 /// sent to a proxy) is served as its origin form (`/a?b`); others are as sent.
 fn origin_form(target: &str) -> &str {
-    let lower = target.get(..8).unwrap_or(target).to_ascii_lowercase();
-    let rest = if lower.starts_with("http://") {
+    if target.starts_with('/') {
+        return target; // the usual origin form, at no cost
+    }
+    let starts = |p: &str| {
+        target
+            .get(..p.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(p))
+    };
+    let rest = if starts("http://") {
         &target[7..]
-    } else if lower.starts_with("https://") {
+    } else if starts("https://") {
         &target[8..]
     } else {
         return target;

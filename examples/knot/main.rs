@@ -56,15 +56,28 @@ struct Server {
     open: Cell<usize>,
     /// When a file that exists could last not be read (reported once per burst).
     unreadable_since: Cell<Option<std::time::Instant>>,
-    /// The lifelines of the connections waiting, idle, for their next request, oldest first:
-    /// at `--max-conns`, dropping the oldest ends that connection to serve a newcomer.
-    idle: RefCell<std::collections::BTreeMap<u64, tame::Lifeline>>,
-    /// The key the next idle connection gets.
+    /// One entry per open connection (indexed by its [`Slot`]): its lifeline, and since when
+    /// it is idle (waiting for its next request; 0: busy). At `--max-conns`, dropping the
+    /// lifeline of the one idle the longest ends it, to serve a newcomer.
+    lines: RefCell<Vec<Option<Line>>>,
+    /// Free indices of `lines`.
+    free_lines: RefCell<Vec<usize>>,
+    /// The stamp the next connection to go idle gets (so the oldest has the smallest).
     idle_seq: Cell<u64>,
 }
 
+/// A connection's entry in [`Server::lines`].
+struct Line {
+    life: tame::Lifeline,
+    idle_since: u64,
+}
+
 /// One of the `--max-conns` places, held by a connection for as long as it is open.
-struct Slot(Rc<Server>);
+struct Slot {
+    srv: Rc<Server>,
+    /// Its entry in [`Server::lines`].
+    line: usize,
+}
 
 /// How long a burst of unreadable files lasts for reporting: one line per burst.
 const UNREADABLE_QUIET: std::time::Duration = std::time::Duration::from_secs(10);
@@ -87,23 +100,39 @@ impl Server {
         self.unreadable_since.set(Some(now));
     }
 
-    /// A connection goes idle (kept alive, waiting for its next request): its lifeline is
-    /// kept here, under the returned key, until it comes back or is evicted.
-    fn go_idle(&self, life: tame::Lifeline) -> u64 {
-        let k = self.idle_seq.get();
-        self.idle_seq.set(k + 1);
-        self.idle.borrow_mut().insert(k, life);
-        k
+    /// Marks the connection of `slot` idle (waiting for its next request) or busy again: two
+    /// writes, no allocation (this runs twice per request).
+    fn set_idle(&self, slot: &Slot, idle: bool) {
+        let stamp = if idle {
+            let k = self.idle_seq.get() + 1;
+            self.idle_seq.set(k);
+            k
+        } else {
+            0
+        };
+        if let Some(Some(line)) = self.lines.borrow_mut().get_mut(slot.line) {
+            line.idle_since = stamp;
+        }
     }
 
-    /// The connection of key `k` is busy again (or ends): its lifeline back.
-    fn back_from_idle(&self, k: u64) -> Option<tame::Lifeline> {
-        self.idle.borrow_mut().remove(&k)
-    }
-
-    /// Ends the connection idle the longest, if any (its slot is free when this returns).
+    /// Ends the connection idle the longest, if any: its lifeline is dropped, which ends it
+    /// where it waits (its slot is free when this returns). A scan of the open connections,
+    /// only when all the slots are taken.
     fn evict_idle(&self) -> bool {
-        let oldest = self.idle.borrow_mut().pop_first();
+        let oldest = {
+            let mut lines = self.lines.borrow_mut();
+            let i = lines
+                .iter()
+                .enumerate()
+                .filter_map(|(i, l)| {
+                    l.as_ref()
+                        .filter(|l| l.idle_since > 0)
+                        .map(|l| (l.idle_since, i))
+                })
+                .min()
+                .map(|(_, i)| i);
+            i.and_then(|i| lines[i].take())
+        };
         // Dropped outside the borrow: ending the connection drops its locals, its slot too.
         oldest.is_some()
     }
@@ -111,16 +140,45 @@ impl Server {
     /// Takes a connection slot, or `None` if all are taken.
     fn slot(self: &Rc<Self>) -> Option<Slot> {
         let n = self.open.get();
-        (n < self.opts.max_conns).then(|| {
-            self.open.set(n + 1);
-            Slot(self.clone())
+        if n >= self.opts.max_conns {
+            return None;
+        }
+        self.open.set(n + 1);
+        let line = Line {
+            life: tame::Lifeline::new(),
+            idle_since: 0,
+        };
+        let mut lines = self.lines.borrow_mut();
+        let i = match self.free_lines.borrow_mut().pop() {
+            Some(i) => {
+                lines[i] = Some(line);
+                i
+            }
+            None => {
+                lines.push(Some(line));
+                lines.len() - 1
+            }
+        };
+        Some(Slot {
+            srv: self.clone(),
+            line: i,
         })
+    }
+
+    /// A tether to the lifeline of the connection of `slot`.
+    fn tether(&self, slot: &Slot) -> Option<tame::Tether> {
+        self.lines.borrow()[slot.line]
+            .as_ref()
+            .map(|l| l.life.tether())
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.open.set(self.0.open.get() - 1);
+        self.srv.open.set(self.srv.open.get() - 1);
+        let line = self.srv.lines.borrow_mut()[self.line].take();
+        self.srv.free_lines.borrow_mut().push(self.line);
+        drop(line); // outside the borrow (the connection is ending anyway)
     }
 }
 
@@ -157,7 +215,8 @@ fn main() -> ExitCode {
         cache: RefCell::new(cache),
         open: Cell::new(0),
         unreadable_since: Cell::new(None),
-        idle: RefCell::new(std::collections::BTreeMap::new()),
+        lines: RefCell::new(Vec::new()),
+        free_lines: RefCell::new(Vec::new()),
         idle_seq: Cell::new(0),
     });
     tame::run(move || accept_loop(listener, srv));
@@ -236,15 +295,15 @@ fn refuse(sock: TcpStream) {
 /// One connection, from accept to close: the paper's `thread_main`, as one tamed function.
 #[tamed]
 fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
-    let srv = _slot.0.clone();
+    let srv = _slot.srv.clone();
     let idle = srv.opts.idle;
     let mut input = Input::default(); // bytes read and not yet parsed
     let mut out = Outbox::default(); // answers not yet written, in request order
-    // Tied to its own lifeline, which the server holds while the connection is idle: at
-    // `--max-conns` the server may drop it to make room, and that ends this call.
-    let life = tame::Lifeline::new();
-    exit_with!(life.tether());
-    let mut life = Some(life);
+    // Tied to its lifeline, which the server holds: at `--max-conns` the server may drop it,
+    // while this connection is idle, to make room, and that ends this call where it waits.
+    if let Some(t) = srv.tether(&_slot) {
+        exit_with!(t);
+    }
     loop {
         // 1. Read a request. The whole head must arrive within the idle timeout, so a client
         //    that sends nothing, or one byte at a time, is closed on time.
@@ -267,16 +326,13 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
             let mut ready = Err(TimedOut);
             let left = deadline.saturating_duration_since(tame::now());
             // Between requests, the connection is idle: evictable while it waits.
-            let idle = match (input.bytes().is_empty(), life.take()) {
-                (true, Some(l)) => Some(srv.go_idle(l)),
-                (_, l) => {
-                    life = l;
-                    None
-                }
-            };
+            let idle = input.bytes().is_empty();
+            if idle {
+                srv.set_idle(&_slot, true);
+            }
             twait! { sock.readable(tame::add_timeout(left, mkevent!(ready))); }
-            if let Some(k) = idle {
-                life = srv.back_from_idle(k);
+            if idle {
+                srv.set_idle(&_slot, false);
             }
             if ready.is_err() {
                 return; // idle timeout: `sock` is dropped, which closes it
