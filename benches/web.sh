@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Web servers side by side: knot against a hand-written mio server, a tokio current_thread
 # server, a thread-per-connection server (benches/src/bin/) and nginx with one worker
-# (../shared/bench/nginx.conf). Each server runs alone, one after another (taking turns for
+# (benches/nginx.conf). Each server runs alone, one after another (taking turns for
 # every file and connection count), pinned to core 0; wrk (one thread, keep-alive) is pinned
 # to core 1. Every server serves the same two files
 # (1 KiB and 14 KiB, checked byte for byte before it is loaded).
@@ -43,10 +43,7 @@ case " $servers " in *" nginx "*) needs="$needs nginx" ;; esac
 for prog in $needs; do
   command -v "$prog" >/dev/null || { echo "web.sh: $prog is not installed" >&2; exit 2; }
 done
-shared="$root_dir/../shared/bench"
-case " $servers " in
-  *" nginx "*) [ -f "$shared/nginx.conf" ] || { echo "web.sh: $shared/nginx.conf not found" >&2; exit 2; } ;;
-esac
+nginx_conf="$root_dir/benches/nginx.conf"
 # 1000 connections on each side, plus the listener and friends.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
@@ -88,7 +85,7 @@ start() {
     tokio) taskset -c 0 "$bin/tokio_server" --root "$work/root" --addr "127.0.0.1:$port" 2>/dev/null & ;;
     threads) taskset -c 0 "$bin/thread_server" --root "$work/root" --addr "127.0.0.1:$port" 2>/dev/null & ;;
     nginx)
-      sed -e "s#@ROOT@#$work/root#" -e "s#@PORT@#$port#" "$shared/nginx.conf" > "$work/nginx.conf"
+      sed -e "s#@ROOT@#$work/root#" -e "s#@PORT@#$port#" "$nginx_conf" > "$work/nginx.conf"
       taskset -c 0 nginx -p "$work" -c "$work/nginx.conf" \
         -g "pid $work/nginx.pid; error_log $work/nginx-error.log;" & ;;
   esac

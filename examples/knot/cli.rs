@@ -1,4 +1,4 @@
-//! Command line of knot (the contract in design.md): hand-parsed, with `--help`.
+//! Command line of knot: hand-parsed, with `--help`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! knot: a single-threaded static web server on the tame loop, after the paper's Knot.
 //!
 //! Run: `cargo run --release --example knot`, then open <http://127.0.0.1:8080/>.
-//! `--help` lists the options (the contract is in design.md). The book chapter "knot" walks
+//! `--help` lists the options. The book chapter "knot" walks
 //! through the connection handler (between the ANCHOR lines below).
 //!
 //! The shape: [`accept_loop`] accepts connections and starts one [`serve`] call per

@@ -1,4 +1,4 @@
-//! Command line of multidns (the contract in design.md): hand-parsed, with `--help`, and the
+//! Command line of multidns: hand-parsed, with `--help`, and the
 //! default server from /etc/resolv.conf.
 
 use std::net::{IpAddr, SocketAddr};

@@ -1,7 +1,7 @@
 //! multidns: the paper's windowed parallel resolver, as a real DNS client.
 //!
 //! Run: `cargo run --release --example multidns -- --server 127.0.0.1:53 names.txt`.
-//! `--help` lists the options (the contract is in design.md). The book chapter "multidns"
+//! `--help` lists the options. The book chapter "multidns"
 //! walks through it (the parts between the ANCHOR lines below).
 //!
 //! The shape: [`resolver::Resolver`] owns one UDP socket and the table of queries in flight;
