@@ -549,3 +549,53 @@ fn a_progress_line_only_when_stderr_is_a_terminal() {
         .collect();
     assert_eq!(fs::read_to_string(&output).unwrap(), want);
 }
+
+#[test]
+fn answers_held_behind_a_silent_name_are_bounded() {
+    // The first name is never answered; every other one gets 200 addresses (~3.5 KB held
+    // each). With --max-held-mb 1, at most ~300 answers may wait behind the silent one: no
+    // new query starts beyond that until it times out.
+    let r = Responder::start(|p, q| {
+        if q.name.starts_with("n0.") {
+            return Vec::new();
+        }
+        vec![Datagram::now(reply(p, q.id, |r| {
+            for j in 0..200u32 {
+                r.answers
+                    .push(a_record(&q.name, Ipv4Addr::from(0x0a00_0000 + j)));
+            }
+        }))]
+    });
+    let n = 2000;
+    let run = multidns(
+        &[
+            "--server",
+            &r.server(),
+            "--window",
+            "64",
+            "--timeout-ms",
+            "1500",
+            "--retries",
+            "0",
+            "--max-held-mb",
+            "1",
+        ],
+        &names(n),
+        LIMIT,
+    );
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(run.lines().len(), n);
+    assert_eq!(run.lines()[0], "n0.test\tTIMEOUT");
+    let seen = r.seen();
+    // Queries that reached the server before the silent name's attempt ended.
+    let first = seen.queries[0].at;
+    let before = seen
+        .queries
+        .iter()
+        .filter(|q| q.at.duration_since(first) < Duration::from_millis(1400))
+        .count();
+    assert!(
+        (100..=450).contains(&before),
+        "{before} queries went out while the first name was pending (bounded near 300)"
+    );
+}

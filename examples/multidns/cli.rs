@@ -28,6 +28,9 @@ OPTIONS:
     --timeout-ms N          how long each attempt waits for its reply [default: 1000]
     --retries N             attempts after the first, each with the same timeout [default: 2]
     --type A|AAAA           record type to ask for [default: A]
+    --max-held-mb N         answers wait to be printed in input order; while they take more
+                            than N MiB, no new query starts (the earliest name still
+                            pending is answered or times out first) [default: 16]
     -h, --help              print this help
 
 EXIT STATUS:
@@ -58,6 +61,8 @@ pub struct Options {
     pub retries: u32,
     pub qtype: QueryType,
     pub input: Input,
+    /// Bytes of answers held for in-order output beyond which no new query starts.
+    pub max_held: usize,
 }
 
 impl Default for Options {
@@ -69,6 +74,7 @@ impl Default for Options {
             retries: 2,
             qtype: QueryType::A,
             input: Input::Stdin,
+            max_held: 16 << 20,
         }
     }
 }
@@ -142,6 +148,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
                     Duration::from_millis(number("--timeout-ms", &value()?, 1, MAX_TIMEOUT_MS)?);
             }
             "--retries" => o.retries = number("--retries", &value()?, 0, MAX_RETRIES)? as u32,
+            "--max-held-mb" => {
+                o.max_held = (number("--max-held-mb", &value()?, 1, 1 << 20)? as usize) << 20
+            }
             "--type" => {
                 let v = value()?;
                 o.qtype = match v.to_ascii_uppercase().as_str() {

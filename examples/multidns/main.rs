@@ -75,6 +75,7 @@ fn main() -> ExitCode {
         window: opts.window,
         timeout: opts.timeout,
         retries: opts.retries,
+        max_held: opts.max_held,
     };
     tame::run(|| multidns_win(res.clone(), names, cfg, printer, finished.event(())));
     let Some(((), printer)) = finished.try_join() else {
@@ -109,6 +110,8 @@ fn read_names(input: &cli::Input) -> Result<Vec<String>, String> {
 #[derive(Clone, Copy)]
 struct Config {
     window: usize,
+    /// Bytes of answers held for in-order output beyond which no new query starts.
+    max_held: usize,
     timeout: Duration,
     retries: u32,
 }
@@ -127,7 +130,9 @@ fn multidns_win(
     let r: Rendezvous<usize, Answer> = Rendezvous::new();
     let (mut sent, mut received) = (0, 0);
     while received < names.len() {
-        if sent < names.len() && sent - received < cfg.window {
+        // At most `window` in flight, and no new query while the answers waiting for an
+        // earlier, slower name take more than `max_held` (memory stays bounded).
+        if sent < names.len() && sent - received < cfg.window && out.held_bytes() < cfg.max_held {
             lookup_retrying(res.clone(), names[sent].clone(), cfg, mkevent!(r, sent));
             sent += 1;
         } else if let Some((i, answer)) = twait!(r) {
@@ -187,11 +192,21 @@ impl Tally {
     }
 }
 
+/// What an answer held for printing takes: its addresses (the compact result, not the reply).
+fn answer_bytes(a: &Answer) -> usize {
+    std::mem::size_of::<Answer>()
+        + a.as_ref().map_or(0, |v| {
+            v.capacity() * std::mem::size_of::<std::net::IpAddr>()
+        })
+}
+
 /// Prints answers in input order: an answer that comes early waits in `held` until every
 /// name before it is printed. Also keeps the tally and draws the progress line.
 struct Printer {
     names: Rc<Vec<String>>,
     held: Vec<Option<Answer>>,
+    /// Heap and inline bytes of the answers in `held`.
+    held_bytes: usize,
     /// The first name not printed yet.
     next: usize,
     out: BufWriter<io::Stdout>,
@@ -211,6 +226,7 @@ impl Printer {
         let start = Instant::now();
         Printer {
             held: vec![None; names.len()],
+            held_bytes: 0,
             names,
             next: 0,
             out: BufWriter::with_capacity(64 * 1024, io::stdout()),
@@ -229,8 +245,10 @@ impl Printer {
         if let Err(DnsError::Send(kind)) = a {
             self.send_error.get_or_insert(kind);
         }
+        self.held_bytes += answer_bytes(&a);
         self.held[i] = Some(a);
         while let Some(a) = self.held.get_mut(self.next).and_then(Option::take) {
+            self.held_bytes -= answer_bytes(&a);
             if self.error.is_none() {
                 let r = write_line(&mut self.out, &self.names[self.next], &a);
                 if let Err(e) = r {
@@ -246,6 +264,11 @@ impl Printer {
                 self.draw_progress();
             }
         }
+    }
+
+    /// Bytes the answers waiting to be printed take.
+    fn held_bytes(&self) -> usize {
+        self.held_bytes
     }
 
     fn draw_progress(&self) {
