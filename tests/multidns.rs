@@ -599,3 +599,25 @@ fn answers_held_behind_a_silent_name_are_bounded() {
         "{before} queries went out while the first name was pending (bounded near 300)"
     );
 }
+
+#[test]
+fn ip_literals_answer_themselves_and_odd_lines_stay_one_line() {
+    let r = Responder::start(|p, q| vec![Datagram::now(right(p, q))]);
+    let input = "10.9.8.7\n::1\nn5.test\na\tb.test\nx\0y.test\n";
+    let run = multidns(&["--server", &r.server()], input, LIMIT);
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(
+        run.lines(),
+        [
+            "10.9.8.7\t10.9.8.7",
+            "::1\tNODATA", // an IPv6 literal has no A address
+            "n5.test\t10.1.0.5",
+            "a\\tb.test\tINVALID",
+            "x\\0y.test\tINVALID",
+        ]
+    );
+    // Only the one real name was asked.
+    let seen = r.seen();
+    let asked: Vec<&str> = seen.queries.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(asked, ["n5.test"]);
+}

@@ -332,7 +332,13 @@ impl Printer {
 
 /// `name<TAB>addr,addr,…` or `name<TAB>WORD`.
 fn write_line(out: &mut impl Write, name: &str, a: &Answer) -> io::Result<()> {
-    out.write_all(name.as_bytes())?;
+    // A name with a tab, a NUL or another control character (INVALID anyway) is written
+    // escaped (`a\tb`), so that every output line keeps its two tab-separated fields.
+    if name.chars().any(char::is_control) {
+        write!(out, "{}", name.escape_debug())?;
+    } else {
+        out.write_all(name.as_bytes())?;
+    }
     out.write_all(b"\t")?;
     match a {
         Ok(addrs) => {

@@ -202,6 +202,19 @@ impl Resolver {
         if !done.is_live() {
             return;
         }
+        // An IP literal is its own answer (as `getaddrinfo` and dig's `+short` treat it): no
+        // query, and for the other family, no address of the type asked for.
+        if let Ok(ip) = name.parse::<IpAddr>() {
+            let family_asked = match self.inner.qtype {
+                QueryType::A => ip.is_ipv4(),
+                QueryType::Aaaa => ip.is_ipv6(),
+            };
+            return done.trigger(if family_asked {
+                Ok(vec![ip])
+            } else {
+                Err(DnsError::NoData)
+            });
+        }
         let Some(qname) = encodable(name) else {
             return done.trigger(Err(DnsError::InvalidName));
         };
