@@ -917,3 +917,36 @@ fn at_max_conns_an_idle_keep_alive_connection_gives_way_to_a_newcomer() {
     let mut r = BufReader::new(s.try_clone().unwrap());
     assert_eq!(read_response(&mut r, false).unwrap().status, 200);
 }
+
+#[test]
+fn slow_readers_of_many_files_keep_memory_within_the_cache_bound() {
+    // 10 files of 15 MiB, each under a quarter of the default 64 MiB cache, each asked for by
+    // its own client that does not read (more than the socket buffers take): what knot holds
+    // for their bodies must stay within 64 MiB. It held all 150 MiB before: a file read whole
+    // stays pinned while its response waits.
+    let dir = TempDir::new("membound");
+    for i in 0..10 {
+        fs::write(
+            dir.path().join(format!("f{i}.bin")),
+            vec![i as u8; 15 << 20],
+        )
+        .unwrap();
+    }
+    let k = Knot::start(&["--root", dir.path().to_str().unwrap()]);
+    let before = k.rss_kib().expect("VmRSS of the server");
+    let mut slow = Vec::new();
+    for i in 0..10 {
+        let mut s = connect(k.addr);
+        let req = format!("GET /f{i}.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+        s.write_all(req.as_bytes()).unwrap();
+        slow.push(s);
+    }
+    thread::sleep(Duration::from_millis(700));
+    let during = k.rss_kib().expect("VmRSS of the server");
+    let grew_mib = during.saturating_sub(before) / 1024;
+    assert!(
+        grew_mib < 100,
+        "knot grew by {grew_mib} MiB serving 10 slow readers of 15 MiB files with a 64 MiB cache"
+    );
+    drop(slow);
+}

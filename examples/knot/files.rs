@@ -116,6 +116,8 @@ pub struct Cache {
     tick: u64,
     map: HashMap<PathBuf, Entry>,
     lru: BTreeMap<u64, PathBuf>,
+    /// Files that left the cache while a response still pinned them (counted in `held`).
+    retired: Vec<std::rc::Weak<File>>,
     /// [`REVALIDATE`], or less in tests.
     revalidate: Duration,
 }
@@ -137,6 +139,7 @@ impl Cache {
             tick: 0,
             map: HashMap::new(),
             lru: BTreeMap::new(),
+            retired: Vec::new(),
             revalidate: REVALIDATE,
         })
     }
@@ -213,7 +216,14 @@ impl Cache {
         }
         let ctype = crate::http::content_type(&path.to_string_lossy());
         let len = meta.len();
-        if len as usize > self.cap / 4 {
+        // Everything held for file bodies (cached, or pinned by a response after it left the
+        // cache) stays within the bound: a file too large for a quarter of it, or one that
+        // does not fit once the unpinned entries are evicted, is streamed instead.
+        let stream = len as usize > self.cap / 4 || {
+            self.make_room(len as usize);
+            self.held() + len as usize > self.cap
+        };
+        if stream {
             return Some(fs::File::open(&path).map(|f| Found::Stream(f, len, ctype)));
         }
         let body = match fs::read(&path) {
@@ -224,7 +234,6 @@ impl Cache {
             body,
             content_type: ctype,
         });
-        self.make_room(file.body.len());
         self.bytes += file.body.len();
         self.lru.insert(tick, rel.clone());
         self.map.insert(
@@ -264,7 +273,24 @@ impl Cache {
         if let Some(e) = self.map.remove(rel) {
             self.lru.remove(&e.tick);
             self.bytes -= e.file.body.len();
+            if Rc::strong_count(&e.file) > 1 {
+                // Still pinned by a response being written: it counts until that ends.
+                self.retired.push(Rc::downgrade(&e.file));
+            }
         }
+    }
+
+    /// Bytes held for file bodies: the cache's, and those of files that left it but are still
+    /// pinned by a response.
+    pub fn held(&mut self) -> usize {
+        self.retired.retain(|w| w.strong_count() > 0);
+        self.bytes
+            + self
+                .retired
+                .iter()
+                .filter_map(std::rc::Weak::upgrade)
+                .map(|f| f.body.len())
+                .sum::<usize>()
     }
 
     /// Evicts unpinned entries, least recently used first, until `need` more bytes fit.
@@ -360,6 +386,43 @@ mod tests {
             body(c.pin("/")).as_deref(),
             Some("home"),
             "the root is no redirect"
+        );
+    }
+
+    #[test]
+    fn what_responses_pin_stays_within_the_bound() {
+        // A 40-byte cache, files of 8 bytes (under a quarter of it), every one kept pinned by
+        // a response that is still being written: after the cache is full of pinned files,
+        // the next ones are streamed, not read whole.
+        let (d, mut c) = site();
+        for i in 0..12 {
+            fs::write(d.join(format!("root/f{i}.txt")), format!("file {i:03}")).unwrap();
+        }
+        let mut pinned = Vec::new();
+        let mut streamed = 0;
+        for i in 0..12 {
+            match c.pin(&format!("/f{i}.txt")) {
+                Some(Found::Stream(..)) => streamed += 1,
+                Some(found) => pinned.push(found),
+                None => panic!("/f{i}.txt"),
+            }
+            assert!(c.held() <= 40, "held {} bytes", c.held());
+        }
+        assert_eq!((pinned.len(), streamed), (5, 7));
+        // A file that changes on disk while pinned: the old copy still counts.
+        let before = c.held();
+        fs::write(d.join("root/f0.txt"), "file 0!!").unwrap();
+        c.revalidate = Duration::ZERO;
+        assert!(matches!(c.pin("/f0.txt"), Some(Found::Stream(..))));
+        assert_eq!(
+            c.held(),
+            before,
+            "the old copy is still pinned; the new one is streamed"
+        );
+        drop(pinned);
+        assert!(
+            matches!(c.pin("/f0.txt"), Some(Found::Cached(_))),
+            "room again"
         );
     }
 
