@@ -950,3 +950,41 @@ fn slow_readers_of_many_files_keep_memory_within_the_cache_bound() {
     );
     drop(slow);
 }
+
+#[test]
+fn a_byte_range_is_206_and_one_past_the_end_is_416() {
+    let dir = TempDir::new("range");
+    let small: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+    let big: Vec<u8> = (0..(3u32 << 20)).map(|i| (i % 253) as u8).collect();
+    fs::write(dir.path().join("small.bin"), &small).unwrap();
+    fs::write(dir.path().join("big.bin"), &big).unwrap(); // streamed with a 1 MiB cache
+    let k = Knot::start(&["--root", dir.path().to_str().unwrap(), "--cache-mb", "1"]);
+    for (path, body) in [("/small.bin", &small), ("/big.bin", &big)] {
+        let len = body.len();
+        for (spec, from, to) in [
+            ("bytes=10-19", 10, 20),
+            ("bytes=-7", len - 7, len),
+            (&*format!("bytes={}-", len - 3), len - 3, len),
+        ] {
+            let req = format!("GET {path} HTTP/1.0\r\nRange: {spec}\r\n\r\n");
+            let r = exchange(k.addr, req.as_bytes(), false);
+            assert_eq!(r.status, 206, "{path} {spec}");
+            assert_eq!(r.body, &body[from..to], "{path} {spec}");
+            let want = format!("bytes {from}-{}/{len}", to - 1);
+            assert_eq!(
+                r.header("content-range"),
+                Some(want.as_str()),
+                "{path} {spec}"
+            );
+        }
+        let req = format!("GET {path} HTTP/1.0\r\nRange: bytes={len}-\r\n\r\n");
+        let r = exchange(k.addr, req.as_bytes(), false);
+        assert_eq!(r.status, 416, "{path}");
+        let want = format!("bytes */{len}");
+        assert_eq!(r.header("content-range"), Some(want.as_str()));
+    }
+    // Without a Range, the whole file, and the server says it takes ranges.
+    let r = exchange(k.addr, b"GET /small.bin HTTP/1.0\r\n\r\n", false);
+    assert_eq!((r.status, r.body.len()), (200, 1000));
+    assert_eq!(r.header("accept-ranges"), Some("bytes"));
+}

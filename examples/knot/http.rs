@@ -15,11 +15,13 @@ pub const MAX_HEADERS: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Ok = 200,
+    PartialContent = 206,
     MovedPermanently = 301,
     BadRequest = 400,
     NotFound = 404,
     MethodNotAllowed = 405,
     UriTooLong = 414,
+    RangeNotSatisfiable = 416,
     HeadersTooLarge = 431,
     Unavailable = 503,
 }
@@ -31,6 +33,8 @@ impl Status {
     pub fn reason(self) -> &'static str {
         match self {
             Status::Ok => "OK",
+            Status::PartialContent => "Partial Content",
+            Status::RangeNotSatisfiable => "Range Not Satisfiable",
             Status::MovedPermanently => "Moved Permanently",
             Status::BadRequest => "Bad Request",
             Status::NotFound => "Not Found",
@@ -72,6 +76,50 @@ pub struct Request {
     pub keep_alive: bool,
     /// Bytes of the buffer this head (and any body it declared) takes.
     pub len: usize,
+    /// A `Range: bytes=…` header with one range, if any (another shape is ignored, and the
+    /// whole file sent, as RFC 9110 §14.2 allows).
+    pub range: Option<ByteRange>,
+}
+
+/// One byte range asked for: `first-last`, `first-`, or the last `n` bytes (`-n`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteRange {
+    From(u64, Option<u64>),
+    Last(u64),
+}
+
+impl ByteRange {
+    /// `Range: bytes=…` with a single range; `None` for anything else.
+    fn parse(v: &[u8]) -> Option<ByteRange> {
+        let v = std::str::from_utf8(v).ok()?.trim();
+        let spec = v.strip_prefix("bytes=")?.trim();
+        if spec.contains(',') {
+            return None; // several ranges: the whole file instead
+        }
+        let (a, b) = spec.split_once('-')?;
+        let num = |s: &str| -> Option<u64> {
+            (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit())).then(|| s.parse().ok())?
+        };
+        match (a.trim(), b.trim()) {
+            ("", n) => num(n).map(ByteRange::Last),
+            (f, "") => num(f).map(|f| ByteRange::From(f, None)),
+            (f, l) => {
+                let (f, l) = (num(f)?, num(l)?);
+                (f <= l).then_some(ByteRange::From(f, Some(l)))
+            }
+        }
+    }
+
+    /// The bytes `start..end` of a file of `len` bytes this range asks for; `None` when it
+    /// cannot be satisfied (416).
+    pub fn resolve(self, len: u64) -> Option<(u64, u64)> {
+        match self {
+            ByteRange::From(f, _) if f >= len => None,
+            ByteRange::From(f, l) => Some((f, l.map_or(len, |l| (l + 1).min(len)))),
+            ByteRange::Last(0) => None,
+            ByteRange::Last(n) => Some((len.saturating_sub(n), len)),
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -118,6 +166,7 @@ pub fn parse(buf: &[u8]) -> Parse {
     let mut keep_alive = minor == 1;
     let (mut close, mut keep) = (false, false);
     let mut hosts = 0;
+    let mut range = None;
     let mut body: Option<u64> = None;
     for h in req.headers.iter() {
         if h.name.eq_ignore_ascii_case("connection") {
@@ -128,6 +177,8 @@ pub fn parse(buf: &[u8]) -> Parse {
             }
         } else if h.name.eq_ignore_ascii_case("host") {
             hosts += 1;
+        } else if h.name.eq_ignore_ascii_case("range") {
+            range = ByteRange::parse(h.value);
         } else if h.name.eq_ignore_ascii_case("content-length") {
             // RFC 9112 §6.3: digits only (no sign), and every value of every Content-Length
             // field the same (`37, 37` is one length; `37` then `0` is two: a request smuggled
@@ -167,6 +218,7 @@ pub fn parse(buf: &[u8]) -> Parse {
         minor,
         keep_alive,
         len: n,
+        range,
     })
 }
 
@@ -244,12 +296,71 @@ pub fn head(out: &mut Vec<u8>, status: Status, minor: u8, ctype: &str, len: u64,
     if status == Status::MethodNotAllowed {
         out.extend_from_slice(b"Allow: GET, HEAD\r\n");
     }
+    if status == Status::Ok || status == Status::PartialContent {
+        out.extend_from_slice(b"Accept-Ranges: bytes\r\n");
+    }
     match (keep_alive, minor) {
         (true, 0) => out.extend_from_slice(b"Connection: keep-alive\r\n"),
         (false, 1) => out.extend_from_slice(b"Connection: close\r\n"),
         _ => {}
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// Appends the head of a `206 Partial Content` for bytes `start..end` of a `total`-byte file.
+pub fn partial_head(
+    out: &mut Vec<u8>,
+    minor: u8,
+    ctype: &str,
+    (start, end, total): (u64, u64, u64),
+    keep_alive: bool,
+) {
+    let mut h = Vec::new();
+    head(
+        &mut h,
+        Status::PartialContent,
+        minor,
+        ctype,
+        end - start,
+        keep_alive,
+    );
+    splice_header(
+        out,
+        h,
+        &format!("Content-Range: bytes {start}-{}/{total}", end - 1),
+    );
+}
+
+/// Appends a `416 Range Not Satisfiable` for a `total`-byte file; returns the body length.
+pub fn unsatisfiable(
+    out: &mut Vec<u8>,
+    minor: u8,
+    total: u64,
+    keep_alive: bool,
+    head_only: bool,
+) -> u64 {
+    let mut h = Vec::new();
+    let len = error(
+        &mut h,
+        Status::RangeNotSatisfiable,
+        minor,
+        keep_alive,
+        head_only,
+    );
+    splice_header(out, h, &format!("Content-Range: bytes */{total}"));
+    len
+}
+
+/// Appends `response` to `out` with `line` added as the last header.
+fn splice_header(out: &mut Vec<u8>, response: Vec<u8>, line: &str) {
+    let end = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(response.len(), |i| i + 2);
+    out.extend_from_slice(&response[..end]);
+    out.extend_from_slice(line.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&response[end..]);
 }
 
 /// Appends a `301 Moved Permanently` to `location` (small HTML body; none for HEAD); returns
@@ -362,6 +473,35 @@ mod tests {
             parse(b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
             Parse::Error(Status::BadRequest)
         );
+    }
+
+    #[test]
+    fn one_byte_range_is_read_and_resolved() {
+        let r = |v: &str| ByteRange::parse(v.as_bytes());
+        assert_eq!(r("bytes=0-99"), Some(ByteRange::From(0, Some(99))));
+        assert_eq!(r("bytes=100-"), Some(ByteRange::From(100, None)));
+        assert_eq!(r("bytes=-20"), Some(ByteRange::Last(20)));
+        for bad in [
+            "bytes=5-1",
+            "bytes=0-1,3-4",
+            "items=0-1",
+            "bytes=-",
+            "bytes=+1-2",
+            "bytes=a-b",
+        ] {
+            assert_eq!(r(bad), None, "{bad}");
+        }
+        let len = 1000;
+        assert_eq!(r("bytes=0-99").unwrap().resolve(len), Some((0, 100)));
+        assert_eq!(r("bytes=990-2000").unwrap().resolve(len), Some((990, 1000)));
+        assert_eq!(r("bytes=-20").unwrap().resolve(len), Some((980, 1000)));
+        assert_eq!(r("bytes=-5000").unwrap().resolve(len), Some((0, 1000)));
+        assert_eq!(
+            r("bytes=1000-").unwrap().resolve(len),
+            None,
+            "starts past the end"
+        );
+        assert_eq!(r("bytes=-0").unwrap().resolve(len), None);
     }
 
     #[test]

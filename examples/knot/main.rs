@@ -16,7 +16,7 @@ mod http;
 
 use std::cell::{Cell, RefCell};
 use std::fs;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Read, Seek, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::process::ExitCode;
 use std::rc::Rc;
@@ -493,8 +493,9 @@ fn say(line: std::fmt::Arguments<'_>) {
 enum Body {
     #[default]
     None,
-    /// A cached file, pinned until written; the offset of the next byte to write.
-    Pinned(Rc<files::File>, usize),
+    /// A cached file, pinned until written; the offset of the next byte to write, and the end
+    /// of what is sent (the file's length, or a range's end).
+    Pinned(Rc<files::File>, usize, usize),
     /// A file too large to cache, read in [`FILE_CHUNK`]s; the bytes still to read.
     Stream(fs::File, u64),
 }
@@ -579,23 +580,54 @@ impl Outbox {
                 return (Status::MovedPermanently, len);
             }
         };
-        http::head(
-            &mut self.buf,
-            Status::Ok,
-            req.minor,
-            ctype,
-            len,
-            req.keep_alive,
-        );
+        // A GET with one byte range gets that range (206), or 416 if the file has no byte of
+        // it; a HEAD, and any other shape of Range, get the whole file.
+        let range = match req.range {
+            Some(r) if !head_only => Some(r.resolve(len)),
+            _ => None,
+        };
+        let mut found = found;
+        if let (Some(Some((start, _))), Found::Stream(file, ..)) = (range, &mut found)
+            && file.seek(io::SeekFrom::Start(start)).is_err()
+        {
+            let n = http::error(&mut self.buf, Status::Unavailable, req.minor, false, false);
+            return (Status::Unavailable, n);
+        }
+        let (status, start, end) = match range {
+            None => {
+                http::head(
+                    &mut self.buf,
+                    Status::Ok,
+                    req.minor,
+                    ctype,
+                    len,
+                    req.keep_alive,
+                );
+                (Status::Ok, 0, len)
+            }
+            Some(None) => {
+                let n = http::unsatisfiable(&mut self.buf, req.minor, len, req.keep_alive, false);
+                return (Status::RangeNotSatisfiable, n);
+            }
+            Some(Some((start, end))) => {
+                let span = (start, end, len);
+                http::partial_head(&mut self.buf, req.minor, ctype, span, req.keep_alive);
+                (Status::PartialContent, start, end)
+            }
+        };
         if !head_only {
+            let (start, end) = (start as usize, end as usize);
             match found {
-                Found::Cached(f) if f.body.len() <= COPY_MAX => self.buf.extend_from_slice(&f.body),
-                Found::Cached(f) => self.body = Body::Pinned(f, 0),
-                Found::Stream(file, len, _) => self.body = Body::Stream(file, len),
+                Found::Cached(f) if end - start <= COPY_MAX => {
+                    self.buf.extend_from_slice(&f.body[start..end])
+                }
+                Found::Cached(f) => self.body = Body::Pinned(f, start, end),
+                // (Positioned at `start` above.)
+                Found::Stream(file, _, _) => self.body = Body::Stream(file, (end - start) as u64),
                 Found::Directory => unreachable!("answered with a redirect above"),
             }
         }
-        (Status::Ok, len)
+        (status, end - start)
     }
 
     /// Queues an error answer to a request that could not be parsed (the connection closes).
@@ -608,12 +640,12 @@ impl Outbox {
         loop {
             let pending = &self.buf[self.sent..];
             let n = match &mut self.body {
-                Body::Pinned(f, off) => {
-                    if *off == f.body.len() && pending.is_empty() {
+                Body::Pinned(f, off, end) => {
+                    if *off == *end && pending.is_empty() {
                         self.body = Body::None; // unpin
                         continue;
                     }
-                    let bufs = [IoSlice::new(pending), IoSlice::new(&f.body[*off..])];
+                    let bufs = [IoSlice::new(pending), IoSlice::new(&f.body[*off..*end])];
                     let n = sock.try_write_vectored(&bufs)?;
                     if n == 0 {
                         return Err(io::ErrorKind::WriteZero.into());
