@@ -988,3 +988,34 @@ fn a_byte_range_is_206_and_one_past_the_end_is_416() {
     assert_eq!((r.status, r.body.len()), (200, 1000));
     assert_eq!(r.header("accept-ranges"), Some("bytes"));
 }
+
+#[test]
+fn conditional_requests_get_304_when_the_copy_is_current() {
+    let k = Knot::start(&[]);
+    let r = exchange(k.addr, b"GET /hello.txt HTTP/1.0\r\n\r\n", false);
+    assert_eq!(r.status, 200);
+    let etag = r.header("etag").expect("an ETag").to_string();
+    let modified = r
+        .header("last-modified")
+        .expect("a Last-Modified")
+        .to_string();
+    assert!(
+        r.header("date").is_some_and(|d| d.ends_with(" GMT")),
+        "a Date"
+    );
+    let ask = |headers: &str| {
+        let req = format!("GET /hello.txt HTTP/1.0\r\n{headers}\r\n");
+        exchange(k.addr, req.as_bytes(), false)
+    };
+    let r = ask(&format!("If-None-Match: {etag}\r\n"));
+    assert_eq!((r.status, r.body.len()), (304, 0));
+    assert_eq!(r.header("etag"), Some(etag.as_str()));
+    let r = ask(&format!("If-Modified-Since: {modified}\r\n"));
+    assert_eq!(r.status, 304);
+    let r = ask("If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n");
+    assert_eq!(r.status, 200, "modified since 1970");
+    let r = ask(&format!(
+        "If-None-Match: \"other\"\r\nIf-Modified-Since: {modified}\r\n"
+    ));
+    assert_eq!(r.status, 200, "If-None-Match decides when present");
+}

@@ -26,6 +26,23 @@ use std::time::{Duration, Instant, SystemTime};
 pub struct File {
     pub body: Box<[u8]>,
     pub content_type: &'static str,
+    /// Its `ETag` and `Last-Modified`, made when it was read.
+    pub validators: Option<crate::http::Validators>,
+}
+
+impl Found {
+    /// The file's `ETag` and `Last-Modified` (made now for a streamed one).
+    pub fn validators(&self) -> Option<std::borrow::Cow<'_, crate::http::Validators>> {
+        use std::borrow::Cow;
+        match self {
+            Found::Cached(f) => f.validators.as_ref().map(Cow::Borrowed),
+            Found::Stream(f, len, _) => {
+                let modified = f.metadata().and_then(|m| m.modified()).ok();
+                crate::http::Validators::new(*len, modified).map(Cow::Owned)
+            }
+            Found::Directory => None,
+        }
+    }
 }
 
 /// What a target resolves to.
@@ -233,6 +250,7 @@ impl Cache {
         let file = Rc::new(File {
             body,
             content_type: ctype,
+            validators: crate::http::Validators::new(len, meta.modified().ok()),
         });
         self.bytes += file.body.len();
         self.lru.insert(tick, rel.clone());

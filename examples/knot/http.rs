@@ -17,6 +17,7 @@ pub enum Status {
     Ok = 200,
     PartialContent = 206,
     MovedPermanently = 301,
+    NotModified = 304,
     BadRequest = 400,
     NotFound = 404,
     MethodNotAllowed = 405,
@@ -36,6 +37,7 @@ impl Status {
             Status::PartialContent => "Partial Content",
             Status::RangeNotSatisfiable => "Range Not Satisfiable",
             Status::MovedPermanently => "Moved Permanently",
+            Status::NotModified => "Not Modified",
             Status::BadRequest => "Bad Request",
             Status::NotFound => "Not Found",
             Status::MethodNotAllowed => "Method Not Allowed",
@@ -79,6 +81,10 @@ pub struct Request {
     /// A `Range: bytes=…` header with one range, if any (another shape is ignored, and the
     /// whole file sent, as RFC 9110 §14.2 allows).
     pub range: Option<ByteRange>,
+    /// `If-None-Match`, as sent.
+    pub if_none_match: Option<String>,
+    /// `If-Modified-Since`, read as seconds since the epoch (an unreadable date is ignored).
+    pub if_modified_since: Option<u64>,
 }
 
 /// One byte range asked for: `first-last`, `first-`, or the last `n` bytes (`-n`).
@@ -167,6 +173,7 @@ pub fn parse(buf: &[u8]) -> Parse {
     let (mut close, mut keep) = (false, false);
     let mut hosts = 0;
     let mut range = None;
+    let (mut if_none_match, mut if_modified_since) = (None, None);
     let mut body: Option<u64> = None;
     for h in req.headers.iter() {
         if h.name.eq_ignore_ascii_case("connection") {
@@ -179,6 +186,10 @@ pub fn parse(buf: &[u8]) -> Parse {
             hosts += 1;
         } else if h.name.eq_ignore_ascii_case("range") {
             range = ByteRange::parse(h.value);
+        } else if h.name.eq_ignore_ascii_case("if-none-match") {
+            if_none_match = std::str::from_utf8(h.value).ok().map(str::to_string);
+        } else if h.name.eq_ignore_ascii_case("if-modified-since") {
+            if_modified_since = std::str::from_utf8(h.value).ok().and_then(parse_http_date);
         } else if h.name.eq_ignore_ascii_case("content-length") {
             // RFC 9112 §6.3: digits only (no sign), and every value of every Content-Length
             // field the same (`37, 37` is one length; `37` then `0` is two: a request smuggled
@@ -219,6 +230,8 @@ pub fn parse(buf: &[u8]) -> Parse {
         keep_alive,
         len: n,
         range,
+        if_none_match,
+        if_modified_since,
     })
 }
 
@@ -289,9 +302,14 @@ pub fn head(out: &mut Vec<u8>, status: Status, minor: u8, ctype: &str, len: u64,
     use std::io::Write;
     let _ = write!(
         out,
-        "HTTP/1.{minor} {} {}\r\nServer: knot\r\nContent-Type: {ctype}\r\nContent-Length: {len}\r\n",
+        "HTTP/1.{minor} {} {}\r\nServer: knot\r\nDate: ",
         status.code(),
-        status.reason()
+        status.reason(),
+    );
+    write_date(out);
+    let _ = write!(
+        out,
+        "\r\nContent-Type: {ctype}\r\nContent-Length: {len}\r\n"
     );
     if status == Status::MethodNotAllowed {
         out.extend_from_slice(b"Allow: GET, HEAD\r\n");
@@ -305,6 +323,167 @@ pub fn head(out: &mut Vec<u8>, status: Status, minor: u8, ctype: &str, len: u64,
         _ => {}
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// A file's validators: its entity tag and last modification (seconds since the epoch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: String,
+    pub modified: u64,
+    /// The `ETag` and `Last-Modified` header lines, made once.
+    lines: String,
+}
+
+impl Validators {
+    /// From a file's length and modification time: `"LEN-MTIME"` in hex, a strong tag (the
+    /// bytes change with either, as far as a static file server can tell).
+    pub fn new(len: u64, modified: Option<std::time::SystemTime>) -> Option<Validators> {
+        let m = modified?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs();
+        let etag = format!("\"{len:x}-{m:x}\"");
+        let lines = format!("ETag: {etag}\r\nLast-Modified: {}\r\n", http_date(m));
+        Some(Validators {
+            etag,
+            modified: m,
+            lines,
+        })
+    }
+
+    /// Whether the request's conditions say the client's copy is current (304): an
+    /// `If-None-Match` that lists this tag (or `*`); without one, an `If-Modified-Since` at
+    /// or after the file's time (RFC 9110 §13.2.2).
+    pub fn not_modified(&self, req: &Request) -> bool {
+        match &req.if_none_match {
+            Some(list) => list.split(',').map(str::trim).any(|t| {
+                t == "*" || t == self.etag || t.strip_prefix("W/") == Some(self.etag.as_str())
+            }),
+            None => req
+                .if_modified_since
+                .is_some_and(|since| self.modified <= since),
+        }
+    }
+}
+
+/// Appends a `304 Not Modified` (no body); returns 0.
+pub fn not_modified(out: &mut Vec<u8>, minor: u8, v: &Validators, keep_alive: bool) -> u64 {
+    use std::io::Write;
+    let _ = write!(
+        out,
+        "HTTP/1.{minor} 304 Not Modified\r\nServer: knot\r\nDate: "
+    );
+    write_date(out);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(v.lines.as_bytes());
+    match (keep_alive, minor) {
+        (true, 0) => out.extend_from_slice(b"Connection: keep-alive\r\n"),
+        (false, 1) => out.extend_from_slice(b"Connection: close\r\n"),
+        _ => {}
+    }
+    out.extend_from_slice(b"\r\n");
+    0
+}
+
+/// Adds `v`'s header lines to the response head that ends `out` (before its empty line).
+pub fn add_validators(out: &mut Vec<u8>, v: &Validators) {
+    debug_assert!(out.ends_with(b"\r\n\r\n"));
+    out.truncate(out.len() - 2);
+    out.extend_from_slice(v.lines.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends the current time as an HTTP date (formatted once per second).
+fn write_date(out: &mut Vec<u8>) {
+    thread_local! {
+        static CACHE: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    // The wall clock from the loop's cached clock (no system call per response): the wall
+    // time at the first call, plus the loop time elapsed since.
+    thread_local! {
+        static BASE: (std::time::Instant, u64) = (
+            tame::now(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        );
+    }
+    let secs = BASE.with(|(at, wall)| wall + tame::now().saturating_duration_since(*at).as_secs());
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.0 != secs {
+            *c = (secs, http_date(secs));
+        }
+        out.extend_from_slice(c.1.as_bytes());
+    })
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+
+/// Seconds since the epoch as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn http_date(secs: u64) -> String {
+    let days = secs / 86_400;
+    let (y, m, d) = civil_from_days(days as i64);
+    let t = secs % 86_400;
+    format!(
+        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
+        WEEKDAYS[(days % 7) as usize],
+        MONTHS[m as usize - 1],
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
+}
+
+/// An IMF-fixdate as seconds since the epoch; `None` for another shape.
+pub fn parse_http_date(s: &str) -> Option<u64> {
+    let p: Vec<&str> = s.split_whitespace().collect();
+    let [_, day, mon, year, time, "GMT"] = p.as_slice() else {
+        return None;
+    };
+    let d: u32 = day.parse().ok()?;
+    let m = MONTHS.iter().position(|x| x == mon)? as u32 + 1;
+    let y: i64 = year.parse().ok()?;
+    let hms: Vec<u64> = time
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    let [h, mi, se] = hms.as_slice() else {
+        return None;
+    };
+    if !(1..=31).contains(&d) || *h > 23 || *mi > 59 || *se > 60 || y < 1970 {
+        return None;
+    }
+    let days = days_from_civil(y, m, d);
+    Some(days as u64 * 86_400 + h * 3600 + mi * 60 + se)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01 (the inverse of `days_from_civil`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// Appends the head of a `206 Partial Content` for bytes `start..end` of a `total`-byte file.
@@ -421,6 +600,7 @@ pub fn error(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn done(s: &str) -> Request {
         match parse(s.as_bytes()) {
@@ -502,6 +682,45 @@ mod tests {
             "starts past the end"
         );
         assert_eq!(r("bytes=-0").unwrap().resolve(len), None);
+    }
+
+    #[test]
+    fn http_dates_are_imf_fixdates_both_ways() {
+        assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
+        for t in [0, 784_111_777, 951_782_400, 1_700_000_000, 4_102_444_800] {
+            assert_eq!(parse_http_date(&http_date(t)), Some(t), "{t}");
+        }
+        for bad in [
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+            "",
+            "Sun, 06 Nov 1994 25:00:00 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn conditions_decide_not_modified() {
+        let v =
+            Validators::new(10, Some(std::time::UNIX_EPOCH + Duration::from_secs(1000))).unwrap();
+        let req = |inm: Option<&str>, ims: Option<u64>| Request {
+            if_none_match: inm.map(str::to_string),
+            if_modified_since: ims,
+            ..done("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        };
+        assert!(v.not_modified(&req(Some(&v.etag), None)));
+        assert!(v.not_modified(&req(Some(&format!("\"x\", W/{}", v.etag)), None)));
+        assert!(v.not_modified(&req(Some("*"), None)));
+        assert!(
+            !v.not_modified(&req(Some("\"other\""), Some(5000))),
+            "If-None-Match decides"
+        );
+        assert!(v.not_modified(&req(None, Some(1000))));
+        assert!(!v.not_modified(&req(None, Some(999))));
+        assert!(!v.not_modified(&req(None, None)));
     }
 
     #[test]

@@ -581,7 +581,8 @@ impl Outbox {
             }
         };
         // A GET with one byte range gets that range (206), or 416 if the file has no byte of
-        // it; a HEAD, and any other shape of Range, get the whole file.
+        // it; a HEAD, and any other shape of Range, get the whole file. (A streamed file is
+        // positioned at the range's start first.)
         let range = match req.range {
             Some(r) if !head_only => Some(r.resolve(len)),
             _ => None,
@@ -592,6 +593,14 @@ impl Outbox {
         {
             let n = http::error(&mut self.buf, Status::Unavailable, req.minor, false, false);
             return (Status::Unavailable, n);
+        }
+        // The client's copy is current: 304, no body (RFC 9110 §13.2.2).
+        let validators = found.validators();
+        if let Some(v) = &validators
+            && v.not_modified(req)
+        {
+            let n = http::not_modified(&mut self.buf, req.minor, v, req.keep_alive);
+            return (Status::NotModified, n);
         }
         let (status, start, end) = match range {
             None => {
@@ -615,6 +624,9 @@ impl Outbox {
                 (Status::PartialContent, start, end)
             }
         };
+        if let Some(v) = validators {
+            http::add_validators(&mut self.buf, &v);
+        }
         if !head_only {
             let (start, end) = (start as usize, end as usize);
             match found {

@@ -180,7 +180,8 @@ pub fn read_response(r: &mut impl BufRead, head_request: bool) -> io::Result<Res
         headers,
         body: Vec::new(),
     };
-    if !head_request {
+    // A 304 has no body, whatever its headers say (RFC 9110 §15.4.5).
+    if !head_request && status != 304 {
         let len: usize = resp
             .header("content-length")
             .and_then(|v| v.parse().ok())
