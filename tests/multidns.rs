@@ -17,7 +17,8 @@ mod dns;
 #[path = "util/process.rs"]
 mod process;
 use dns::{
-    Datagram, Responder, Run, TempDir, Unbound, Zone, a_record, have, host, multidns, reply, zone,
+    Datagram, Responder, Run, TcpReply, TcpResponder, TempDir, Unbound, Zone, a_record, have, host,
+    multidns, reply, zone,
 };
 
 /// A bound for every run of the binary: a hang fails the test instead of blocking it.
@@ -243,8 +244,12 @@ fn replies_with_a_wrong_id_source_or_question_are_ignored() {
     assert!(!run.stdout.contains("6.6.6.6"));
     // Every bogus datagram was seen and counted; none was taken.
     let s = summary(&run);
+    // The one from another port never reached multidns: its socket is connected to the
+    // server, so the kernel dropped it.
     assert!(
-        s.contains("; ignored 80 datagrams (20 from another address, "),
+        s.contains(
+            "; ignored 60 datagrams (20 with an unknown id, 40 with another question, 0 malformed)"
+        ),
         "{s}"
     );
     assert!(s.contains("20 answered (20 with addresses"), "{s}");
@@ -412,7 +417,7 @@ fn names_are_taken_as_written_and_bad_ones_are_not_sent() {
     let r = Responder::start(|p, q| vec![Datagram::now(right(p, q))]);
     let long_label = "x".repeat(64);
     let input = format!(
-        "n1.test\n\n   n2.test.  \r\na..b\n{long_label}.test\nn1.test\nsp ace.test\n\u{e9}.test\n"
+        "n1.test\n\n   n2.test.  \r\na..b\n{long_label}.test\nn1.test\nsp ace.test\n\u{e9} .test\n"
     );
     let run = multidns(&["--server", &r.server()], &input, LIMIT);
     assert!(run.status.success(), "{run:?}");
@@ -425,7 +430,7 @@ fn names_are_taken_as_written_and_bad_ones_are_not_sent() {
             format!("{long_label}.test\tINVALID"),
             "n1.test\t10.1.0.1".to_string(),
             "sp ace.test\tINVALID".to_string(),
-            "\u{e9}.test\tINVALID".to_string(),
+            "\u{e9} .test\tINVALID".to_string(),
         ]
     );
     assert!(summary(&run).contains("4 not sent"), "{}", run.stderr);
@@ -538,7 +543,11 @@ fn a_progress_line_only_when_stderr_is_a_terminal() {
     let status = dns::wait_bounded(&mut child, LIMIT).expect("script finished");
     assert!(status.success(), "{tty:?}");
     // Redrawn in place ("\r", then clear to the end of the line), erased before the summary.
-    assert!(tty.contains("/12 names, "), "{tty:?}");
+    // Names answered / asked so far, `+` while more input may come.
+    assert!(
+        tty.contains("/12 names, ") || tty.contains("+ names, "),
+        "{tty:?}"
+    );
     assert!(tty.contains(" names/s\x1b[K"), "{tty:?}");
     assert!(
         tty.contains("\r\x1b[Kmultidns: 12 names, 12 answered"),
@@ -620,4 +629,328 @@ fn ip_literals_answer_themselves_and_odd_lines_stay_one_line() {
     let seen = r.seen();
     let asked: Vec<&str> = seen.queries.iter().map(|q| q.name.as_str()).collect();
     assert_eq!(asked, ["n5.test"]);
+}
+
+#[test]
+fn a_truncated_reply_is_asked_again_over_tcp() {
+    // Over UDP every reply is truncated (TC, no records); over TCP the server answers, or
+    // misbehaves as the name says.
+    let udp = Responder::start(|p, q| {
+        vec![Datagram::now(reply(p, q.id, |r| {
+            r.set_flags(PacketFlag::TRUNCATION)
+        }))]
+    });
+    let tcp = TcpResponder::start(udp.addr.port(), |p, q| {
+        match q.name.split('.').next().unwrap_or("") {
+            "close" => TcpReply::Close,
+            "half" => TcpReply::Raw(vec![0x01]), // half a length
+            "short" => TcpReply::Raw(vec![0x00, 0x40, 0x12]), // a frame cut short
+            "wrongid" => TcpReply::Message(right(
+                p,
+                &dns::Query {
+                    id: q.id ^ 1,
+                    ..q.clone()
+                },
+            )),
+            "tcagain" => TcpReply::Message(reply(p, q.id, |r| r.set_flags(PacketFlag::TRUNCATION))),
+            "big" => TcpReply::Message(reply(p, q.id, |r| {
+                for j in 0..100u32 {
+                    r.answers
+                        .push(a_record(&q.name, Ipv4Addr::from(0x0a03_0000 + j)));
+                }
+            })),
+            _ => TcpReply::Message(right(p, q)),
+        }
+    });
+    let input = "n1.test\nclose.test\nhalf.test\nshort.test\nwrongid.test\ntcagain.test\n\
+                 big.test\nn9.test\n";
+    let run = multidns(&["--server", &udp.server()], input, LIMIT);
+    assert!(run.status.success(), "{run:?}");
+    let big: Vec<String> = (0..100u32)
+        .map(|j| Ipv4Addr::from(0x0a03_0000 + j).to_string())
+        .collect();
+    let big = format!("big.test\t{}", big.join(","));
+    assert_eq!(
+        run.lines(),
+        [
+            "n1.test\t10.1.0.1",
+            "close.test\tTRUNCATED",
+            "half.test\tTRUNCATED",
+            "short.test\tTRUNCATED",
+            "wrongid.test\tTRUNCATED",
+            "tcagain.test\tTRUNCATED",
+            &big,
+            "n9.test\t10.1.0.9",
+        ]
+    );
+    assert_eq!(udp.seen().queries.len(), 8, "one UDP query per name");
+    assert_eq!(tcp.seen().len(), 8, "then one TCP query per name");
+}
+
+#[test]
+fn a_tcp_answer_that_never_comes_times_out_and_its_connection_closes() {
+    let udp = Responder::start(|p, q| {
+        vec![Datagram::now(reply(p, q.id, |r| {
+            r.set_flags(PacketFlag::TRUNCATION)
+        }))]
+    });
+    let tcp = TcpResponder::start(udp.addr.port(), |_, _| TcpReply::Hold);
+    let start = Instant::now();
+    let run = multidns(
+        &[
+            "--server",
+            &udp.server(),
+            "--timeout-ms",
+            "200",
+            "--retries",
+            "1",
+        ],
+        "n1.test\nn2.test\n",
+        LIMIT,
+    );
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(run.lines(), ["n1.test\tTIMEOUT", "n2.test\tTIMEOUT"]);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    // Two attempts per name, each over UDP then TCP; each connection was closed by
+    // multidns when its attempt timed out (the responder saw the end of each).
+    let held = tcp.seen();
+    assert_eq!(held.len(), 4, "{held:?}");
+}
+
+#[test]
+fn a_late_reply_to_an_earlier_attempt_is_taken() {
+    // Each name's first query is answered after 250 ms, later attempts never: with a 100 ms
+    // timeout, the answer to the first attempt arrives while the third waits.
+    let mut asked = HashSet::new();
+    let r = Responder::start(move |p, q| {
+        if asked.insert(q.name.clone()) {
+            vec![Datagram {
+                after: Duration::from_millis(250),
+                from_other_port: false,
+                bytes: right(p, q),
+            }]
+        } else {
+            Vec::new()
+        }
+    });
+    let run = multidns(
+        &[
+            "--server",
+            &r.server(),
+            "--timeout-ms",
+            "100",
+            "--retries",
+            "5",
+        ],
+        &names(5),
+        LIMIT,
+    );
+    assert!(run.status.success(), "{run:?}");
+    let want: Vec<String> = (0..5).map(|i| format!("n{i}.test\t10.1.0.{i}")).collect();
+    assert_eq!(run.lines(), want);
+    let s = summary(&run);
+    assert!(s.contains("5 answered (5 with addresses"), "{s}");
+    assert!(
+        s.contains("5 replies came late, to an earlier attempt"),
+        "{s}"
+    );
+    // Three attempts each: the reply came during the third.
+    assert_eq!(r.seen().queries.len(), 15);
+}
+
+#[test]
+fn a_closed_port_is_reported_at_once() {
+    // A port nobody listens on: the kernel answers each query with an ICMP port unreachable.
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("a free port")
+        .port();
+    let server = format!("127.0.0.1:{port}");
+    let start = Instant::now();
+    let run = multidns(
+        &[
+            "--server",
+            &server,
+            "--timeout-ms",
+            "5000",
+            "--retries",
+            "2",
+        ],
+        &names(3),
+        LIMIT,
+    );
+    let took = start.elapsed();
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(
+        run.lines(),
+        [
+            "n0.test\tUNREACHABLE",
+            "n1.test\tUNREACHABLE",
+            "n2.test\tUNREACHABLE"
+        ]
+    );
+    // Not after three timeouts of 5 s.
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert!(
+        run.stderr
+            .contains(&format!("multidns: {server} is unreachable: ")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn answers_come_while_stdin_is_still_open() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let r = Responder::start(|p, q| vec![Datagram::now(right(p, q))]);
+    let mut child = Command::new(dns::binary())
+        .args(["--server", &r.server()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn multidns");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.expect("a line")).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || rx.recv_timeout(Duration::from_secs(5));
+    let mut fail = None;
+    for i in 0..3 {
+        writeln!(stdin, "n{i}.test").unwrap();
+        stdin.flush().unwrap();
+        match next() {
+            Ok(line) if line == format!("n{i}.test\t10.1.0.{i}") => {}
+            other => {
+                fail = Some(format!("name {i}: {other:?}"));
+                break;
+            }
+        }
+    }
+    if fail.is_none() {
+        // Half a line waits for the rest of it.
+        write!(stdin, "n7.te").unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        if let Ok(line) = rx.try_recv() {
+            fail = Some(format!("printed before its line ended: {line:?}"));
+        }
+        writeln!(stdin, "st").unwrap();
+        stdin.flush().unwrap();
+        match next() {
+            Ok(line) if line == "n7.test\t10.1.0.7" => {}
+            other => fail = Some(format!("n7: {other:?}")),
+        }
+    }
+    drop(stdin);
+    let status = dns::wait_bounded(&mut child, LIMIT);
+    if let Some(f) = fail {
+        let _ = child.kill();
+        panic!("{f}");
+    }
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    assert_eq!(r.seen().queries.len(), 4);
+}
+
+#[test]
+fn international_names_are_sent_as_punycode() {
+    let r = Responder::start(|p, q| {
+        vec![Datagram::now(reply(p, q.id, |r| {
+            r.answers
+                .push(a_record(&q.name, Ipv4Addr::new(10, 7, 7, 7)))
+        }))]
+    });
+    let input = "b\u{fc}cher.test\nB\u{dc}CHER.test\n\u{65e5}\u{672c}.test\nxn--bcher-kva.test\n";
+    let run = multidns(&["--server", &r.server()], input, LIMIT);
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(
+        run.lines(),
+        [
+            "b\u{fc}cher.test\t10.7.7.7",
+            "B\u{dc}CHER.test\t10.7.7.7",
+            "\u{65e5}\u{672c}.test\t10.7.7.7",
+            "xn--bcher-kva.test\t10.7.7.7",
+        ]
+    );
+    let seen = r.seen();
+    let asked: Vec<&str> = seen.queries.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(
+        asked,
+        [
+            "xn--bcher-kva.test",
+            "xn--bcher-kva.test",
+            "xn--wgv71a.test",
+            "xn--bcher-kva.test"
+        ]
+    );
+}
+
+/// Datagrams the kernel dropped for want of room in a receive buffer, on the whole machine.
+fn udp_receive_drops() -> Option<u64> {
+    let snmp = fs::read_to_string("/proc/net/snmp").ok()?;
+    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
+    let (head, values) = (udp.next()?, udp.next()?);
+    let k = head.split_whitespace().position(|w| w == "RcvbufErrors")?;
+    values.split_whitespace().nth(k)?.parse().ok()
+}
+
+#[test]
+fn the_largest_window_loses_no_reply() {
+    let Some(unbound) = have("unbound") else {
+        return;
+    };
+    const N: usize = 100_000;
+    let server = Unbound::start(&unbound, N);
+    let input: String = (0..N).map(|i| host(i) + "\n").collect();
+    let dir = TempDir::new("window");
+    let file = dir.path().join("names.txt");
+    fs::write(&file, &input).unwrap();
+    let drops_before = udp_receive_drops();
+    let run = multidns(
+        &[
+            "--server",
+            &server.addr.to_string(),
+            "--window",
+            "16384",
+            "--timeout-ms",
+            "5000",
+            "--retries",
+            "0",
+            file.to_str().unwrap(),
+        ],
+        "",
+        Duration::from_secs(120),
+    );
+    let drops = udp_receive_drops().zip(drops_before).map(|(a, b)| a - b);
+    assert!(run.status.success(), "{run:?}");
+    let lines = run.lines();
+    assert_eq!(lines.len(), N, "one line per name");
+    let wrong: Vec<(usize, &&str)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| **l != zone_line(*i, false))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} of {N} names wrong (the kernel dropped {drops:?} datagrams meanwhile), first: {:?}\n{}",
+        wrong.len(),
+        &wrong[..wrong.len().min(3)],
+        summary(&run)
+    );
+    assert!(
+        summary(&run).contains(&format!("0 timed out, 0 not sent, {N} queries,")),
+        "{}",
+        summary(&run)
+    );
 }

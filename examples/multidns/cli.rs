@@ -14,9 +14,13 @@ USAGE:
     multidns [OPTIONS] [FILE|-]
 
 Reads one name per line from FILE, or from stdin if FILE is - or absent (blank lines are
-skipped). Prints one line per name, in input order:
+skipped); names from a pipe or a terminal are resolved as they come. A name in another script
+is asked in its ASCII form (b\u{fc}cher.example as xn--bcher-kva.example). Prints one line per
+name, in input order:
     name<TAB>addr,addr,...      the addresses found
-    name<TAB>WORD               NXDOMAIN, NODATA, SERVFAIL, REFUSED, TRUNCATED, TIMEOUT,
+    name<TAB>WORD               NXDOMAIN, NODATA, SERVFAIL, REFUSED, TIMEOUT,
+                                TRUNCATED (too big for UDP, and asking over TCP failed),
+                                UNREACHABLE (an ICMP error: the server's port is closed),
                                 INVALID (a name that cannot be sent), ERROR (a send error)
                                 or another response code (FORMERR, NOTIMP, ...)
 and a summary line on stderr.
@@ -24,7 +28,9 @@ and a summary line on stderr.
 OPTIONS:
     --server IP:PORT        DNS server (port 53 if omitted)
                             [default: the first nameserver in /etc/resolv.conf]
-    --window N              most queries in flight at once, 1 to 16384 [default: 64]
+    --window N              most queries in flight at once, 1 to 16384 [default: 64]; no
+                            more go out at once than the socket's receive buffer holds
+                            replies (said on stderr if that is fewer)
     --timeout-ms N          how long each attempt waits for its reply [default: 1000]
     --retries N             attempts after the first, each with the same timeout [default: 2]
     --type A|AAAA           record type to ask for [default: A]

@@ -12,10 +12,11 @@
 mod cli;
 mod resolver;
 
+use std::collections::VecDeque;
 use std::fs;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::os::fd::AsFd;
 use std::process::ExitCode;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use tame::{Event, Rendezvous, TimedOut, tamed};
@@ -53,23 +54,31 @@ fn main() -> ExitCode {
             }
         },
     };
-    let names = match read_names(&opts.input) {
+    let names = match Names::open(&opts.input) {
         Ok(n) => n,
         Err(e) => {
             eprintln!("multidns: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let res = match Resolver::new(server, opts.qtype) {
+    let res = match Resolver::new(server, opts.qtype, opts.window) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("multidns: cannot open a UDP socket for {server}: {e}");
             return ExitCode::FAILURE;
         }
     };
+    if res.room() < opts.window {
+        eprintln!(
+            "multidns: the socket's receive buffer holds about {} replies: at most {} queries \
+             go out at once, the rest of the window waits its turn (raise net.core.rmem_max \
+             for more)",
+            res.room(),
+            res.room()
+        );
+    }
 
-    let names = Rc::new(names);
-    let printer = Printer::new(names.clone(), res.clone());
+    let printer = Printer::new(res.clone());
     let finished: Rendezvous<(), Printer> = Rendezvous::new();
     let cfg = Config {
         window: opts.window,
@@ -85,25 +94,151 @@ fn main() -> ExitCode {
     printer.finish()
 }
 
-/// Reads the names, one per line; blank lines are skipped, surrounding space trimmed.
-/// A line that is not UTF-8 is kept (lossily) and reported as `INVALID`.
-fn read_names(input: &cli::Input) -> Result<Vec<String>, String> {
-    let bytes = match input {
-        cli::Input::Stdin => {
-            let mut b = Vec::new();
-            io::stdin()
-                .lock()
-                .read_to_end(&mut b)
-                .map_err(|e| format!("stdin: {e}"))?;
-            b
+/// Bytes read from the input at a time.
+const CHUNK: usize = 64 * 1024;
+/// Longest line kept whole; a longer one (INVALID anyway: a name has at most 253
+/// characters) is cut here.
+const MAX_LINE: usize = 4096;
+
+/// The names, read as they come: one per line, blank lines skipped, surrounding space
+/// trimmed. A line that is not UTF-8 is kept (lossily) and reported as `INVALID`.
+///
+/// A file is read a chunk at a time. Stdin is read without blocking: a pipe or a terminal
+/// hands over names as they are written, and each is resolved at once, while the rest of the
+/// input is still to come.
+struct Names {
+    source: Source,
+    /// Bytes read past the last complete line.
+    partial: Vec<u8>,
+    /// Names read and not taken yet.
+    ready: VecDeque<String>,
+    eof: bool,
+}
+
+enum Source {
+    File(fs::File),
+    /// A duplicate of stdin, non-blocking while multidns runs (blocking again when dropped:
+    /// the flag belongs to the terminal or pipe the shell shares).
+    Stdin(mio::unix::pipe::Receiver),
+}
+
+/// What [`Names::fill`] found.
+#[derive(Debug, PartialEq)]
+enum Fill {
+    /// Bytes were read (maybe no complete line yet), or the input ended.
+    Read,
+    /// Nothing to read now: wait for [`Names::readable`].
+    Wait,
+}
+
+impl Names {
+    fn open(input: &cli::Input) -> Result<Names, String> {
+        let source = match input {
+            cli::Input::File(p) => {
+                Source::File(fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))?)
+            }
+            cli::Input::Stdin => {
+                let fd = io::stdin()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_err(|e| format!("stdin: {e}"))?;
+                let pipe = mio::unix::pipe::Receiver::from(fd);
+                pipe.set_nonblocking(true)
+                    .map_err(|e| format!("stdin: {e}"))?;
+                Source::Stdin(pipe)
+            }
+        };
+        Ok(Names {
+            source,
+            partial: Vec::new(),
+            ready: VecDeque::new(),
+            eof: false,
+        })
+    }
+
+    /// The next name, if one has been read.
+    fn take(&mut self) -> Option<String> {
+        self.ready.pop_front()
+    }
+
+    /// Whether every name has been read and taken.
+    fn done(&self) -> bool {
+        self.eof && self.ready.is_empty()
+    }
+
+    /// Reads one chunk of input (nothing if names are waiting or the input ended).
+    fn fill(&mut self) -> Result<Fill, String> {
+        if !self.ready.is_empty() || self.eof {
+            return Ok(Fill::Read);
         }
-        cli::Input::File(p) => fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?,
-    };
-    Ok(bytes
-        .split(|&b| b == b'\n')
-        .map(|l| String::from_utf8_lossy(l).trim().to_string())
-        .filter(|l| !l.is_empty())
-        .collect())
+        let mut chunk = vec![0u8; CHUNK];
+        let read = match &mut self.source {
+            Source::File(f) => f.read(&mut chunk),
+            Source::Stdin(p) => p.read(&mut chunk),
+        };
+        let n = match read {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Fill::Wait),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(Fill::Read),
+            Err(e) => return Err(format!("reading the names: {e}")),
+        };
+        if n == 0 {
+            self.eof = true;
+            let last = std::mem::take(&mut self.partial);
+            self.push_line(&last);
+            if let Source::Stdin(p) = &self.source {
+                tame::deregister(p);
+            }
+            return Ok(Fill::Read);
+        }
+        let mut rest = &chunk[..n];
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            if self.partial.is_empty() {
+                self.push_line(&rest[..end]);
+            } else {
+                self.keep(&rest[..end]);
+                let line = std::mem::take(&mut self.partial);
+                self.push_line(&line);
+            }
+            rest = &rest[end + 1..];
+        }
+        self.keep(rest);
+        Ok(Fill::Read)
+    }
+
+    /// Keeps the start of an unfinished line, up to [`MAX_LINE`] bytes.
+    fn keep(&mut self, bytes: &[u8]) {
+        let room = MAX_LINE.saturating_sub(self.partial.len());
+        self.partial
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    fn push_line(&mut self, line: &[u8]) {
+        let line = &line[..line.len().min(MAX_LINE)];
+        let name = String::from_utf8_lossy(line).trim().to_string();
+        if !name.is_empty() {
+            self.ready.push_back(name);
+        }
+    }
+
+    /// Triggers `e` when more input may be read.
+    fn readable(&self, e: Event<()>) {
+        match &self.source {
+            Source::Stdin(p) => tame::readable(p, e),
+            Source::File(_) => e.trigger(()),
+        }
+    }
+}
+
+impl Drop for Names {
+    fn drop(&mut self) {
+        if let Source::Stdin(p) = &self.source {
+            if !self.eof {
+                tame::deregister(p);
+            }
+            let _ = p.set_nonblocking(false);
+        }
+    }
 }
 
 /// The knobs of one run: the window, and each name's timeout and retries.
@@ -122,24 +257,42 @@ struct Config {
 #[tamed]
 fn multidns_win(
     res: Resolver,
-    names: Rc<Vec<String>>,
+    mut names: Names,
     cfg: Config,
     mut out: Printer,
     done: Event<Printer>,
 ) {
     let r: Rendezvous<usize, Answer> = Rendezvous::new();
     let (mut sent, mut received) = (0, 0);
-    while received < names.len() {
+    loop {
         // At most `window` in flight, and no new query while the answers waiting for an
         // earlier, slower name take more than `max_held` (memory stays bounded).
-        if sent < names.len() && sent - received < cfg.window && out.held_bytes() < cfg.max_held {
-            lookup_retrying(res.clone(), names[sent].clone(), cfg, mkevent!(r, sent));
+        let room = sent - received < cfg.window && out.held_bytes() < cfg.max_held;
+        let more = if room { names.fill() } else { Ok(Fill::Read) };
+        if let Err(e) = &more {
+            out.input_error(e);
+            names.eof = true;
+        }
+        out.more_to_come = !names.done();
+        if room && let Some(name) = names.take() {
+            lookup_retrying(res.clone(), name.clone(), cfg, mkevent!(r, sent));
+            out.asked(name);
             sent += 1;
-        } else if let Some((i, answer)) = twait!(r) {
+        } else if received < sent {
+            // Input that comes meanwhile is read after this answer: a name behind those in
+            // flight cannot be printed before them anyway.
+            let Some((i, answer)) = twait!(r) else {
+                break; // every lookup triggers its event, so this is never reached
+            };
             out.answer(i, answer);
             received += 1;
-        } else {
-            break; // every lookup triggers its event, so this is never reached
+        } else if names.done() {
+            break;
+        } else if more == Ok(Fill::Wait) {
+            // Nothing in flight, and no whole line yet: show what is answered, and wait for
+            // the input (a name typed at a terminal, or trickling through a pipe).
+            out.flush();
+            twait! { names.readable(mkevent!()); }
         }
     }
     done.trigger(out);
@@ -156,8 +309,9 @@ fn lookup_retrying(res: Resolver, name: String, cfg: Config, done: Event<Answer>
         if let Ok(answer) = got {
             return done.trigger(answer);
         }
-        // Timed out: add_timeout cancelled the query's event, so the resolver forgot it,
-        // and a late reply to it will be ignored. Try again with a new id.
+        // Timed out: add_timeout cancelled the query's event, so the resolver dropped it
+        // (a reply to it that comes late still answers the next attempt). Try again with a
+        // new id.
     }
     done.trigger(Err(DnsError::Timeout));
 }
@@ -171,7 +325,7 @@ struct Tally {
     /// Any other reply: NODATA, SERVFAIL, REFUSED, TRUNCATED, another response code.
     other_reply: usize,
     timeouts: usize,
-    /// INVALID and ERROR: no query went out, or it could not.
+    /// INVALID, ERROR and UNREACHABLE: no query went out, or none could reach the server.
     not_sent: usize,
 }
 
@@ -181,9 +335,12 @@ impl Tally {
             Ok(_) => self.addresses += 1,
             Err(DnsError::NxDomain) => self.nxdomain += 1,
             Err(DnsError::Timeout) => self.timeouts += 1,
-            Err(DnsError::InvalidName | DnsError::Send(_) | DnsError::TooManyQueries) => {
-                self.not_sent += 1
-            }
+            Err(
+                DnsError::InvalidName
+                | DnsError::Send(_)
+                | DnsError::TooManyQueries
+                | DnsError::Unreachable(_),
+            ) => self.not_sent += 1,
             Err(_) => self.other_reply += 1,
         }
     }
@@ -192,10 +349,12 @@ impl Tally {
     }
 }
 
-/// What an answer held for printing takes: its addresses (the compact result, not the reply).
-fn answer_bytes(a: &Answer) -> usize {
-    std::mem::size_of::<Answer>()
-        + a.as_ref().map_or(0, |v| {
+/// What a name held for printing takes: its text, and its answer once it has one (the
+/// compact result, not the reply).
+fn held_size(name: &str, a: Option<&Answer>) -> usize {
+    std::mem::size_of::<(String, Option<Answer>)>()
+        + name.len()
+        + a.and_then(|a| a.as_ref().ok()).map_or(0, |v| {
             v.capacity() * std::mem::size_of::<std::net::IpAddr>()
         })
 }
@@ -203,15 +362,22 @@ fn answer_bytes(a: &Answer) -> usize {
 /// Prints answers in input order: an answer that comes early waits in `held` until every
 /// name before it is printed. Also keeps the tally and draws the progress line.
 struct Printer {
-    names: Rc<Vec<String>>,
-    held: Vec<Option<Answer>>,
-    /// Heap and inline bytes of the answers in `held`.
+    /// The names asked and not printed yet, from name number `next` on, each with its
+    /// answer once it came.
+    held: VecDeque<(String, Option<Answer>)>,
+    /// Bytes the entries of `held` take (see [`held_size`]).
     held_bytes: usize,
     /// The first name not printed yet.
     next: usize,
+    /// Names asked so far.
+    asked: usize,
+    /// Whether more names may come (the progress line says `+`).
+    more_to_come: bool,
     out: BufWriter<io::Stdout>,
     /// The first write error; nothing more is written after it.
     error: Option<io::Error>,
+    /// The first error reading the input.
+    input_error: Option<String>,
     tally: Tally,
     res: Resolver,
     start: Instant,
@@ -219,38 +385,67 @@ struct Printer {
     progress: Option<Instant>,
     /// The first send error, reported once on stderr.
     send_error: Option<io::ErrorKind>,
+    /// Why the server could not be reached, reported once on stderr.
+    unreachable: Option<io::ErrorKind>,
 }
 
 impl Printer {
-    fn new(names: Rc<Vec<String>>, res: Resolver) -> Printer {
+    fn new(res: Resolver) -> Printer {
         let start = Instant::now();
         Printer {
-            held: vec![None; names.len()],
+            held: VecDeque::new(),
             held_bytes: 0,
-            names,
             next: 0,
+            asked: 0,
+            more_to_come: true,
             out: BufWriter::with_capacity(64 * 1024, io::stdout()),
             error: None,
+            input_error: None,
             tally: Tally::default(),
             res,
             start,
             progress: io::stderr().is_terminal().then(|| start - PROGRESS_EVERY),
             send_error: None,
+            unreachable: None,
         }
+    }
+
+    /// Name number `self.asked` was asked: its line comes in its turn.
+    fn asked(&mut self, name: String) {
+        self.held_bytes += held_size(&name, None);
+        self.held.push_back((name, None));
+        self.asked += 1;
+    }
+
+    /// The input could not be read to its end: said once, after the summary.
+    fn input_error(&mut self, e: &str) {
+        self.input_error.get_or_insert_with(|| e.to_string());
     }
 
     /// Takes the answer for name `i`, and prints every answer now next in line.
     fn answer(&mut self, i: usize, a: Answer) {
         self.tally.add(&a);
-        if let Err(DnsError::Send(kind)) = a {
-            self.send_error.get_or_insert(kind);
+        match a {
+            Err(DnsError::Send(kind)) => {
+                self.send_error.get_or_insert(kind);
+            }
+            Err(DnsError::Unreachable(kind)) => {
+                self.unreachable.get_or_insert(kind);
+            }
+            _ => {}
         }
-        self.held_bytes += answer_bytes(&a);
-        self.held[i] = Some(a);
-        while let Some(a) = self.held.get_mut(self.next).and_then(Option::take) {
-            self.held_bytes -= answer_bytes(&a);
+        let Some((name, slot)) = self.held.get_mut(i - self.next) else {
+            return;
+        };
+        self.held_bytes += held_size(name, Some(&a)) - held_size(name, None);
+        *slot = Some(a);
+        while self.held.front().is_some_and(|(_, a)| a.is_some()) {
+            let Some((name, Some(a))) = self.held.pop_front() else {
+                break;
+            };
+            self.held_bytes -= held_size(&name, Some(&a));
             if self.error.is_none() {
-                let r = write_line(&mut self.out, &self.names[self.next], &a);
+                let r = write_line(&mut self.out, &name, &a);
                 if let Err(e) = r {
                     self.error = Some(e);
                 }
@@ -266,7 +461,16 @@ impl Printer {
         }
     }
 
-    /// Bytes the answers waiting to be printed take.
+    /// Writes out the lines printed so far (they are buffered in 64 KiB blocks).
+    fn flush(&mut self) {
+        if self.error.is_none()
+            && let Err(e) = self.out.flush()
+        {
+            self.error = Some(e);
+        }
+    }
+
+    /// Bytes the names and answers waiting to be printed take.
     fn held_bytes(&self) -> usize {
         self.held_bytes
     }
@@ -277,8 +481,9 @@ impl Printer {
         let secs = self.start.elapsed().as_secs_f64().max(1e-9);
         let _ = write!(
             io::stderr(),
-            "\r{done}/{} names, {} in flight, {} timed out, {:.0} names/s\x1b[K",
-            self.names.len(),
+            "\r{done}/{}{} names, {} in flight, {} timed out, {:.0} names/s\x1b[K",
+            self.asked,
+            if self.more_to_come { "+" } else { "" },
             self.res.in_flight(),
             t.timeouts,
             done as f64 / secs
@@ -288,11 +493,7 @@ impl Printer {
     /// Flushes the output, prints the summary line, and says how the run ends.
     fn finish(mut self) -> ExitCode {
         let secs = self.start.elapsed().as_secs_f64();
-        if self.error.is_none()
-            && let Err(e) = self.out.flush()
-        {
-            self.error = Some(e);
-        }
+        self.flush();
         let mut err = io::stderr().lock();
         if self.progress.is_some() {
             let _ = write!(err, "\r\x1b[K");
@@ -305,18 +506,30 @@ impl Printer {
                 io::Error::from(kind)
             );
         }
+        if let Some(kind) = self.unreachable {
+            let _ = writeln!(
+                err,
+                "multidns: {} is unreachable: {} (an ICMP error came back)",
+                self.res.server(),
+                io::Error::from(kind)
+            );
+        }
         let _ = writeln!(
             err,
             "{}",
-            summary(&self.tally, self.names.len(), secs, &self.res.stats())
+            summary(&self.tally, self.asked, secs, &self.res.stats())
         );
+        if let Some(e) = &self.input_error {
+            let _ = writeln!(err, "multidns: {e}");
+            return ExitCode::FAILURE;
+        }
         match self.error {
-            None if self.next == self.names.len() => ExitCode::SUCCESS,
+            None if self.next == self.asked => ExitCode::SUCCESS,
             None => {
                 let _ = writeln!(
                     err,
                     "multidns: {} names got no answer",
-                    self.names.len() - self.next
+                    self.asked - self.next
                 );
                 ExitCode::FAILURE
             }
@@ -369,12 +582,20 @@ fn summary(t: &Tally, names: usize, secs: f64, stats: &Stats) -> String {
         stats.sent,
         names as f64 / secs.max(1e-9),
     );
+    if stats.over_tcp > 0 {
+        s += &format!(
+            "; {} truncated replies asked again over TCP",
+            stats.over_tcp
+        );
+    }
+    if stats.late > 0 {
+        s += &format!("; {} replies came late, to an earlier attempt", stats.late);
+    }
     if stats.ignored() > 0 {
         s += &format!(
-            "; ignored {} datagrams ({} from another address, {} with an unknown id, \
-             {} with another question, {} malformed)",
+            "; ignored {} datagrams ({} with an unknown id, {} with another question, \
+             {} malformed)",
             stats.ignored(),
-            stats.wrong_source,
             stats.unknown_id,
             stats.wrong_question,
             stats.malformed
@@ -428,8 +649,7 @@ mod tests {
             ..Stats::default()
         };
         assert!(summary(&t, 5, 0.5, &stats).ends_with(
-            "; ignored 3 datagrams (0 from another address, 2 with an unknown id, \
-             0 with another question, 1 malformed)"
+            "; ignored 3 datagrams (2 with an unknown id, 0 with another question, 1 malformed)"
         ));
     }
 }

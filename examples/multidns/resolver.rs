@@ -8,24 +8,34 @@
 //! How it works:
 //! - Every query gets a random 16-bit id that no other query in flight has. The pending
 //!   queries sit in a table keyed by id, each with its question and its `done` event.
+//! - The socket is connected to the server: the kernel drops datagrams from anywhere else,
+//!   and an ICMP error about the server (a closed port) comes back as an error on the next
+//!   send or receive, which fails every query in flight at once (`UNREACHABLE`).
+//! - At most [`Resolver::room`] queries are on the wire at once: as many replies as the
+//!   socket's receive buffer holds. The buffer is sized for the caller's window where the
+//!   system allows; queries beyond the room wait in a queue (`pump`) and go out as replies
+//!   come in or queries are given up. So a large window never loses replies to a full buffer.
 //! - One tamed function, [`receive`], reads the socket while any query is pending: it drains
 //!   the socket until `WouldBlock` (readiness is edge-triggered), hands each datagram to
 //!   [`Inner::dispatch`], and waits readable again. It ends when the table is empty, and
 //!   the next `lookup` starts it again, so an idle resolver keeps nothing on the loop.
-//! - A reply is trusted only if it comes from the server's exact address and port, carries
-//!   the id of a pending query, is a response, and repeats that query's question (name, type,
-//!   class). Anything else is counted in [`Stats`] and ignored: the query keeps waiting for
-//!   the real answer. This is what stops a blind spoofer, or a late answer to a forgotten
-//!   query whose id was reused, from being taken as the answer.
+//! - A reply is trusted only if it carries the id of a pending query, is a response, and
+//!   repeats that query's question (name, type, class). Anything else is counted in
+//!   [`Stats`] and ignored: the query keeps waiting for the real answer. This is what stops a
+//!   blind spoofer, or a late answer to a forgotten query whose id was reused, from being
+//!   taken as the answer.
 //! - Each `done` event gets an `on_cancel` hook: when [`tame::add_timeout`] gives up on the
-//!   query (or its receiver goes away), the query is removed from the table at once. A reply
-//!   that arrives later finds no query with its id and is ignored.
+//!   query (or its receiver goes away), the query is removed from the table at once. Its id
+//!   and question are remembered for a while (the last 4,096 given up): a reply to it that
+//!   comes late answers the same name's next attempt, if one is in flight.
+//! - A truncated reply (the `TC` bit) hands the query to [`ask_over_tcp`], which asks again
+//!   over a TCP connection of its own, as the same lookup (the caller's timeout covers both).
 //!
 //! DNS messages are built and parsed by the `simple-dns` crate.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::BuildHasher;
 use std::io;
@@ -36,7 +46,7 @@ use simple_dns::rdata::RData;
 use simple_dns::{
     CLASS, Name, OPCODE, Packet, PacketFlag, QCLASS, QTYPE, Question, RCODE, TYPE, header_buffer,
 };
-use tame::net::UdpSocket;
+use tame::net::{TcpStream, UdpSocket};
 use tame::{Event, Rendezvous, tamed};
 
 /// Largest datagram read. Without EDNS a server sends at most 512 bytes over UDP; a larger
@@ -74,8 +84,12 @@ pub enum DnsError {
     Refused,
     /// Any other response code (`FORMERR`, `NOTIMP`, …).
     Rcode(RCODE),
-    /// The reply did not fit in a UDP datagram (the `TC` bit); multidns does not retry over TCP.
+    /// The reply did not fit in a UDP datagram (the `TC` bit), and asking again over TCP
+    /// failed (no connection, closed early, or no answer to the question in what came).
     Truncated,
+    /// The server cannot be reached: an ICMP error came back (a closed port:
+    /// `ConnectionRefused`). Every query in flight gets it at once.
+    Unreachable(io::ErrorKind),
     /// No acceptable reply in time, after every retry. [`Resolver::lookup`] never reports it
     /// itself: its caller's timeout does.
     Timeout,
@@ -99,6 +113,7 @@ impl fmt::Display for DnsError {
             DnsError::Rcode(RCODE::NotImplemented) => f.write_str("NOTIMP"),
             DnsError::Rcode(r) => f.write_str(&format!("{r:?}").to_ascii_uppercase()),
             DnsError::Truncated => f.write_str("TRUNCATED"),
+            DnsError::Unreachable(_) => f.write_str("UNREACHABLE"),
             DnsError::Timeout => f.write_str("TIMEOUT"),
             DnsError::InvalidName => f.write_str("INVALID"),
             DnsError::Send(_) | DnsError::TooManyQueries => f.write_str("ERROR"),
@@ -114,13 +129,17 @@ pub type Answer = Result<Vec<IpAddr>, DnsError>;
 /// Counters of what the resolver sent and received.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Queries sent (each retry is a new query).
+    /// Queries sent over UDP (each retry is a new query).
     pub sent: u64,
     /// Replies accepted as the answer to a pending query.
     pub accepted: u64,
-    /// Datagrams from an address other than the server's.
-    pub wrong_source: u64,
-    /// Replies whose id matches no pending query (spoofed, or late after a timeout).
+    /// Of those, replies to an earlier attempt that came after it was given up, taken as
+    /// the answer of the name's current attempt.
+    pub late: u64,
+    /// Truncated replies asked again over TCP.
+    pub over_tcp: u64,
+    /// Replies whose id matches no pending query nor a remembered attempt (spoofed, or late
+    /// after the name's last attempt).
     pub unknown_id: u64,
     /// Replies with a pending query's id but another question, or not marked as a response.
     pub wrong_question: u64,
@@ -129,29 +148,66 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// Datagrams received and not taken as an answer.
+    /// Datagrams received and not taken as an answer. (The socket is connected to the
+    /// server: the kernel drops datagrams from any other address before they are read.)
     pub fn ignored(&self) -> u64 {
-        self.wrong_source + self.unknown_id + self.wrong_question + self.malformed
+        self.unknown_id + self.wrong_question + self.malformed
     }
 }
 
-/// A query in flight: what was asked, and where the answer goes.
+/// A query waiting for its answer: what was asked, and where the answer goes.
 struct Pending {
     question: Question<'static>,
     done: Event<Answer>,
+    /// Which lookup this is: an id is reused once free, and the cancel hook of an earlier
+    /// lookup must not remove a later one's entry.
+    serial: u64,
+    /// The query's bytes while it waits for room on the socket; `None` once sent.
+    unsent: Option<Vec<u8>>,
 }
 
+/// Attempts given up recently, oldest first: a reply to one still answers a later attempt of
+/// the same name. At most [`RETIRED`] are kept.
+#[derive(Default)]
+struct Retired {
+    /// Each with the number it was added under (an id may come back once free).
+    questions: HashMap<u16, (u64, Question<'static>)>,
+    order: VecDeque<(u16, u64)>,
+    added: u64,
+}
+
+/// How many given-up attempts are remembered for their late replies.
+const RETIRED: usize = 4096;
+
+/// Receive-buffer bytes counted per reply in flight. The kernel charges a datagram's buffer
+/// and bookkeeping to the socket: 832 bytes for a reply of up to ~120 bytes, 1,283 for one
+/// of 512 (the most a server sends over UDP without EDNS), measured on Linux loopback.
+pub const BYTES_PER_REPLY: usize = 2048;
+
 struct Inner {
+    /// Connected to the server: the kernel drops datagrams from anywhere else, and reports
+    /// an ICMP "port unreachable" from the server as an error on the next send or receive.
     sock: UdpSocket,
     server: SocketAddr,
     qtype: QueryType,
     pending: RefCell<HashMap<u16, Pending>>,
+    /// The id of the current attempt of each name (its [`name_key`]), sent or queued.
+    by_name: RefCell<HashMap<String, u16>>,
+    retired: RefCell<Retired>,
+    /// Ids of queued queries, in the order they were asked; stale ids (sent, or gone) are
+    /// skipped when met.
+    queue: RefCell<VecDeque<u16>>,
+    /// Queries sent whose reply has not been read, nor the query given up.
+    on_wire: Cell<usize>,
+    /// The most queries on the wire at once: what the receive buffer holds.
+    room: usize,
     /// Set while [`receive`] runs; it waits on this rendezvous, and [`Inner::forget`] cancels
     /// it when the last query goes, so the loop can end.
     wake: RefCell<Option<Rendezvous>>,
     stats: Cell<Stats>,
     /// State of the id generator (xorshift64*, seeded from the OS's hash keys).
     rng: Cell<u64>,
+    serials: Cell<u64>,
 }
 
 /// A DNS stub resolver: sends queries for one record type to one server over one UDP socket.
@@ -160,7 +216,7 @@ struct Inner {
 /// queries in flight. It lives on the tame loop of the thread that made it.
 ///
 /// ```ignore
-/// let res = Resolver::new("127.0.0.1:53".parse()?, QueryType::A)?;
+/// let res = Resolver::new("127.0.0.1:53".parse()?, QueryType::A, 64)?;
 /// let mut answer = Err(TimedOut);
 /// twait! { res.lookup("example.com", tame::add_timeout(limit, mkevent!(answer))); }
 /// ```
@@ -170,23 +226,42 @@ pub struct Resolver {
 }
 
 impl Resolver {
-    /// Opens a UDP socket on an ephemeral port of the server's address family, for queries
-    /// of type `qtype` to `server`.
-    pub fn new(server: SocketAddr, qtype: QueryType) -> io::Result<Resolver> {
+    /// Opens a UDP socket connected to `server`, for queries of type `qtype`, with a receive
+    /// buffer sized for `window` replies in flight ([`BYTES_PER_REPLY`] each, as far as the
+    /// system allows: Linux caps it at `net.core.rmem_max`). [`room`](Resolver::room) says
+    /// how many queries that buffer lets out at once.
+    pub fn new(server: SocketAddr, qtype: QueryType, window: usize) -> io::Result<Resolver> {
         let local: SocketAddr = match server {
             SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
             SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
         };
+        let sock = UdpSocket::bind(local)?;
+        sock.connect(server)?;
+        let buf = socket2::SockRef::from(sock.as_mio());
+        // Linux doubles what is asked for (the other half is its bookkeeping) and reports the
+        // doubled size; asking for half gets the full size where the cap allows it.
+        let want = window.max(1).saturating_mul(BYTES_PER_REPLY / 2);
+        if buf.recv_buffer_size()? < want * 2 {
+            // Refused or capped: what the socket ends up with is read back below.
+            let _ = buf.set_recv_buffer_size(want);
+        }
+        let room = (buf.recv_buffer_size()? / BYTES_PER_REPLY).max(1);
         let seed = RandomState::new().hash_one(std::process::id()) | 1;
         Ok(Resolver {
             inner: Rc::new(Inner {
-                sock: UdpSocket::bind(local)?,
+                sock,
                 server,
                 qtype,
                 pending: RefCell::new(HashMap::new()),
+                by_name: RefCell::new(HashMap::new()),
+                retired: RefCell::new(Retired::default()),
+                queue: RefCell::new(VecDeque::new()),
+                on_wire: Cell::new(0),
+                room,
                 wake: RefCell::new(None),
                 stats: Cell::new(Stats::default()),
                 rng: Cell::new(seed),
+                serials: Cell::new(0),
             }),
         })
     }
@@ -194,10 +269,11 @@ impl Resolver {
     // ANCHOR: lookup
     /// Sends one query for `name` and triggers `done` with its answer.
     ///
-    /// `done` triggers when an acceptable reply arrives, or at once when the name is invalid
-    /// or the query cannot be sent. It never triggers for a query with no reply: bound the
-    /// wait with [`tame::add_timeout`], whose cancellation removes the query (the `on_cancel`
-    /// hook this method puts on `done`).
+    /// `done` triggers when an acceptable reply arrives (over TCP if the UDP one was
+    /// truncated), at once when the name is invalid or the server unreachable. It never
+    /// triggers for a query with no reply: bound the wait with [`tame::add_timeout`], whose
+    /// cancellation removes the query (the `on_cancel` hook this method puts on `done`).
+    /// While [`room`](Resolver::room) queries are on the wire, the query waits its turn.
     pub fn lookup(&self, name: &str, mut done: Event<Answer>) {
         if !done.is_live() {
             return;
@@ -232,34 +308,45 @@ impl Resolver {
             Ok(b) => b,
             Err(_) => return done.trigger(Err(DnsError::InvalidName)),
         };
-        match inner.sock.try_send_to(&bytes, inner.server) {
-            Ok(_) => {}
-            // A full send buffer loses the datagram, as the network may: the caller's
-            // timeout and retry cover it.
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) => return done.trigger(Err(DnsError::Send(e.kind()))),
-        }
-        inner.count(|s| s.sent += 1);
+        let serial = inner.serials.get() + 1;
+        inner.serials.set(serial);
         let weak: Weak<Inner> = Rc::downgrade(inner);
         done.on_cancel(move || {
             if let Some(inner) = weak.upgrade() {
-                inner.forget(id);
+                inner.forget(id, serial);
             }
         });
+        let key = name_key(&question.qname);
         let first = {
             let mut pending = inner.pending.borrow_mut();
-            pending.insert(id, Pending { question, done });
+            pending.insert(
+                id,
+                Pending {
+                    question,
+                    done,
+                    serial,
+                    unsent: Some(bytes),
+                },
+            );
             pending.len() == 1
         };
+        inner.by_name.borrow_mut().insert(key, id);
+        inner.queue.borrow_mut().push_back(id);
+        inner.pump();
         if first && inner.wake.borrow().is_none() {
             receive(inner.clone());
         }
     }
     // ANCHOR_END: lookup
 
-    /// Queries in flight now.
+    /// Queries in flight now (sent, or waiting for room).
     pub fn in_flight(&self) -> usize {
         self.inner.pending.borrow().len()
+    }
+
+    /// The most queries on the wire at once: what the socket's receive buffer holds.
+    pub fn room(&self) -> usize {
+        self.inner.room
     }
 
     /// What was sent and received so far.
@@ -280,11 +367,16 @@ impl Inner {
         self.stats.set(s);
     }
 
-    /// A random id that no query in flight has, or `None` if all 65,536 are taken.
+    /// A random id that no query in flight and no remembered attempt has, or `None` if all
+    /// 65,536 are taken by queries in flight.
     fn fresh_id(&self) -> Option<u16> {
         let pending = self.pending.borrow();
         if pending.len() > usize::from(u16::MAX) {
             return None;
+        }
+        let mut retired = self.retired.borrow_mut();
+        while pending.len() + retired.order.len() > usize::from(u16::MAX) {
+            retired.drop_oldest();
         }
         loop {
             // xorshift64*: plenty for unpredictable ids; the table is at most full, so a free
@@ -295,21 +387,79 @@ impl Inner {
             x ^= x >> 27;
             self.rng.set(x);
             let id = (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 48) as u16;
-            if !pending.contains_key(&id) {
+            if !pending.contains_key(&id) && !retired.questions.contains_key(&id) {
                 return Some(id);
             }
         }
     }
 
+    // ANCHOR: pump
+    /// Sends queued queries while there is room on the wire: never more replies on their way
+    /// than the socket's receive buffer holds, so none is dropped for want of room.
+    fn pump(&self) {
+        while self.on_wire.get() < self.room {
+            let Some(id) = self.queue.borrow_mut().pop_front() else {
+                return;
+            };
+            let bytes = match self.pending.borrow_mut().get_mut(&id) {
+                Some(p) => p.unsent.take(),
+                None => None,
+            };
+            let Some(bytes) = bytes else {
+                continue; // given up, or already sent
+            };
+            match self.sock.try_send(&bytes) {
+                Ok(_) => {}
+                // A full send buffer loses the datagram, as the network may: the caller's
+                // timeout and retry cover it.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if unreachable(&e) => return self.unreachable(e.kind()),
+                Err(e) => {
+                    if let Some(p) = self.take(id) {
+                        p.done.trigger(Err(DnsError::Send(e.kind())));
+                    }
+                    continue;
+                }
+            }
+            self.on_wire.set(self.on_wire.get() + 1);
+            self.count(|s| s.sent += 1);
+        }
+    }
+    // ANCHOR_END: pump
+
+    /// Removes query `id` from every table; `None` if it is not pending.
+    fn take(&self, id: u16) -> Option<Pending> {
+        let p = self.pending.borrow_mut().remove(&id)?;
+        if p.unsent.is_none() {
+            self.on_wire.set(self.on_wire.get() - 1);
+        }
+        let key = name_key(&p.question.qname);
+        let mut by_name = self.by_name.borrow_mut();
+        if by_name.get(&key) == Some(&id) {
+            by_name.remove(&key);
+        }
+        Some(p)
+    }
+
     // ANCHOR: forget
-    /// Removes a query nobody waits for any more (its `done` was cancelled).
-    fn forget(&self, id: u16) {
-        let (gone, empty) = {
-            let mut pending = self.pending.borrow_mut();
-            (pending.remove(&id), pending.is_empty())
-        };
-        drop(gone); // outside the borrow: dropping an event may run other code
-        if empty {
+    /// Removes a query nobody waits for any more (its `done` was cancelled). A query that
+    /// went out is remembered for a while: a late reply to it answers the name's next attempt.
+    fn forget(&self, id: u16, serial: u64) {
+        if self
+            .pending
+            .borrow()
+            .get(&id)
+            .is_none_or(|p| p.serial != serial)
+        {
+            return; // answered, handed to TCP, or failed: no longer this lookup's entry
+        }
+        let Some(gone) = self.take(id) else { return };
+        if gone.unsent.is_none() {
+            self.retired.borrow_mut().add(id, gone.question.clone());
+        }
+        drop(gone); // outside any borrow: dropping an event may run other code
+        self.pump();
+        if self.pending.borrow().is_empty() {
             // Nothing left to receive: let the receive loop end instead of waiting forever.
             let wake = self.wake.borrow().clone();
             if let Some(w) = wake {
@@ -319,34 +469,103 @@ impl Inner {
     }
     // ANCHOR_END: forget
 
-    // ANCHOR: dispatch
-    /// Handles one datagram: the answer to a pending query, or something to ignore.
-    fn dispatch(&self, msg: &[u8], from: SocketAddr) {
-        if from != self.server {
-            return self.count(|s| s.wrong_source += 1);
+    /// The server cannot be reached (an ICMP error came back): every query fails at once.
+    fn unreachable(&self, kind: io::ErrorKind) {
+        let all: Vec<Pending> = self.pending.borrow_mut().drain().map(|(_, p)| p).collect();
+        self.by_name.borrow_mut().clear();
+        self.queue.borrow_mut().clear();
+        self.on_wire.set(0);
+        for p in all {
+            p.done.trigger(Err(DnsError::Unreachable(kind)));
         }
+    }
+
+    // ANCHOR: dispatch
+    /// Handles one datagram from the server: the answer to a query in flight (or to an
+    /// earlier attempt of one), or something to ignore.
+    fn dispatch(&self, msg: &[u8]) {
         let Ok(id) = header_buffer::id(msg) else {
             return self.count(|s| s.malformed += 1);
         };
-        // The verdict is reached while the table is borrowed; counting touches only `stats`.
-        let verdict = self
+        // The verdict is reached while a table is borrowed; counting touches only `stats`.
+        let current = self
             .pending
             .borrow()
             .get(&id)
+            .filter(|p| p.unsent.is_none())
             .map(|p| judge(msg, &p.question));
-        let answer = match verdict {
-            None => return self.count(|s| s.unknown_id += 1),
-            Some(Verdict::WrongQuestion) => return self.count(|s| s.wrong_question += 1),
-            Some(Verdict::Malformed) => return self.count(|s| s.malformed += 1),
-            Some(Verdict::Answer(a)) => a,
+        let (id, verdict) = match current {
+            Some(v) => (id, v),
+            None => match self.late(id, msg) {
+                Some(found) => found,
+                None => return self.count(|s| s.unknown_id += 1),
+            },
         };
-        let p = self.pending.borrow_mut().remove(&id);
-        self.count(|s| s.accepted += 1);
-        if let Some(p) = p {
+        let answer = match verdict {
+            Verdict::WrongQuestion => return self.count(|s| s.wrong_question += 1),
+            Verdict::Malformed => return self.count(|s| s.malformed += 1),
+            Verdict::Answer(a) => a,
+        };
+        let Some(p) = self.take(id) else { return };
+        self.pump();
+        if answer == Err(DnsError::Truncated) {
+            // The answer did not fit in a datagram: ask again over TCP, as the same lookup.
+            self.count(|s| s.over_tcp += 1);
+            ask_over_tcp(self.server, p.question, p.done);
+        } else {
+            self.count(|s| s.accepted += 1);
             p.done.trigger(answer);
         }
     }
     // ANCHOR_END: dispatch
+
+    /// A reply to a remembered attempt: its verdict, for the current attempt of the same name
+    /// (`None` if the id is unknown, or the name has no attempt now).
+    fn late(&self, id: u16, msg: &[u8]) -> Option<(u16, Verdict)> {
+        let mut retired = self.retired.borrow_mut();
+        let asked = retired.question(id)?;
+        let verdict = judge(msg, asked);
+        if !matches!(verdict, Verdict::Answer(_)) {
+            return Some((id, verdict));
+        }
+        let now = *self.by_name.borrow().get(&name_key(&asked.qname))?;
+        retired.questions.remove(&id); // one answer per attempt
+        self.count(|s| s.late += 1);
+        Some((now, verdict))
+    }
+}
+
+impl Retired {
+    fn add(&mut self, id: u16, q: Question<'static>) {
+        if self.order.len() >= RETIRED {
+            self.drop_oldest();
+        }
+        self.added += 1;
+        self.questions.insert(id, (self.added, q));
+        self.order.push_back((id, self.added));
+    }
+
+    fn drop_oldest(&mut self) {
+        if let Some((id, n)) = self.order.pop_front()
+            && self.questions.get(&id).is_some_and(|(m, _)| *m == n)
+        {
+            self.questions.remove(&id);
+        }
+    }
+
+    fn question(&self, id: u16) -> Option<&Question<'static>> {
+        self.questions.get(&id).map(|(_, q)| q)
+    }
+}
+
+/// Whether a socket error is the network's word that the server cannot be reached.
+fn unreachable(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::HostUnreachable
+            | io::ErrorKind::NetworkUnreachable
+    )
 }
 
 // ANCHOR: receive
@@ -359,12 +578,13 @@ fn receive(inner: Rc<Inner>) {
     loop {
         // Readiness is edge-triggered: read until the socket says WouldBlock.
         loop {
-            match inner.sock.try_recv_from(&mut buf) {
-                Ok((n, from)) => inner.dispatch(&buf[..n], from),
+            match inner.sock.try_recv(&mut buf) {
+                Ok(n) => inner.dispatch(&buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // An error queued on the socket (an ICMP report, say) is consumed by this
-                // read; the next read goes on with the next datagram.
+                Err(e) if unreachable(&e) => inner.unreachable(e.kind()),
+                // Another error queued on the socket is consumed by this read; the next
+                // read goes on with the next datagram.
                 Err(_) => inner.count(|s| s.malformed += 1),
             }
         }
@@ -378,6 +598,74 @@ fn receive(inner: Rc<Inner>) {
     *inner.wake.borrow_mut() = None;
 }
 // ANCHOR_END: receive
+
+// ANCHOR: tcp
+/// Asks `question` again over TCP (a two-byte length, then the message, as RFC 7766 frames
+/// DNS over TCP), and triggers `done` with the answer. A connection that fails, closes
+/// early, or brings something other than an answer to the question gives `TRUNCATED`, the
+/// UDP reply's word. If `done`'s receiver is cancelled (the caller's timeout), the call ends
+/// where it waits and its connection closes.
+#[tamed]
+fn ask_over_tcp(server: SocketAddr, question: Question<'static>, done: Event<Answer>) {
+    let id: u16 = 0; // one query per connection: no id to tell replies apart
+    let Ok(query) = query_bytes(id, &question) else {
+        return done.trigger(Err(DnsError::Truncated));
+    };
+    let Ok(stream) = TcpStream::connect(server) else {
+        return done.trigger(Err(DnsError::Truncated));
+    };
+    twait! { stream.writable(mkevent!()); }
+    if !matches!(stream.take_error(), Ok(None)) {
+        return done.trigger(Err(DnsError::Truncated));
+    }
+    let mut out = (query.len() as u16).to_be_bytes().to_vec();
+    out.extend_from_slice(&query);
+    let mut sent = 0;
+    while sent < out.len() {
+        match stream.try_write(&out[sent..]) {
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                twait! { stream.writable(mkevent!()); }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return done.trigger(Err(DnsError::Truncated)),
+        }
+    }
+    // The reply: its length, then that many bytes (at most 65,535: the frame bounds it).
+    let mut len = [0u8; 2];
+    let mut got = 0;
+    while got < len.len() {
+        match stream.try_read(&mut len[got..]) {
+            Ok(0) => return done.trigger(Err(DnsError::Truncated)),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                twait! { stream.readable(mkevent!()); }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return done.trigger(Err(DnsError::Truncated)),
+        }
+    }
+    let mut reply = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    got = 0;
+    while got < reply.len() {
+        match stream.try_read(&mut reply[got..]) {
+            Ok(0) => return done.trigger(Err(DnsError::Truncated)),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                twait! { stream.readable(mkevent!()); }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return done.trigger(Err(DnsError::Truncated)),
+        }
+    }
+    drop(stream);
+    let answer = match (header_buffer::id(&reply), judge(&reply, &question)) {
+        (Ok(0), Verdict::Answer(a)) => a,
+        _ => Err(DnsError::Truncated),
+    };
+    done.trigger(answer);
+}
+// ANCHOR_END: tcp
 
 /// What a reply with a pending query's id means for that query.
 #[derive(Debug, PartialEq)]
@@ -511,9 +799,19 @@ fn query_bytes(id: u16, question: &Question<'_>) -> simple_dns::Result<Vec<u8>> 
     q.build_bytes_vec()
 }
 
-/// `name` as a DNS name, if it can be sent: printable ASCII without backslash escapes,
-/// labels of 1 to 63 bytes, 255 bytes at most on the wire; one trailing dot allowed.
+/// `name` as a DNS name, if it can be sent: printable ASCII without backslash escapes (an
+/// internationalised name is first converted to ASCII, as browsers do), labels of 1 to 63
+/// bytes, 255 bytes at most on the wire; one trailing dot allowed.
 pub fn encodable(name: &str) -> Option<Name<'static>> {
+    // An internationalised name goes out as its ASCII form (UTS 46 mapping, then punycode:
+    // `bücher.example` is asked as `xn--bcher-kva.example`); an ASCII name as written.
+    let ascii;
+    let name = if name.is_ascii() {
+        name
+    } else {
+        ascii = idna::domain_to_ascii(name).ok()?;
+        &ascii
+    };
     let bare = name.strip_suffix('.').unwrap_or(name);
     if bare.split('.').any(str::is_empty)
         || !bare.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
@@ -565,7 +863,8 @@ mod tests {
             ".",
             "a..b",
             "a b",
-            "caf\u{e9}.example",
+            "a\tb.example",
+            "caf\u{e9} .example",
             "back\\slash.example",
             &"x".repeat(64),
             &["a"; 130].join("."),
@@ -573,6 +872,17 @@ mod tests {
             assert!(encodable(bad).is_none(), "{bad:?} should be rejected");
         }
         assert!(encodable(&"x".repeat(63)).is_some());
+        // Internationalised names go out in their ASCII form.
+        let ascii = |n: &str| encodable(n).map(|n| n.to_string());
+        assert_eq!(
+            ascii("caf\u{e9}.example").as_deref(),
+            Some("xn--caf-dma.example")
+        );
+        assert_eq!(
+            ascii("B\u{dc}CHER.example").as_deref(),
+            Some("xn--bcher-kva.example")
+        );
+        assert_eq!(ascii("\u{65e5}\u{672c}.").as_deref(), Some("xn--wgv71a"));
     }
 
     #[test]
@@ -765,7 +1075,7 @@ mod tests {
 
     #[test]
     fn ids_in_flight_never_collide() {
-        let res = Resolver::new("127.0.0.1:9".parse().unwrap(), QueryType::A).unwrap();
+        let res = Resolver::new("127.0.0.1:9".parse().unwrap(), QueryType::A, 64).unwrap();
         let inner = &res.inner;
         let mut seen = std::collections::HashSet::new();
         for _ in 0..60_000 {
@@ -777,9 +1087,40 @@ mod tests {
                 Pending {
                     question: question("x.example", TYPE::A),
                     done: Event::from_fn(|_| {}),
+                    serial: 0,
+                    unsent: None,
                 },
             );
         }
+    }
+
+    #[test]
+    fn ids_of_remembered_attempts_are_not_handed_out() {
+        let res = Resolver::new("127.0.0.1:9".parse().unwrap(), QueryType::A, 64).unwrap();
+        let inner = &res.inner;
+        let mut retired = Vec::new();
+        for _ in 0..RETIRED {
+            let id = inner.fresh_id().unwrap();
+            inner
+                .retired
+                .borrow_mut()
+                .add(id, question("x.example", TYPE::A));
+            retired.push(id);
+        }
+        for _ in 0..10_000 {
+            let id = inner.fresh_id().unwrap();
+            assert!(inner.retired.borrow().question(id).is_none());
+        }
+        // One more given up: the oldest is forgotten, and only it.
+        let id = inner.fresh_id().unwrap();
+        inner
+            .retired
+            .borrow_mut()
+            .add(id, question("y.example", TYPE::A));
+        let r = inner.retired.borrow();
+        assert!(r.question(retired[0]).is_none());
+        assert!(retired[1..].iter().all(|&old| r.question(old).is_some()));
+        assert_eq!(r.questions.len(), RETIRED);
     }
 }
 
@@ -931,7 +1272,7 @@ mod live {
         let addr = server.addr;
         let (tx, rx) = std::sync::mpsc::channel();
         thread::spawn(move || {
-            let res = Resolver::new(addr, QueryType::A).unwrap();
+            let res = Resolver::new(addr, QueryType::A, 64).unwrap();
             let r: Rendezvous<(), Vec<Answer>> = Rendezvous::new();
             tame::run(|| f(res.clone(), names(n), r.event(())));
             let _ = tx.send((r.try_join(), res.in_flight(), res.stats()));
@@ -972,7 +1313,7 @@ mod live {
     #[test]
     fn a_timed_out_query_is_forgotten_and_the_loop_ends() {
         let server = Server::start(true);
-        let res = Resolver::new(server.addr, QueryType::A).unwrap();
+        let res = Resolver::new(server.addr, QueryType::A, 64).unwrap();
         let r: Rendezvous<usize, Result<Answer, TimedOut>> = Rendezvous::new();
         let start = Instant::now();
         tame::run(|| {
@@ -994,7 +1335,7 @@ mod live {
     #[test]
     fn an_invalid_name_is_answered_at_once_without_a_query() {
         let server = Server::start(false);
-        let res = Resolver::new(server.addr, QueryType::A).unwrap();
+        let res = Resolver::new(server.addr, QueryType::A, 64).unwrap();
         let r: Rendezvous<(), Vec<Answer>> = Rendezvous::new();
         let bad = vec!["a..b".to_string(), "x".repeat(70), "h1.test".to_string()];
         tame::run(|| all_at_once(res.clone(), bad, r.event(())));

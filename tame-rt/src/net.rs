@@ -370,6 +370,56 @@ impl UdpSocket {
         self.inner.recv_from(buf)
     }
 
+    /// Connects the socket to `peer`: [`try_send`](UdpSocket::try_send) goes there, only
+    /// datagrams from `peer` are received, and an ICMP error about `peer` (a closed port:
+    /// `ConnectionRefused`) is reported by the next send or receive, which an unconnected
+    /// socket never reports.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let a = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let b = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// a.connect(b.local_addr().unwrap()).unwrap();
+    /// assert_eq!(a.try_send(b"ping").unwrap(), 4);
+    /// ```
+    pub fn connect(&self, peer: SocketAddr) -> io::Result<()> {
+        self.inner.connect(peer)
+    }
+
+    /// Sends one datagram to the connected peer, or `WouldBlock`.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let u = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// // not connected: there is nowhere to send
+    /// assert!(u.try_send(b"x").is_err());
+    /// ```
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.send(buf)
+    }
+
+    /// Receives one datagram from the connected peer, or `WouldBlock`, or the error an ICMP
+    /// report left on the socket (`ConnectionRefused` for a closed port).
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// # if cfg!(miri) { return; } // Miri has no sockets
+    /// let a = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let b = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// a.connect(b.local_addr().unwrap()).unwrap();
+    /// b.connect(a.local_addr().unwrap()).unwrap();
+    /// b.try_send(b"pong").unwrap();
+    /// # std::thread::sleep(std::time::Duration::from_millis(10));
+    /// let mut buf = [0u8; 8];
+    /// let n = a.try_recv(&mut buf).unwrap();
+    /// assert_eq!(&buf[..n], b"pong");
+    /// ```
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.recv(buf)
+    }
+
     /// The bound address.
     ///
     /// ```

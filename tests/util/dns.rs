@@ -120,6 +120,7 @@ impl Unbound {
                  \x20   num-threads: 1\n\
                  \x20   module-config: \"iterator\"\n\
                  \x20   ratelimit: 0\n\
+                 \x20   so-rcvbuf: 4m\n\
                  \x20   ip-ratelimit: 0\n\
                  \x20   do-not-query-localhost: yes\n\
                  \x20   local-zone: \"bench.test.\" static\n\
@@ -398,4 +399,141 @@ pub fn cname_record(alias: &str, target: &str) -> simple_dns::ResourceRecord<'st
             Name::new_unchecked(target).into_owned(),
         )),
     )
+}
+
+/// What the TCP responder's script does with one query read on a connection.
+pub enum TcpReply {
+    /// Writes the message, framed with its two-byte length, and keeps reading.
+    Message(Vec<u8>),
+    /// Writes these bytes as they are (a bad frame, say), then closes the connection.
+    Raw(Vec<u8>),
+    /// Closes the connection without an answer.
+    Close,
+    /// Keeps the connection open and never answers; the responder goes on with the next
+    /// connection, and the query counts as seen once the client closes this one.
+    Hold,
+}
+
+type TcpScript = Box<dyn FnMut(&Packet<'_>, &Query) -> TcpReply + Send>;
+
+/// A DNS-over-TCP responder on a thread, on 127.0.0.1 (two-byte length, then the message, as
+/// RFC 7766 frames them): reads queries on each connection in turn and writes back what its
+/// script says. Stops when dropped or after 60 s.
+pub struct TcpResponder {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Vec<Query>>>,
+}
+
+impl TcpResponder {
+    /// Listens on `port` (the UDP responder's: TCP ports are a namespace of their own).
+    pub fn start(
+        port: u16,
+        mut script: impl FnMut(&Packet<'_>, &Query) -> TcpReply + Send + 'static,
+    ) -> TcpResponder {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind tcp responder");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let script: TcpScript = Box::new(move |p, q| script(p, q));
+        let thread = thread::spawn(move || serve_tcp(listener, script, s));
+        TcpResponder {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the responder and returns the queries it read.
+    pub fn seen(mut self) -> Vec<Query> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .take()
+            .expect("running")
+            .join()
+            .expect("tcp responder thread")
+    }
+}
+
+impl Drop for TcpResponder {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve_tcp(listener: TcpListener, mut script: TcpScript, stop: Arc<AtomicBool>) -> Vec<Query> {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    // Held connections, each with its query: kept until the client closes it.
+    let mut held: Vec<(std::net::TcpStream, Query)> = Vec::new();
+    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+        held.retain_mut(|(conn, q)| {
+            let mut b = [0u8; 1];
+            match conn.read(&mut b) {
+                Ok(0) => {
+                    seen.push(q.clone());
+                    false
+                }
+                _ => true,
+            }
+        });
+        let Ok((mut conn, _)) = listener.accept() else {
+            thread::sleep(Duration::from_millis(2));
+            continue;
+        };
+        let _ = conn.set_nonblocking(false);
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+        loop {
+            let mut len = [0u8; 2];
+            if conn.read_exact(&mut len).is_err() {
+                break;
+            }
+            let mut msg = vec![0u8; usize::from(u16::from_be_bytes(len))];
+            if conn.read_exact(&mut msg).is_err() {
+                break;
+            }
+            let Ok(p) = Packet::parse(&msg) else { break };
+            let Some(question) = p.questions.first() else {
+                break;
+            };
+            let q = Query {
+                id: p.id(),
+                name: question.qname.to_string(),
+                qtype: question.qtype,
+                at: Instant::now(),
+            };
+            let reply = script(&p, &q);
+            if let TcpReply::Hold = reply {
+                let _ = conn.set_nonblocking(true);
+                held.push((conn, q));
+                break;
+            }
+            seen.push(q.clone());
+            match reply {
+                TcpReply::Message(m) => {
+                    let mut framed = (m.len() as u16).to_be_bytes().to_vec();
+                    framed.extend_from_slice(&m);
+                    if conn.write_all(&framed).is_err() {
+                        break;
+                    }
+                }
+                TcpReply::Raw(bytes) => {
+                    let _ = conn.write_all(&bytes);
+                    break;
+                }
+                TcpReply::Close | TcpReply::Hold => break,
+            }
+        }
+    }
+    // A held connection the client has closed by now counts too.
+    for (mut conn, q) in held {
+        let _ = conn.set_nonblocking(false);
+        let _ = conn.set_read_timeout(Some(Duration::from_millis(100)));
+        if matches!(conn.read(&mut [0u8; 1]), Ok(0)) {
+            seen.push(q);
+        }
+    }
+    seen
 }
