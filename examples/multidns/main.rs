@@ -110,6 +110,8 @@ struct Names {
     source: Source,
     /// Bytes read past the last complete line.
     partial: Vec<u8>,
+    /// The read buffer, kept from one chunk to the next.
+    chunk: Vec<u8>,
     /// Names read and not taken yet.
     ready: VecDeque<String>,
     eof: bool,
@@ -151,6 +153,7 @@ impl Names {
         Ok(Names {
             source,
             partial: Vec::new(),
+            chunk: vec![0u8; CHUNK],
             ready: VecDeque::new(),
             eof: false,
         })
@@ -171,11 +174,18 @@ impl Names {
         if !self.ready.is_empty() || self.eof {
             return Ok(Fill::Read);
         }
-        let mut chunk = vec![0u8; CHUNK];
+        let mut chunk = std::mem::take(&mut self.chunk);
         let read = match &mut self.source {
             Source::File(f) => f.read(&mut chunk),
             Source::Stdin(p) => p.read(&mut chunk),
         };
+        let n = self.split(&chunk, read);
+        self.chunk = chunk;
+        n
+    }
+
+    /// Files the lines of what `read` put in `chunk`.
+    fn split(&mut self, chunk: &[u8], read: io::Result<usize>) -> Result<Fill, String> {
         let n = match read {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Fill::Wait),

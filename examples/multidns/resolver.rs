@@ -162,8 +162,8 @@ struct Pending {
     /// Which lookup this is: an id is reused once free, and the cancel hook of an earlier
     /// lookup must not remove a later one's entry.
     serial: u64,
-    /// The query's bytes while it waits for room on the socket; `None` once sent.
-    unsent: Option<Vec<u8>>,
+    /// Whether the query went out (else it waits for room on the wire, in the queue).
+    sent: bool,
 }
 
 /// Attempts given up recently, oldest first: a reply to one still answers a later attempt of
@@ -191,8 +191,9 @@ struct Inner {
     server: SocketAddr,
     qtype: QueryType,
     pending: RefCell<HashMap<u16, Pending>>,
-    /// The id of the current attempt of each name (its [`name_key`]), sent or queued.
-    by_name: RefCell<HashMap<String, u16>>,
+    /// The id of the current attempt of each name, by [`name_hash`] (a late reply checks the
+    /// name itself before it is taken), sent or queued.
+    by_name: RefCell<HashMap<u64, u16>>,
     retired: RefCell<Retired>,
     /// Ids of queued queries, in the order they were asked; stale ids (sent, or gone) are
     /// skipped when met.
@@ -304,10 +305,13 @@ impl Resolver {
             QCLASS::CLASS(CLASS::IN),
             false,
         );
+        // Built here, sent at once if there is room: the usual case, and the queue's entries
+        // are built when their turn comes.
         let bytes = match query_bytes(id, &question) {
             Ok(b) => b,
             Err(_) => return done.trigger(Err(DnsError::InvalidName)),
         };
+        let now = inner.on_wire.get() < inner.room && inner.queue.borrow().is_empty();
         let serial = inner.serials.get() + 1;
         inner.serials.set(serial);
         let weak: Weak<Inner> = Rc::downgrade(inner);
@@ -316,7 +320,7 @@ impl Resolver {
                 inner.forget(id, serial);
             }
         });
-        let key = name_key(&question.qname);
+        let key = name_hash(&question.qname);
         let first = {
             let mut pending = inner.pending.borrow_mut();
             pending.insert(
@@ -325,14 +329,18 @@ impl Resolver {
                     question,
                     done,
                     serial,
-                    unsent: Some(bytes),
+                    sent: false,
                 },
             );
             pending.len() == 1
         };
         inner.by_name.borrow_mut().insert(key, id);
-        inner.queue.borrow_mut().push_back(id);
-        inner.pump();
+        if now {
+            inner.transmit(id, &bytes);
+        } else {
+            inner.queue.borrow_mut().push_back(id);
+        }
+        drop(bytes);
         if first && inner.wake.borrow().is_none() {
             receive(inner.clone());
         }
@@ -401,39 +409,46 @@ impl Inner {
             let Some(id) = self.queue.borrow_mut().pop_front() else {
                 return;
             };
-            let bytes = match self.pending.borrow_mut().get_mut(&id) {
-                Some(p) => p.unsent.take(),
-                None => None,
+            let bytes = match self.pending.borrow().get(&id) {
+                Some(p) if !p.sent => query_bytes(id, &p.question).ok(),
+                _ => continue, // given up, or already sent
             };
-            let Some(bytes) = bytes else {
-                continue; // given up, or already sent
-            };
-            match self.sock.try_send(&bytes) {
-                Ok(_) => {}
-                // A full send buffer loses the datagram, as the network may: the caller's
-                // timeout and retry cover it.
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) if unreachable(&e) => return self.unreachable(e.kind()),
-                Err(e) => {
-                    if let Some(p) = self.take(id) {
-                        p.done.trigger(Err(DnsError::Send(e.kind())));
-                    }
-                    continue;
-                }
+            if let Some(bytes) = bytes {
+                self.transmit(id, &bytes);
             }
-            self.on_wire.set(self.on_wire.get() + 1);
-            self.count(|s| s.sent += 1);
         }
+    }
+
+    /// Sends query `id`, pending and not sent yet, and counts it on the wire.
+    fn transmit(&self, id: u16, bytes: &[u8]) {
+        match self.sock.try_send(bytes) {
+            Ok(_) => {}
+            // A full send buffer loses the datagram, as the network may: the caller's
+            // timeout and retry cover it.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if unreachable(&e) => return self.unreachable(e.kind()),
+            Err(e) => {
+                if let Some(p) = self.take(id) {
+                    p.done.trigger(Err(DnsError::Send(e.kind())));
+                }
+                return;
+            }
+        }
+        if let Some(p) = self.pending.borrow_mut().get_mut(&id) {
+            p.sent = true;
+        }
+        self.on_wire.set(self.on_wire.get() + 1);
+        self.count(|s| s.sent += 1);
     }
     // ANCHOR_END: pump
 
     /// Removes query `id` from every table; `None` if it is not pending.
     fn take(&self, id: u16) -> Option<Pending> {
         let p = self.pending.borrow_mut().remove(&id)?;
-        if p.unsent.is_none() {
+        if p.sent {
             self.on_wire.set(self.on_wire.get() - 1);
         }
-        let key = name_key(&p.question.qname);
+        let key = name_hash(&p.question.qname);
         let mut by_name = self.by_name.borrow_mut();
         if by_name.get(&key) == Some(&id) {
             by_name.remove(&key);
@@ -454,7 +469,7 @@ impl Inner {
             return; // answered, handed to TCP, or failed: no longer this lookup's entry
         }
         let Some(gone) = self.take(id) else { return };
-        if gone.unsent.is_none() {
+        if gone.sent {
             self.retired.borrow_mut().add(id, gone.question.clone());
         }
         drop(gone); // outside any borrow: dropping an event may run other code
@@ -492,7 +507,7 @@ impl Inner {
             .pending
             .borrow()
             .get(&id)
-            .filter(|p| p.unsent.is_none())
+            .filter(|p| p.sent)
             .map(|p| judge(msg, &p.question));
         let (id, verdict) = match current {
             Some(v) => (id, v),
@@ -528,7 +543,15 @@ impl Inner {
         if !matches!(verdict, Verdict::Answer(_)) {
             return Some((id, verdict));
         }
-        let now = *self.by_name.borrow().get(&name_key(&asked.qname))?;
+        let now = *self.by_name.borrow().get(&name_hash(&asked.qname))?;
+        if self
+            .pending
+            .borrow()
+            .get(&now)
+            .is_none_or(|p| p.question.qname != asked.qname)
+        {
+            return None; // another name with the same hash
+        }
         retired.questions.remove(&id); // one answer per attempt
         self.count(|s| s.late += 1);
         Some((now, verdict))
@@ -751,6 +774,19 @@ pub const MAX_CNAME_HOPS: usize = 16;
 /// A name as a key: its presentation form in lower case (DNS names compare case-blind).
 fn name_key(n: &Name<'_>) -> String {
     n.to_string().to_ascii_lowercase()
+}
+
+/// A hash of a name, without regard to ASCII case, computed without allocating.
+fn name_hash(n: &Name<'_>) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::hash::DefaultHasher::new();
+    for label in n.as_bytes() {
+        h.write_usize(label.len());
+        for b in label {
+            h.write_u8(b.to_ascii_lowercase());
+        }
+    }
+    h.finish()
 }
 
 /// The addresses of the type asked for that belong to the name asked for, following the
@@ -1088,7 +1124,7 @@ mod tests {
                     question: question("x.example", TYPE::A),
                     done: Event::from_fn(|_| {}),
                     serial: 0,
-                    unsent: None,
+                    sent: true,
                 },
             );
         }
