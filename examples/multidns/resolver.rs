@@ -858,6 +858,86 @@ pub fn encodable(name: &str) -> Option<Name<'static>> {
     Name::new(bare).ok().map(Name::into_owned)
 }
 
+/// What [`judge`] promises about any datagram, checked on one: the property run in the unit
+/// tests and the fuzz target (`fuzz/fuzz_targets/dns_reply.rs`) share it.
+#[cfg(any(test, fuzzing))]
+pub mod promises {
+    use super::*;
+
+    /// The question a fuzz input asks: its first byte picks the type, and whether the
+    /// question is the message's own (so that the checks past the question are reached) or
+    /// a fixed one.
+    pub fn asked(selector: u8, msg: &[u8]) -> Question<'static> {
+        let qtype = if selector & 1 == 0 {
+            TYPE::A
+        } else {
+            TYPE::AAAA
+        };
+        let own = (selector & 2 != 0)
+            .then(|| header_and_question(msg))
+            .flatten()
+            .and_then(|head| {
+                let p = Packet::parse(&head).ok()?;
+                let q = p.questions.first()?;
+                Some(q.qname.clone().into_owned())
+            });
+        let name = own.unwrap_or_else(|| encodable("x.example").expect("a valid name"));
+        Question::new(name, QTYPE::TYPE(qtype), QCLASS::CLASS(CLASS::IN), false)
+    }
+
+    /// Judges `msg` against `asked`, and checks the verdict: the same twice; an answer only
+    /// from a response (the `QR` bit); `TRUNCATED` only with the `TC` bit; `NXDOMAIN` only
+    /// with that response code; addresses only from a whole, untruncated `NOERROR` response
+    /// that repeats the question, each of the type asked and found in the answer section.
+    pub fn check(msg: &[u8], asked: &Question<'_>) -> Result<(), String> {
+        let verdict = judge(msg, asked);
+        if judge(msg, asked) != verdict {
+            return Err(format!("not the same verdict twice: {verdict:?}"));
+        }
+        let Verdict::Answer(answer) = verdict else {
+            return Ok(());
+        };
+        let flag = |f| header_buffer::has_flags(msg, f) == Ok(true);
+        if !flag(PacketFlag::RESPONSE) {
+            return Err(format!("{answer:?} from a message that is not a response"));
+        }
+        match answer {
+            Err(DnsError::Truncated) if !flag(PacketFlag::TRUNCATION) => {
+                Err("TRUNCATED without the TC bit".into())
+            }
+            Err(DnsError::NxDomain) if msg.get(3).map(|b| b & 0x0f) != Some(3) => {
+                Err("NXDOMAIN without its response code".into())
+            }
+            Ok(addrs) => {
+                let p = Packet::parse(msg).map_err(|e| format!("addresses from {e:?}"))?;
+                if flag(PacketFlag::TRUNCATION) || p.rcode() != RCODE::NoError {
+                    return Err("addresses from a truncated or failed reply".into());
+                }
+                if !same_question(&p, asked) || addrs.is_empty() {
+                    return Err("addresses for another question, or none".into());
+                }
+                for ip in &addrs {
+                    let found = p.answers.iter().any(|rr| match (&rr.rdata, ip) {
+                        (RData::A(a), IpAddr::V4(v4)) => {
+                            asked.qtype == QTYPE::TYPE(TYPE::A) && Ipv4Addr::from(a.address) == *v4
+                        }
+                        (RData::AAAA(a), IpAddr::V6(v6)) => {
+                            asked.qtype == QTYPE::TYPE(TYPE::AAAA)
+                                && Ipv6Addr::from(a.address) == *v6
+                        }
+                        _ => false,
+                    });
+                    if !found {
+                        return Err(format!("{ip} is not a record of the type asked for"));
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1107,6 +1187,82 @@ mod tests {
         }
         assert_eq!(judge(&good[..5], &q), Verdict::Malformed);
         assert_eq!(judge(b"\x00\x01\x81\x80\x00\x01", &q), Verdict::Malformed);
+    }
+
+    /// A reply as a server, a broken one or a spoofer might send it: random flags, code,
+    /// question and records over a few names (CNAME chains among them), then maybe a few
+    /// bytes changed or the end cut off.
+    fn random_reply(x: &mut u64) -> Vec<u8> {
+        let mut next = |n: u64| {
+            *x ^= *x << 13;
+            *x ^= *x >> 7;
+            *x ^= *x << 17;
+            *x % n
+        };
+        const NAMES: [&str; 4] = ["x.example", "X.EXAMPLE", "y.example", "z.example"];
+        let asked = question(
+            NAMES[next(4) as usize],
+            if next(2) == 0 { TYPE::A } else { TYPE::AAAA },
+        );
+        let mut p = reply(next(65536) as u16, &asked);
+        for (f, odds) in [
+            (PacketFlag::RESPONSE, 8),
+            (PacketFlag::TRUNCATION, 6),
+            (PacketFlag::RECURSION_AVAILABLE, 2),
+        ] {
+            if next(odds) == 0 {
+                p.remove_flags(f);
+            } else if f != PacketFlag::RESPONSE && next(2) == 0 {
+                p.set_flags(f);
+            }
+        }
+        *p.rcode_mut() = [RCODE::NoError, RCODE::NameError, RCODE::ServerFailure][next(3) as usize];
+        for _ in 0..next(8) {
+            let owner = encodable(NAMES[next(4) as usize]).unwrap();
+            let rdata = match next(3) {
+                0 => RData::A(A {
+                    address: next(1 << 32) as u32,
+                }),
+                1 => RData::AAAA(AAAA {
+                    address: u128::from(next(u64::MAX)),
+                }),
+                _ => RData::CNAME(CNAME(encodable(NAMES[next(4) as usize]).unwrap())),
+            };
+            p.answers
+                .push(ResourceRecord::new(owner, CLASS::IN, 60, rdata));
+        }
+        let mut bytes = p.build_bytes_vec().unwrap();
+        match next(4) {
+            0 => bytes.truncate(next(bytes.len() as u64 + 1) as usize),
+            1 => {
+                for _ in 0..1 + next(4) {
+                    let i = next(bytes.len() as u64) as usize;
+                    bytes[i] = next(256) as u8;
+                }
+            }
+            _ => {}
+        }
+        bytes
+    }
+
+    #[test]
+    fn judging_keeps_its_promises_on_random_replies() {
+        // The fuzz target's checks, on 30,000 generated replies, each judged against the
+        // question it carries and against a fixed one, for both types.
+        let mut x = 0x9e37_79b9_7f4a_7c15;
+        let mut answers = 0;
+        for _ in 0..30_000 {
+            let msg = random_reply(&mut x);
+            for selector in 0..4 {
+                let asked = promises::asked(selector, &msg);
+                if let Err(e) = promises::check(&msg, &asked) {
+                    panic!("{e}: reply {msg:02x?}, asked {asked:?}");
+                }
+                answers += usize::from(matches!(judge(&msg, &asked), Verdict::Answer(Ok(_))));
+            }
+        }
+        // The generator reaches the interesting case, not only rejections.
+        assert!(answers > 1_000, "only {answers} replies gave addresses");
     }
 
     #[test]
