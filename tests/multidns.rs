@@ -954,3 +954,55 @@ fn the_largest_window_loses_no_reply() {
         summary(&run)
     );
 }
+
+#[test]
+fn names_and_the_server_on_the_command_line() {
+    let r = Responder::start(|p, q| vec![Datagram::now(right(p, q))]);
+    let at = format!("@{}", r.server());
+    // Names as arguments, the server as dig writes it, short flags.
+    let run = multidns(&[&at, "-w", "1", "n1.test", "n2.test"], "", LIMIT);
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(run.lines(), ["n1.test\t10.1.0.1", "n2.test\t10.1.0.2"]);
+    assert!(
+        summary(&run).starts_with("multidns: 2 names, 2 answered"),
+        "{}",
+        run.stderr
+    );
+    let run = multidns(&[&at, "-t", "aaaa", "n3.test"], "", LIMIT);
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(run.lines(), ["n3.test\tNODATA"]); // the responder has only A records
+    // One of everything is said in the singular.
+    assert!(
+        summary(&run).starts_with("multidns: 1 name, 1 answered (0 with addresses, 0 NXDOMAIN, 1 other), 0 timed out, 0 not sent, 1 query,"),
+        "{}",
+        run.stderr
+    );
+    // A file is an existing path, or any argument with a slash.
+    let dir = TempDir::new("args");
+    let file = dir.path().join("names.txt");
+    fs::write(&file, "n4.test\n").unwrap();
+    let run = multidns(&[&at, file.to_str().unwrap()], "", LIMIT);
+    assert_eq!(run.lines(), ["n4.test\t10.1.0.4"], "{run:?}");
+    for (args, says) in [
+        (
+            vec!["@nowhere", "n1.test"],
+            "@nowhere: expected IP:PORT or IP",
+        ),
+        (vec![&at, "-", "n1.test"], "names or one input, not both"),
+        (vec!["-w"], "-w: missing value"),
+        (vec!["-t", "MX"], "-t: expected A or AAAA"),
+    ] {
+        let run = multidns(&args, "", LIMIT);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {run:?}");
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    }
+    for v in ["-V", "--version"] {
+        let run = multidns(&[v], "", LIMIT);
+        assert!(run.status.success(), "{run:?}");
+        assert_eq!(
+            run.stdout,
+            format!("multidns {}\n", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}

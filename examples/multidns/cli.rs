@@ -11,10 +11,11 @@ pub const USAGE: &str = "\
 multidns: resolve many names at once, with a window of queries in flight
 
 USAGE:
-    multidns [OPTIONS] [FILE|-]
+    multidns [OPTIONS] [@SERVER] [FILE|-|NAME...]
 
-Reads one name per line from FILE, or from stdin if FILE is - or absent (blank lines are
-skipped); names from a pipe or a terminal are resolved as they come. A name in another script
+Resolves the NAMEs given, or reads one name per line from FILE, or from stdin if FILE is - or
+absent (blank lines are skipped; names from a pipe or a terminal are resolved as they come).
+An argument is a FILE if it exists or contains a /, else a NAME. A name in another script
 is asked in its ASCII form (b\u{fc}cher.example as xn--bcher-kva.example). Prints one line per
 name, in input order:
     name<TAB>addr,addr,...      the addresses found
@@ -26,18 +27,20 @@ name, in input order:
 and a summary line on stderr.
 
 OPTIONS:
-    --server IP:PORT        DNS server (port 53 if omitted)
+    --server IP:PORT, @IP:PORT
+                            DNS server (port 53 if omitted)
                             [default: the first nameserver in /etc/resolv.conf]
-    --window N              most queries in flight at once, 1 to 16384 [default: 64]; no
+    -w, --window N          most queries in flight at once, 1 to 16384 [default: 64]; no
                             more go out at once than the socket's receive buffer holds
                             replies (said on stderr if that is fewer)
     --timeout-ms N          how long each attempt waits for its reply [default: 1000]
     --retries N             attempts after the first, each with the same timeout [default: 2]
-    --type A|AAAA           record type to ask for [default: A]
+    -t, --type A|AAAA       record type to ask for [default: A]
     --max-held-mb N         answers wait to be printed in input order; while they take more
                             than N MiB, no new query starts (the earliest name still
                             pending is answered or times out first) [default: 16]
     -h, --help              print this help
+    -V, --version           print the version
 
 EXIT STATUS:
     0 every name was tried (whatever its outcome), 1 the run could not start or its output
@@ -56,6 +59,8 @@ const MAX_RETRIES: u64 = 100;
 pub enum Input {
     Stdin,
     File(PathBuf),
+    /// Names given as arguments.
+    Names(Vec<String>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +95,7 @@ impl Default for Options {
 pub enum Cli {
     Run(Options),
     Help,
+    Version,
 }
 
 fn number(flag: &str, v: &str, min: u64, max: u64) -> Result<u64, String> {
@@ -102,22 +108,28 @@ fn number(flag: &str, v: &str, min: u64, max: u64) -> Result<u64, String> {
     Ok(n)
 }
 
-/// `IP:PORT`, `[IPv6]:PORT`, or a bare IP (port 53).
-pub fn server_addr(v: &str) -> Result<SocketAddr, String> {
+/// `IP:PORT`, `[IPv6]:PORT`, or a bare IP (port 53); `flag` names the option in errors.
+pub fn server_addr(flag: &str, v: &str) -> Result<SocketAddr, String> {
     let addr = v
         .parse::<SocketAddr>()
         .or_else(|_| v.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
-        .map_err(|_| format!("--server: expected IP:PORT or IP, got {v:?}"))?;
+        .map_err(|_| format!("{flag}: expected IP:PORT or IP, got {v:?}"))?;
     if addr.port() == 0 {
-        return Err(format!("--server: port 0 is not a server port, got {v:?}"));
+        return Err(format!("{flag}: port 0 is not a server port, got {v:?}"));
     }
     Ok(addr)
+}
+
+/// Whether a positional argument is a file of names rather than a name.
+fn is_file(arg: &str) -> bool {
+    arg.contains('/') || std::path::Path::new(arg).exists()
 }
 
 /// Parses the arguments after the program name.
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
     let mut o = Options::default();
     let mut input = None;
+    let mut names = Vec::new();
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -127,7 +139,18 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
         if flag == "-h" || flag == "--help" {
             return Ok(Cli::Help);
         }
+        if flag == "-V" || flag == "--version" {
+            return Ok(Cli::Version);
+        }
+        if let Some(server) = flag.strip_prefix('@') {
+            o.server = Some(server_addr(&flag, server)?);
+            continue;
+        }
         if flag == "-" || !flag.starts_with('-') {
+            if flag != "-" && !is_file(&flag) {
+                names.push(flag);
+                continue;
+            }
             if input.is_some() {
                 return Err(format!("more than one input file: {flag:?} (see --help)"));
             }
@@ -145,9 +168,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
                 .ok_or_else(|| format!("{flag}: missing value"))
         };
         match flag.as_str() {
-            "--server" => o.server = Some(server_addr(&value()?)?),
-            "--window" => {
-                o.window = number("--window", &value()?, 1, MAX_WINDOW as u64)? as usize;
+            "--server" => o.server = Some(server_addr(&flag, &value()?)?),
+            "-w" | "--window" => {
+                o.window = number(&flag, &value()?, 1, MAX_WINDOW as u64)? as usize;
             }
             "--timeout-ms" => {
                 o.timeout =
@@ -157,18 +180,25 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
             "--max-held-mb" => {
                 o.max_held = (number("--max-held-mb", &value()?, 1, 1 << 20)? as usize) << 20
             }
-            "--type" => {
+            "-t" | "--type" => {
                 let v = value()?;
                 o.qtype = match v.to_ascii_uppercase().as_str() {
                     "A" => QueryType::A,
                     "AAAA" => QueryType::Aaaa,
-                    _ => return Err(format!("--type: expected A or AAAA, got {v:?}")),
+                    _ => return Err(format!("{flag}: expected A or AAAA, got {v:?}")),
                 };
             }
             other => return Err(format!("unknown option {other:?} (see --help)")),
         }
     }
-    o.input = input.unwrap_or(Input::Stdin);
+    o.input = match (input, names.is_empty()) {
+        (Some(_), false) => {
+            return Err("give names or one input, not both (see --help)".into());
+        }
+        (Some(i), true) => i,
+        (None, false) => Input::Names(names),
+        (None, true) => Input::Stdin,
+    };
     Ok(Cli::Run(o))
 }
 
@@ -208,7 +238,7 @@ mod tests {
     fn defaults_and_every_option() {
         assert_eq!(parse(args("")), Ok(Cli::Run(Options::default())));
         let Ok(Cli::Run(o)) = parse(args(
-            "--server 127.0.0.1:5353 --window=8 --timeout-ms 250 --retries 0 --type aaaa names.txt",
+            "--server 127.0.0.1:5353 --window=8 --timeout-ms 250 --retries 0 --type aaaa data/names.txt",
         )) else {
             panic!()
         };
@@ -217,13 +247,28 @@ mod tests {
             (o.window, o.timeout, o.retries, o.qtype),
             (8, Duration::from_millis(250), 0, QueryType::Aaaa)
         );
-        assert_eq!(o.input, Input::File("names.txt".into()));
+        assert_eq!(o.input, Input::File("data/names.txt".into()));
         let Ok(Cli::Run(o)) = parse(args("--server ::1 -")) else {
             panic!()
         };
         assert_eq!(o.server, Some("[::1]:53".parse().unwrap()));
         assert_eq!(o.input, Input::Stdin);
         assert_eq!(parse(args("--window 3 --help")), Ok(Cli::Help));
+        assert_eq!(parse(args("-V")), Ok(Cli::Version));
+        let Ok(Cli::Run(o)) = parse(args("@10.0.0.53 -w 9 -t AAAA a.example b.example")) else {
+            panic!()
+        };
+        assert_eq!(o.server, Some("10.0.0.53:53".parse().unwrap()));
+        assert_eq!((o.window, o.qtype), (9, QueryType::Aaaa));
+        assert_eq!(
+            o.input,
+            Input::Names(vec!["a.example".into(), "b.example".into()])
+        );
+        let Ok(Cli::Run(o)) = parse(args("@[::1]:5353 ./names")) else {
+            panic!()
+        };
+        assert_eq!(o.server, Some("[::1]:5353".parse().unwrap()));
+        assert_eq!(o.input, Input::File("./names".into()));
     }
 
     #[test]
@@ -238,7 +283,11 @@ mod tests {
             ("--type MX", "A or AAAA"),
             ("--server example.com:53", "IP:PORT"),
             ("--server 127.0.0.1:0", "port 0"),
-            ("a.txt b.txt", "more than one input"),
+            ("./a.txt ./b.txt", "more than one input"),
+            ("./a.txt b.example", "not both"),
+            ("@example.com", "@example.com: expected IP:PORT or IP"),
+            ("-w 0", "-w: must be from 1 to 16384"),
+            ("-t TXT", "-t: expected A or AAAA"),
             ("--frobnicate", "unknown option"),
         ] {
             let e = parse(args(line)).unwrap_err();

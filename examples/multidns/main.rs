@@ -33,6 +33,10 @@ fn main() -> ExitCode {
             print!("{}", cli::USAGE);
             return ExitCode::SUCCESS;
         }
+        Ok(cli::Cli::Version) => {
+            println!("multidns {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             eprintln!("multidns: {e}");
             return ExitCode::from(2);
@@ -119,6 +123,8 @@ struct Names {
 
 enum Source {
     File(fs::File),
+    /// Names given as arguments, one per line.
+    Args(io::Cursor<Vec<u8>>),
     /// A duplicate of stdin, non-blocking while multidns runs (blocking again when dropped:
     /// the flag belongs to the terminal or pipe the shell shares).
     Stdin(mio::unix::pipe::Receiver),
@@ -138,6 +144,14 @@ impl Names {
         let source = match input {
             cli::Input::File(p) => {
                 Source::File(fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))?)
+            }
+            cli::Input::Names(names) => {
+                let mut lines = Vec::new();
+                for n in names {
+                    lines.extend_from_slice(n.as_bytes());
+                    lines.push(b'\n');
+                }
+                Source::Args(io::Cursor::new(lines))
             }
             cli::Input::Stdin => {
                 let fd = io::stdin()
@@ -177,6 +191,7 @@ impl Names {
         let mut chunk = std::mem::take(&mut self.chunk);
         let read = match &mut self.source {
             Source::File(f) => f.read(&mut chunk),
+            Source::Args(a) => a.read(&mut chunk),
             Source::Stdin(p) => p.read(&mut chunk),
         };
         let n = self.split(&chunk, read);
@@ -235,7 +250,7 @@ impl Names {
     fn readable(&self, e: Event<()>) {
         match &self.source {
             Source::Stdin(p) => tame::readable(p, e),
-            Source::File(_) => e.trigger(()),
+            Source::File(_) | Source::Args(_) => e.trigger(()),
         }
     }
 }
@@ -536,10 +551,11 @@ impl Printer {
         match self.error {
             None if self.next == self.asked => ExitCode::SUCCESS,
             None => {
+                let left = (self.asked - self.next) as u64;
                 let _ = writeln!(
                     err,
-                    "multidns: {} names got no answer",
-                    self.asked - self.next
+                    "multidns: {} no answer",
+                    count(left, "name got", "names got")
                 );
                 ExitCode::FAILURE
             }
@@ -577,35 +593,43 @@ fn write_line(out: &mut impl Write, name: &str, a: &Answer) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
+/// `n` and the word for one or for many.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The summary line: counts, queries sent (retries included), time, rate, and the datagrams
 /// ignored (if any).
 fn summary(t: &Tally, names: usize, secs: f64, stats: &Stats) -> String {
     let mut s = format!(
-        "multidns: {names} names, {} answered ({} with addresses, {} NXDOMAIN, {} other), \
-         {} timed out, {} not sent, {} queries, {secs:.3} s, {:.0} names/s",
+        "multidns: {}, {} answered ({} with addresses, {} NXDOMAIN, {} other), \
+         {} timed out, {} not sent, {}, {secs:.3} s, {:.0} names/s",
+        count(names as u64, "name", "names"),
         t.answered(),
         t.addresses,
         t.nxdomain,
         t.other_reply,
         t.timeouts,
         t.not_sent,
-        stats.sent,
+        count(stats.sent, "query", "queries"),
         names as f64 / secs.max(1e-9),
     );
     if stats.over_tcp > 0 {
         s += &format!(
-            "; {} truncated replies asked again over TCP",
-            stats.over_tcp
+            "; {} asked again over TCP",
+            count(stats.over_tcp, "truncated reply", "truncated replies")
         );
     }
     if stats.late > 0 {
-        s += &format!("; {} replies came late, to an earlier attempt", stats.late);
+        s += &format!(
+            "; {} late, to an earlier attempt",
+            count(stats.late, "reply came", "replies came")
+        );
     }
     if stats.ignored() > 0 {
         s += &format!(
-            "; ignored {} datagrams ({} with an unknown id, {} with another question, \
-             {} malformed)",
-            stats.ignored(),
+            "; ignored {} ({} with an unknown id, {} with another question, {} malformed)",
+            count(stats.ignored(), "datagram", "datagrams"),
             stats.unknown_id,
             stats.wrong_question,
             stats.malformed

@@ -980,6 +980,8 @@ mod tests {
             "a..b",
             "a b",
             "a\tb.example",
+            "\u{fffd}.example", // what a line that is not UTF-8 becomes
+            "a\u{0}b.example",
             "caf\u{e9} .example",
             "back\\slash.example",
             &"x".repeat(64),
