@@ -21,72 +21,13 @@
 //! never resumed ([`crate::task`]). The poller and its registrations stay: they belong to the
 //! fds, not to a run, as after a run that ends normally.
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
-use std::rc::Rc;
 use std::time::Instant;
 
 use crate::event::Event;
-use crate::io::Io;
-use crate::task::TaskDyn;
-use crate::timer::Timers;
+use crate::local::with;
 
 /// Most tasks resumed in one turn before the loop polls for I/O.
 const BUDGET: usize = 256;
-
-pub(crate) struct Core {
-    /// Tasks whose wait is over, in wake-up order.
-    queue: RefCell<VecDeque<Rc<dyn TaskDyn>>>,
-    /// `asap` events for the next turn.
-    asap: RefCell<Vec<Event<()>>>,
-    /// Reused buffer for events fired in one go (asap batch, timers, fds), so firing allocates
-    /// nothing once warm.
-    scratch: RefCell<Vec<Event<()>>>,
-    /// The cached clock, refreshed once per turn while the loop runs.
-    now: Cell<Option<Instant>>,
-    pub(crate) timers: RefCell<Timers>,
-    pub(crate) io: RefCell<Io>,
-    /// Whether `run` is active on this thread (nested `run` is refused).
-    running: Cell<bool>,
-    /// Stuck reports of the last `run` on this thread.
-    stuck: RefCell<Vec<String>>,
-    /// How many runs on this thread unwound (wrapping): tasks keep the value they started
-    /// under, and a task whose value is not the current one is never resumed.
-    epoch: Cell<u16>,
-}
-
-thread_local! {
-    static CORE: Core = const {
-        Core {
-            queue: RefCell::new(VecDeque::new()),
-            asap: RefCell::new(Vec::new()),
-            scratch: RefCell::new(Vec::new()),
-            now: Cell::new(None),
-            timers: RefCell::new(Timers::new()),
-            io: RefCell::new(Io::new()),
-            running: Cell::new(false),
-            stuck: RefCell::new(Vec::new()),
-            epoch: Cell::new(0),
-        }
-    };
-}
-
-pub(crate) fn with<R>(f: impl FnOnce(&Core) -> R) -> R {
-    CORE.with(f)
-}
-
-pub(crate) fn schedule(t: Rc<dyn TaskDyn>) {
-    with(|c| c.queue.borrow_mut().push_back(t));
-}
-
-pub(crate) fn push_asap(e: Event<()>) {
-    with(|c| c.asap.borrow_mut().push(e));
-}
-
-/// The thread's current run epoch (see [`abandon`]).
-pub(crate) fn epoch() -> u16 {
-    with(|c| c.epoch.get())
-}
 
 /// The loop's cached clock: the time at which the current turn started.
 ///
@@ -193,18 +134,15 @@ fn abandon() {
     crate::event::silently(|| {
         loop {
             let mut events: Vec<Event<()>> = Vec::new();
-            let tasks = with(|c| {
+            with(|c| {
                 events.append(&mut c.asap.borrow_mut());
                 events.append(&mut c.scratch.borrow_mut());
                 c.timers.borrow_mut().drain_into(&mut events);
                 c.io.borrow_mut().drain_waiters_into(&mut events);
-                std::mem::take(&mut *c.queue.borrow_mut())
             });
+            let tasks = crate::local::take_all();
             if events.is_empty() && tasks.is_empty() {
                 break;
-            }
-            for t in &tasks {
-                t.header().set_queued(false);
             }
             drop(tasks);
             drop(events);
@@ -212,22 +150,23 @@ fn abandon() {
         // Calls still blocked are not stuck: they were abandoned. None is reported.
         drop(crate::task::registered(true));
         crate::task::forget_all();
-        with(|c| c.epoch.set(c.epoch.get().wrapping_add(1)));
+        crate::local::next_epoch();
     })
 }
 
 /// One turn of the loop; `false` when the loop is over.
 fn turn() -> bool {
-    let (mut batch, epoch) =
-        with(|c| (std::mem::take(&mut *c.scratch.borrow_mut()), c.epoch.get()));
+    let mut batch = with(|c| std::mem::take(&mut *c.scratch.borrow_mut()));
     // 1. asap events queued before this turn.
     with(|c| std::mem::swap(&mut *c.asap.borrow_mut(), &mut batch));
     for e in batch.drain(..) {
         e.trigger(());
     }
     // 2. queued tasks.
+    let mut drained = false;
     for _ in 0..BUDGET {
-        let Some(t) = with(|c| c.queue.borrow_mut().pop_front()) else {
+        let (Some(t), epoch) = crate::local::next() else {
+            drained = true;
             break;
         };
         t.resume(epoch);
@@ -235,7 +174,8 @@ fn turn() -> bool {
     // 3. anything left that can happen?
     let (queued, timers, fds, has_poll) = with(|c| {
         (
-            !c.queue.borrow().is_empty() || !c.asap.borrow().is_empty(),
+            // Nothing runs between finding the queue empty and here.
+            (!drained && crate::local::is_busy()) || !c.asap.borrow().is_empty(),
             c.timers.borrow().live() > 0,
             c.io.borrow().waiters() > 0,
             c.io.borrow().has_poll(),

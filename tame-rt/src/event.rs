@@ -106,6 +106,17 @@ pub(crate) trait Sink<T> {
     fn as_waiting(self: Rc<Self>) -> Rc<dyn Waiting>;
 }
 
+/// A tamed call, as a rendezvous or a join sees it: something to wake when its wait may be
+/// over (the call then goes on the run queue).
+pub(crate) trait Wake {
+    fn wake(self: Rc<Self>);
+    /// Whether the call finished or ended: waking it would do nothing.
+    fn is_over(&self) -> bool;
+    /// The call, for a backtrace.
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
+    fn wake_frame(self: Rc<Self>) -> Rc<dyn Frame>;
+}
+
 /// The receiving end of a `mkevent!()` event: a tamed call's join counter.
 pub(crate) trait Join {
     /// One more event counts toward the current `twait!{}` block.

@@ -1,267 +1,18 @@
-//! Fd readiness: `readable` / `writable` on any file descriptor, on mio's edge-triggered poll.
+//! Fd readiness: `readable` / `writable` on any file descriptor, and `deregister`.
 //!
-//! # Model
-//! The first wait on an fd registers it with the poller for both directions, edge-triggered,
-//! under token = fd number, and it stays registered until [`deregister`] (which `tame::net`
-//! types call when dropped). That costs one `epoll_ctl` per socket, not one per wait.
-//!
-//! Per fd the table keeps, for each direction, the waiting events and a `ready` flag:
-//!
-//! | poll says ready | waiters | action |
-//! |---|---|---|
-//! | yes | some | trigger them all (flag stays clear) |
-//! | yes | none | set the flag: the edge is remembered |
-//! | — | new wait, flag set | clear the flag, trigger the new event at once |
-//!
-//! So an edge that arrives between a `WouldBlock` and the next wait is never lost. The price is
-//! spurious wake-ups (the remembered edge may already have been consumed by a read): callers
-//! loop on their `try_*` call until `WouldBlock`, then wait again. Errors and hang-ups count as
-//! ready in both directions so the caller's next `try_*` call sees them.
-//!
-//! # Fd numbers are reused
-//! The kernel drops a closed fd from the poller by itself, and the next socket may get the same
-//! number. A `tame::net` socket deregisters when dropped, so its entry is always its own (the
-//! entry is marked `owned` and waits on it cost no system call). For any other fd the table
-//! cannot tell a new fd from an idle old one: so a wait on such an fd that finds no waiter and
-//! no remembered edge in its direction re-arms it (`EPOLL_CTL_MOD`, falling back to a fresh registration when
-//! the kernel does not know the fd). That costs one system call per wait after an idle period,
-//! and an fd closed and reused without [`deregister`] still works.
-//!
-//! Invariants: `waiters == total number of waiting events in the table`; a waiting event whose
-//! receiver is cancelled is removed at once (an allocation-free internal hook), so it no longer
-//! keeps the loop alive.
+//! These reach the thread's [`Poller`](crate::poller::Poller) through the loop; the model
+//! (registration, remembered edges, fd numbers reused) is described there.
 
-use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
 use smallvec::SmallVec;
 
 use crate::event::Event;
-
-#[derive(Default)]
-struct Dir {
-    waiters: SmallVec<[Event<()>; 1]>,
-    ready: bool,
-}
-
-#[derive(Default)]
-struct Fd {
-    registered: bool,
-    /// Waited on through a `tame::net` socket, which deregisters when dropped.
-    owned: bool,
-    read: Dir,
-    write: Dir,
-}
-
-pub(crate) struct Io {
-    poll: Option<Poll>,
-    events: Option<Events>,
-    fds: Vec<Fd>,
-    /// Total waiting events: the loop is alive while this is non-zero.
-    waiters: usize,
-}
-
-/// Capacity of the event buffer handed to one `poll` call.
-const EVENTS: usize = 1024;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Direction {
-    Read,
-    Write,
-}
-
-impl Io {
-    pub(crate) const fn new() -> Self {
-        Io {
-            poll: None,
-            events: None,
-            fds: Vec::new(),
-            waiters: 0,
-        }
-    }
-
-    pub(crate) fn waiters(&self) -> usize {
-        self.waiters
-    }
-
-    pub(crate) fn has_poll(&self) -> bool {
-        self.poll.is_some()
-    }
-
-    fn poll(&mut self) -> io::Result<&Poll> {
-        if self.poll.is_none() {
-            self.poll = Some(Poll::new()?);
-            self.events = Some(Events::with_capacity(EVENTS));
-        }
-        Ok(self.poll.as_ref().expect("just created"))
-    }
-
-    fn dir(&mut self, fd: RawFd, d: Direction) -> &mut Dir {
-        let f = &mut self.fds[fd as usize];
-        match d {
-            Direction::Read => &mut f.read,
-            Direction::Write => &mut f.write,
-        }
-    }
-
-    /// Adds a waiter; returns the event back if it must be triggered at once. `owned`: the
-    /// fd belongs to a `tame::net` socket (see the module docs).
-    fn wait(&mut self, fd: RawFd, d: Direction, e: Event<()>, owned: bool) -> Option<Event<()>> {
-        let Ok(i) = usize::try_from(fd) else {
-            return Some(e);
-        };
-        if self.fds.len() <= i {
-            self.fds.resize_with(i + 1, Fd::default);
-        }
-        let f = &self.fds[i];
-        let remembered = match d {
-            Direction::Read => f.read.ready,
-            Direction::Write => f.write.ready,
-        };
-        let idle = f.registered
-            && !f.owned
-            && !owned
-            && !remembered
-            && f.read.waiters.is_empty()
-            && f.write.waiters.is_empty();
-        if !f.registered || idle {
-            let interest = Interest::READABLE | Interest::WRITABLE;
-            let res = match self.poll() {
-                Ok(p) => {
-                    let reg = p.registry();
-                    let src = &mut SourceFd(&fd);
-                    if idle {
-                        // Maybe a new fd under an old number: re-arm, or register afresh.
-                        match reg.reregister(src, Token(i), interest) {
-                            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                                reg.register(src, Token(i), interest)
-                            }
-                            r => r,
-                        }
-                    } else {
-                        match reg.register(src, Token(i), interest) {
-                            // Registered by someone who closed it without deregistering:
-                            // take it over.
-                            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
-                                reg.reregister(src, Token(i), interest)
-                            }
-                            r => r,
-                        }
-                    }
-                }
-                Err(err) => Err(err),
-            };
-            if res.is_err() {
-                // Not pollable (a regular file, a closed fd): report it ready; the caller's
-                // next call returns the data or the error.
-                self.fds[i].registered = false;
-                return Some(e);
-            }
-            self.fds[i].registered = true;
-        }
-        if owned {
-            self.fds[i].owned = true;
-        }
-        let dir = self.dir(fd, d);
-        if dir.ready {
-            dir.ready = false;
-            return Some(e);
-        }
-        dir.waiters.push(e);
-        self.waiters += 1;
-        None
-    }
-
-    /// Removes waiters of `fd` whose receiver was cancelled; returns them to be dropped.
-    fn prune(&mut self, fd: usize, out: &mut SmallVec<[Event<()>; 2]>) {
-        let Some(f) = self.fds.get_mut(fd) else {
-            return;
-        };
-        for dir in [&mut f.read, &mut f.write] {
-            let mut i = 0;
-            while i < dir.waiters.len() {
-                if dir.waiters[i].is_live() {
-                    i += 1;
-                } else {
-                    out.push(dir.waiters.swap_remove(i));
-                    self.waiters -= 1;
-                }
-            }
-        }
-    }
-
-    /// Waits for readiness for up to `timeout`, then moves the events of ready fds into `out`.
-    pub(crate) fn poll_into(
-        &mut self,
-        timeout: Option<std::time::Duration>,
-        out: &mut Vec<Event<()>>,
-    ) -> io::Result<()> {
-        let (Some(poll), Some(events)) = (self.poll.as_mut(), self.events.as_mut()) else {
-            return Ok(());
-        };
-        match poll.poll(events, timeout) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
-            Err(e) => return Err(e),
-        }
-        for ev in events.iter() {
-            let i = ev.token().0;
-            let Some(f) = self.fds.get_mut(i) else {
-                continue;
-            };
-            let trouble = ev.is_error() || ev.is_read_closed() || ev.is_write_closed();
-            if ev.is_readable() || trouble {
-                Self::fire(&mut f.read, &mut self.waiters, out);
-            }
-            if ev.is_writable() || trouble {
-                Self::fire(&mut f.write, &mut self.waiters, out);
-            }
-        }
-        Ok(())
-    }
-
-    fn fire(dir: &mut Dir, waiters: &mut usize, out: &mut Vec<Event<()>>) {
-        if dir.waiters.is_empty() {
-            dir.ready = true;
-        } else {
-            *waiters -= dir.waiters.len();
-            out.extend(dir.waiters.drain(..));
-        }
-    }
-
-    /// Moves every waiting event into `out` (a run that unwound is being abandoned). The fds
-    /// stay registered and keep their remembered edges: those belong to the fds, not to a run.
-    pub(crate) fn drain_waiters_into(&mut self, out: &mut Vec<Event<()>>) {
-        if self.waiters == 0 {
-            return;
-        }
-        for f in &mut self.fds {
-            out.extend(f.read.waiters.drain(..));
-            out.extend(f.write.waiters.drain(..));
-        }
-        self.waiters = 0;
-    }
-
-    fn forget(&mut self, fd: RawFd) -> Option<Fd> {
-        let f = self.fds.get_mut(usize::try_from(fd).ok()?)?;
-        if !f.registered {
-            return None;
-        }
-        let old = std::mem::take(f);
-        self.waiters -= old.read.waiters.len() + old.write.waiters.len();
-        if let Some(p) = &self.poll {
-            // The fd may already be closed; nothing useful to do with an error here.
-            let _ = p.registry().deregister(&mut SourceFd(&fd));
-        }
-        Some(old)
-    }
-}
+use crate::poller::Direction;
 
 fn prune_hook(fd: usize, _: u64) {
     let mut dead = SmallVec::new();
-    crate::core::with(|c| c.io.borrow_mut().prune(fd, &mut dead));
+    crate::local::with(|c| c.io.borrow_mut().prune(fd, &mut dead));
     drop(dead); // outside the borrow: dropping reaches the events' receivers
 }
 
@@ -273,7 +24,7 @@ fn wait<S: AsRawFd + ?Sized>(source: &S, d: Direction, mut e: Event<()>, owned: 
     if let Ok(i) = usize::try_from(fd) {
         e.on_cancel_internal(prune_hook, i, 0);
     }
-    let now = crate::core::with(|c| c.io.borrow_mut().wait(fd, d, e, owned));
+    let now = crate::local::with(|c| c.io.borrow_mut().wait(fd, d, e, owned));
     if let Some(e) = now {
         e.trigger(());
     }
@@ -322,12 +73,7 @@ pub fn writable<S: AsRawFd + ?Sized>(source: &S, e: Event<()>) {
 }
 
 /// `readable` / `writable` for a `tame::net` socket, which deregisters itself when dropped.
-pub(crate) fn wait_owned<S: AsRawFd + ?Sized>(source: &S, write: bool, e: Event<()>) {
-    let d = if write {
-        Direction::Write
-    } else {
-        Direction::Read
-    };
+pub(crate) fn wait_owned<S: AsRawFd + ?Sized>(source: &S, d: Direction, e: Event<()>) {
     wait(source, d, e, true)
 }
 
@@ -344,6 +90,6 @@ pub(crate) fn wait_owned<S: AsRawFd + ?Sized>(source: &S, write: bool, e: Event<
 /// ```
 pub fn deregister<S: AsRawFd + ?Sized>(source: &S) {
     let fd = source.as_raw_fd();
-    let old = crate::core::with(|c| c.io.borrow_mut().forget(fd));
+    let old = crate::local::with(|c| c.io.borrow_mut().forget(fd));
     drop(old);
 }

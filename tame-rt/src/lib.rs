@@ -40,12 +40,15 @@
 mod core;
 mod event;
 mod io;
+mod local;
 pub mod net;
+mod poller;
 mod rendezvous;
 mod task;
 mod tether;
 mod timeout;
 mod timer;
+mod timer_store;
 
 pub use crate::core::{now, run};
 pub use crate::event::{Event, leak_reports};

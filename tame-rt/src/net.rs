@@ -30,7 +30,7 @@ macro_rules! readiness {
                         "let r = tame::Rendezvous::<(), ()>::new();\n",
                         "s.readable(r.event(()));\nassert_eq!(r.pending(), 1);\n```")]
             pub fn readable(&self, e: Event<()>) {
-                crate::io::wait_owned(self, false, e)
+                crate::io::wait_owned(self, crate::poller::Direction::Read, e)
             }
             /// Triggers `e` when the socket may be writable (see [`writable`](crate::writable)).
             ///
@@ -39,7 +39,7 @@ macro_rules! readiness {
                         "let r = tame::Rendezvous::<(), ()>::new();\n",
                         "s.writable(r.event(()));\nassert!(r.pending() + r.ready() == 1);\n```")]
             pub fn writable(&self, e: Event<()>) {
-                crate::io::wait_owned(self, true, e)
+                crate::io::wait_owned(self, crate::poller::Direction::Write, e)
             }
             /// Wraps a mio socket created elsewhere (mio sockets are always non-blocking).
             ///

@@ -34,8 +34,7 @@ use std::rc::Rc;
 
 use smallvec::SmallVec;
 
-use crate::event::{Adapter, Event, Hook, Join, Sink, Target};
-use crate::task::Wake;
+use crate::event::{Adapter, Event, Hook, Join, Sink, Target, Wake};
 
 const NONE: u32 = u32::MAX;
 

@@ -54,18 +54,9 @@ use smallvec::SmallVec;
 
 #[cfg(debug_assertions)]
 use crate::event::FindCaller;
-use crate::event::{Event, Frame, Hook, Join, Target, Watch};
+use crate::event::{Event, Frame, Hook, Join, Target, Wake, Watch};
+use crate::local::Runnable;
 use crate::rendezvous::Rendezvous;
-
-/// Something that can be put on the run queue.
-pub(crate) trait Wake {
-    fn wake(self: Rc<Self>);
-    /// Whether the call finished or ended: waking it would do nothing.
-    fn is_over(&self) -> bool;
-    /// The call, for a backtrace.
-    #[cfg_attr(not(debug_assertions), allow(dead_code))]
-    fn wake_frame(self: Rc<Self>) -> Rc<dyn Frame>;
-}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum WaitKind {
@@ -271,9 +262,6 @@ fn take_join_hooks_slow(a: usize) -> Option<TokenHooks> {
 /// The object-safe face of a task, as held by the run queue and by rendezvous.
 pub(crate) trait TaskDyn: Wake + Join {
     fn header(&self) -> &Header;
-    /// Runs the closure once; called only by the loop (never inline from a trigger). `epoch`
-    /// is the thread's current run epoch: a task of an older one is dropped instead.
-    fn resume(self: Rc<Self>, epoch: u16);
     fn as_join(self: Rc<Self>) -> Rc<dyn Join>;
     fn as_wake(self: Rc<Self>) -> Rc<dyn Wake>;
     fn as_watch(self: Rc<Self>) -> Weak<dyn Watch>;
@@ -420,7 +408,7 @@ impl<F> Task<F> {
 impl<F: FnMut(&Cx) -> Step + 'static> Wake for Task<F> {
     fn wake(self: Rc<Self>) {
         if !self.hdr.set_queued(true) {
-            crate::core::schedule(self);
+            crate::local::schedule(self);
         }
     }
     fn wake_frame(self: Rc<Self>) -> Rc<dyn Frame> {
@@ -554,26 +542,6 @@ impl<F: FnMut(&Cx) -> Step + 'static> TaskDyn for Task<F> {
     fn header(&self) -> &Header {
         &self.hdr
     }
-    fn resume(self: Rc<Self>, epoch: u16) {
-        let flags = self.hdr.flags.get() & !QUEUED;
-        self.hdr.flags.set(flags);
-        if self.hdr.epoch != epoch {
-            self.abandon();
-            return;
-        }
-        if self.hdr.wait.get() == WaitKind::Join {
-            if self.hdr.joins.get() != 0 {
-                return;
-            }
-            // The block is complete: the hooks of its events are void.
-            if flags & HOOKS != 0 {
-                self.hdr.flags.set(flags & !HOOKS);
-                drop(take_join_hooks_slow(addr(&*self)));
-            }
-        }
-        self.hdr.wait.set(WaitKind::Running);
-        self.step();
-    }
     fn as_join(self: Rc<Self>) -> Rc<dyn Join> {
         self
     }
@@ -594,6 +562,35 @@ impl<F: FnMut(&Cx) -> Step + 'static> TaskDyn for Task<F> {
         self.clone().step();
         self.hdr.set(DESCRIBING, false);
         DESCRIBED.take()
+    }
+}
+
+impl<F: FnMut(&Cx) -> Step + 'static> Runnable for Task<F> {
+    fn is_queued(&self) -> bool {
+        self.hdr.has(QUEUED)
+    }
+    fn unqueue(&self) {
+        self.hdr.set_queued(false);
+    }
+    fn resume(self: Rc<Self>, epoch: u16) {
+        let flags = self.hdr.flags.get() & !QUEUED;
+        self.hdr.flags.set(flags);
+        if self.hdr.epoch != epoch {
+            self.abandon();
+            return;
+        }
+        if self.hdr.wait.get() == WaitKind::Join {
+            if self.hdr.joins.get() != 0 {
+                return;
+            }
+            // The block is complete: the hooks of its events are void.
+            if flags & HOOKS != 0 {
+                self.hdr.flags.set(flags & !HOOKS);
+                drop(take_join_hooks_slow(addr(&*self)));
+            }
+        }
+        self.hdr.wait.set(WaitKind::Running);
+        self.step();
     }
 }
 
@@ -640,7 +637,7 @@ where
     #[cfg(not(debug_assertions))]
     let _ = (name, file);
     #[allow(unused_mut)]
-    let mut hdr = Header::new(crate::core::epoch());
+    let mut hdr = Header::new(crate::local::epoch());
     hdr.flags.set(flags);
     #[cfg(debug_assertions)]
     {
