@@ -139,9 +139,7 @@ pub use tame_rt::{
 /// # let _: Option<TcpStream> = None;
 /// ```
 pub mod net {
-    pub use tame_rt::net::{
-        TcpListener, TcpStream, UdpSocket, Wrapped, accept, read_some, write_all,
-    };
+    pub use tame_rt::net::{TcpListener, TcpStream, UdpSocket, accept, read_some, write_all};
 }
 
 /// What `#[tamed]` expands to. Not a public API: it may change in any release.

@@ -40,6 +40,10 @@ fn wait<S: AsRawFd + ?Sized>(source: &S, d: Direction, mut e: Event<()>, owned: 
 /// you); an fd closed without it is handled, at the price of one system call per wait that
 /// follows an idle period on any fd that is not a `tame::net` socket.
 ///
+/// # Panics
+/// If the thread's I/O poller (epoll) cannot be created, at the first wait on any fd (the
+/// process is out of file descriptors, say): no fd could ever be waited on.
+///
 /// ```
 /// # use tame_rt as tame;
 /// # if cfg!(miri) { return; } // Miri has no sockets

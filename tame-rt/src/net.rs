@@ -21,7 +21,7 @@ use crate::event::Event;
 use crate::rendezvous::Rendezvous;
 
 macro_rules! readiness {
-    ($t:ty, $make:literal) => {
+    ($t:ty, $mio:ty, $make:literal) => {
         impl $t {
             /// Triggers `e` when the socket may be readable (see [`readable`](crate::readable)).
             ///
@@ -47,7 +47,7 @@ macro_rules! readiness {
                         "let s = ", $make, ";\n",
                         "let fd = std::os::fd::AsRawFd::as_raw_fd(s.as_mio());\n",
                         "assert_eq!(fd, std::os::fd::AsRawFd::as_raw_fd(&s));\n```")]
-            pub fn from_mio(inner: <$t as Wrapped>::Inner) -> Self {
+            pub fn from_mio(inner: $mio) -> Self {
                 Self { inner }
             }
             /// The wrapped mio socket.
@@ -55,7 +55,7 @@ macro_rules! readiness {
             #[doc = concat!("```\n# use tame_rt as tame;\n# if cfg!(miri) { return; }\n",
                         "let s = ", $make, ";\n",
                         "println!(\"{:?}\", s.as_mio());\n```")]
-            pub fn as_mio(&self) -> &<$t as Wrapped>::Inner {
+            pub fn as_mio(&self) -> &$mio {
                 &self.inner
             }
         }
@@ -70,18 +70,6 @@ macro_rules! readiness {
             }
         }
     };
-}
-
-/// Associates a wrapper with the mio type it wraps.
-///
-/// ```
-/// # use tame_rt as tame;
-/// fn inner_of<W: tame::net::Wrapped>() -> &'static str { std::any::type_name::<W::Inner>() }
-/// assert!(inner_of::<tame::net::UdpSocket>().contains("mio"));
-/// ```
-pub trait Wrapped {
-    /// The mio socket type.
-    type Inner;
 }
 
 /// A TCP listener on the tame loop.
@@ -99,11 +87,9 @@ pub struct TcpListener {
     inner: mio::net::TcpListener,
 }
 
-impl Wrapped for TcpListener {
-    type Inner = mio::net::TcpListener;
-}
 readiness!(
     TcpListener,
+    mio::net::TcpListener,
     "tame::net::TcpListener::from_mio(mio::net::TcpListener::bind(\"127.0.0.1:0\".parse().unwrap()).unwrap())"
 );
 
@@ -166,11 +152,9 @@ pub struct TcpStream {
     inner: mio::net::TcpStream,
 }
 
-impl Wrapped for TcpStream {
-    type Inner = mio::net::TcpStream;
-}
 readiness!(
     TcpStream,
+    mio::net::TcpStream,
     "{ let l = tame::net::TcpListener::bind(\"127.0.0.1:0\".parse().unwrap()).unwrap(); tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap() }"
 );
 
@@ -322,11 +306,9 @@ pub struct UdpSocket {
     inner: mio::net::UdpSocket,
 }
 
-impl Wrapped for UdpSocket {
-    type Inner = mio::net::UdpSocket;
-}
 readiness!(
     UdpSocket,
+    mio::net::UdpSocket,
     "tame::net::UdpSocket::bind(\"127.0.0.1:0\".parse().unwrap()).unwrap()"
 );
 

@@ -140,6 +140,9 @@ impl Poller {
         if !f.registered || idle {
             let interest = Interest::READABLE | Interest::WRITABLE;
             let res = match self.poll() {
+                // Without a poller no fd can ever be waited on: reporting it ready would
+                // make every caller spin on `WouldBlock`.
+                Err(err) => panic!("tame: cannot create the I/O poller: {err}"),
                 Ok(p) => {
                     let reg = p.registry();
                     let src = &mut SourceFd(&fd);
@@ -162,7 +165,6 @@ impl Poller {
                         }
                     }
                 }
-                Err(err) => Err(err),
             };
             if res.is_err() {
                 // Not pollable (a regular file, a closed fd): report it ready; the caller's

@@ -869,6 +869,10 @@ fn not_saved() -> ! {
 #[doc(hidden)]
 #[inline(always)]
 pub fn put<T>(slot: &mut Option<T>, v: T) {
+    debug_assert!(
+        slot.is_none(),
+        "a local saved into a slot that still holds one"
+    );
     std::mem::forget(slot.replace(v));
 }
 

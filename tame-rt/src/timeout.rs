@@ -61,12 +61,21 @@ impl std::error::Error for TimedOut {}
 /// ```
 #[cfg_attr(debug_assertions, track_caller)]
 pub fn add_timeout<T: 'static>(after: Duration, e: Event<Result<T, TimedOut>>) -> Event<T> {
-    // `true`: the operation (Some(v) = its value, None = it was dropped); `false`: the timer.
-    let r: Rendezvous<bool, Option<T>> = Rendezvous::new();
-    let op = r.event_map(true, |v: Option<T>| v);
-    crate::timer::timer(after, r.event_map(false, |_: Option<()>| None));
+    // The operation's value is `Some(v)`, or `None` when it dropped its event.
+    let r: Rendezvous<Side, Option<T>> = Rendezvous::new();
+    let op = r.event_map(Side::Operation, |v: Option<T>| v);
+    crate::timer::timer(after, r.event_map(Side::Timer, |_: Option<()>| None));
     race(r, e);
     op
+}
+
+/// The two events [`add_timeout`] races.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    /// The operation's event: its value, or `None` if it was dropped untriggered.
+    Operation,
+    /// The timer's event.
+    Timer,
 }
 
 /// The waiting half of [`add_timeout`]: whichever event of `r` comes first decides what `e`
@@ -76,13 +85,13 @@ pub fn add_timeout<T: 'static>(after: Duration, e: Event<Result<T, TimedOut>>) -
 /// whose one `Event` parameter lost its receiver), and `r`, dropped with it, cancels both
 /// sides at once: the timer is removed and the operation told.
 #[tamed(crate = crate)]
-fn race<T: 'static>(r: Rendezvous<bool, Option<T>>, e: Event<Result<T, TimedOut>>) {
+fn race<T: 'static>(r: Rendezvous<Side, Option<T>>, e: Event<Result<T, TimedOut>>) {
     match twait!(r) {
-        Some((true, Some(v))) => e.trigger(Ok(v)),
-        Some((false, _)) => e.trigger(Err(TimedOut)),
+        Some((Side::Operation, Some(v))) => e.trigger(Ok(v)),
+        Some((Side::Timer, _)) => e.trigger(Err(TimedOut)),
         // The operation dropped its event: abandon `e`. (`None`, nothing left to come, would
         // need the timer gone as well.)
-        Some((true, None)) | None => e.abandon(),
+        Some((Side::Operation, None)) | None => e.abandon(),
     }
     r.cancel();
 }
