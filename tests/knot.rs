@@ -94,6 +94,23 @@ fn help_and_bad_options() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--log"));
+    // `--backlog` out of 1..=65535: a usage error, one line that says what to write.
+    for bad in ["0", "65536"] {
+        let out = run(
+            Command::new(&bin).args(["--backlog", bad, "--addr", "127.0.0.1:1"]),
+            Duration::from_secs(10),
+        );
+        assert_eq!(out.status.code(), Some(2), "--backlog {bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("knot: --backlog: must be at"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    assert!(
+        String::from_utf8_lossy(
+            &run(Command::new(&bin).arg("--help"), Duration::from_secs(10)).stdout
+        )
+        .contains("--backlog N")
+    );
 }
 
 #[test]
@@ -1018,4 +1035,77 @@ fn conditional_requests_get_304_when_the_copy_is_current() {
         "If-None-Match: \"other\"\r\nIf-Modified-Since: {modified}\r\n"
     ));
     assert_eq!(r.status, 200, "If-None-Match decides when present");
+}
+
+/// The listen backlog of the socket listening on `addr`, from `ss` (the Send-Q column of a
+/// listening socket); `None` when ss is missing (skipped, or a failure under `CI=true`).
+fn listen_backlog(addr: std::net::SocketAddr) -> Option<u32> {
+    have("ss")?;
+    let filter = format!("sport = :{}", addr.port());
+    let out = run(
+        Command::new("ss").args(["-Hltn", &filter]),
+        Duration::from_secs(10),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains(&addr.to_string()))
+        .unwrap_or_else(|| panic!("no listener on {addr} in ss: {text}"));
+    // State, Recv-Q, Send-Q (the backlog), local address, peer address.
+    let send_q = line.split_whitespace().nth(2).expect("Send-Q column");
+    Some(send_q.parse().expect("a number"))
+}
+
+/// Connections to `addr` whose handshake completes within 300 ms, out of `n` tried (each kept
+/// open until all are tried).
+fn handshakes(addr: std::net::SocketAddr, n: usize) -> usize {
+    let conns: Vec<_> = (0..n)
+        .filter_map(|_| {
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()
+        })
+        .collect();
+    conns.len()
+}
+
+/// Stops (`STOP`) or resumes (`CONT`) the server with a signal.
+fn signal(k: &Knot, sig: &str) {
+    let out = run(
+        Command::new("sh").args(["-c", &format!("kill -{sig} {}", k.pid())]),
+        Duration::from_secs(10),
+    );
+    assert!(out.status.success(), "kill -{sig}");
+}
+
+#[test]
+fn backlog_sets_the_kernel_queue_of_the_listener() {
+    let somaxconn: u32 = fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4096);
+    let small = Knot::start(&["--backlog", "1"]);
+    let default = Knot::start(&[]);
+    if let Some(b) = listen_backlog(small.addr) {
+        assert_eq!(b, 1, "--backlog 1");
+        assert_eq!(
+            listen_backlog(default.addr),
+            Some(511.min(somaxconn)),
+            "the default (the kernel caps it at net.core.somaxconn = {somaxconn})"
+        );
+    }
+    // What a backlog does: while the server accepts nothing (stopped), the kernel completes
+    // the handshakes of only backlog + 1 connections (Linux); the next SYNs are dropped. With
+    // the default, all 5 complete.
+    signal(&small, "STOP");
+    signal(&default, "STOP");
+    let (queued_small, queued_default) = (handshakes(small.addr, 5), handshakes(default.addr, 5));
+    signal(&small, "CONT");
+    signal(&default, "CONT");
+    assert!(
+        queued_small <= 2,
+        "--backlog 1 queued {queued_small} connections"
+    );
+    assert_eq!(queued_default, 5);
+    // And the server serves on.
+    let r = exchange(small.addr, b"GET /hello.txt HTTP/1.0\r\n\r\n", false);
+    assert_eq!(r.status, 200);
 }

@@ -16,12 +16,17 @@ OPTIONS:
     --cache-mb N            in-memory file cache size in MiB [default: 64]
     --idle-timeout-ms N     close a connection idle this long [default: 10000]
     --max-conns N           most connections open at once [default: 10000]
+    --backlog N             connections the kernel queues before knot accepts them,
+                            1 to 65535 (the kernel caps it at net.core.somaxconn) [default: 511]
     --log[=yes|no]          one line per request on stderr [default: no]
     -h, --help              print this help
 ";
 
 /// Longest idle timeout accepted: a day (deadlines are computed as now + timeout).
 const MAX_IDLE_MS: u64 = 86_400_000;
+/// Largest `--backlog` accepted (the kernel's own limit, `net.core.somaxconn`, is at most
+/// this on Linux).
+const MAX_BACKLOG: u64 = 65_535;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
@@ -30,6 +35,8 @@ pub struct Options {
     pub cache_bytes: usize,
     pub idle: Duration,
     pub max_conns: usize,
+    /// The listen backlog: connections the kernel completes and queues until accepted.
+    pub backlog: i32,
     pub log: bool,
 }
 
@@ -41,6 +48,8 @@ impl Default for Options {
             cache_bytes: 64 << 20,
             idle: Duration::from_millis(10_000),
             max_conns: 10_000,
+            // nginx's default on Linux.
+            backlog: 511,
             log: false,
         }
     }
@@ -115,6 +124,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
                 o.max_conns = usize::try_from(number("--max-conns", &value()?, 1)?)
                     .map_err(|_| "--max-conns: too large".to_string())?
             }
+            "--backlog" => {
+                let n = number("--backlog", &value()?, 1)?;
+                if n > MAX_BACKLOG {
+                    return Err(format!("--backlog: must be at most {MAX_BACKLOG}, got {n}"));
+                }
+                o.backlog = n as i32;
+            }
             other => return Err(format!("unknown option {other:?} (see --help)")),
         }
     }
@@ -150,10 +166,12 @@ mod tests {
     fn defaults_and_every_option() {
         assert_eq!(parse(args("")), Ok(Cli::Run(Options::default())));
         let Ok(Cli::Run(o)) = parse(args(
-            "--root /tmp --addr 127.0.0.1:9 --cache-mb=2 --idle-timeout-ms 5 --max-conns 3 --log",
+            "--root /tmp --addr 127.0.0.1:9 --cache-mb=2 --idle-timeout-ms 5 --max-conns 3 --log \
+             --backlog 7",
         )) else {
             panic!()
         };
+        assert_eq!(o.backlog, 7);
         assert_eq!(o.root, PathBuf::from("/tmp"));
         assert_eq!(o.addr, "127.0.0.1:9".parse().unwrap());
         assert_eq!(
@@ -181,5 +199,41 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown option")
         );
+    }
+
+    #[test]
+    fn backlog_is_1_to_65535() {
+        let backlog = |a: &str| match parse(args(a)) {
+            Ok(Cli::Run(o)) => Ok(o.backlog),
+            Ok(Cli::Help) => panic!("{a}"),
+            Err(e) => Err(e),
+        };
+        assert_eq!(backlog(""), Ok(511), "nginx's default");
+        assert_eq!(backlog("--backlog 1"), Ok(1));
+        assert_eq!(backlog("--backlog=65535"), Ok(65_535));
+        for (a, says) in [
+            ("--backlog 0", "--backlog: must be at least 1, got 0"),
+            (
+                "--backlog 65536",
+                "--backlog: must be at most 65535, got 65536",
+            ),
+            (
+                "--backlog -1",
+                "--backlog: expected a whole number, got \"-1\"",
+            ),
+            (
+                "--backlog 1e3",
+                "--backlog: expected a whole number, got \"1e3\"",
+            ),
+            (
+                "--backlog 99999999999999999999",
+                "--backlog: expected a whole number",
+            ),
+            ("--backlog", "--backlog: missing value"),
+        ] {
+            let e = backlog(a).unwrap_err();
+            assert!(e.starts_with(says), "{a}: {e}");
+            assert!(!e.contains('\n'), "one line: {e:?}");
+        }
     }
 }

@@ -201,7 +201,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match TcpListener::bind(opts.addr) {
+    let listener = match listen(opts.addr, opts.backlog) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("knot: cannot listen on {}: {e}", opts.addr);
@@ -221,6 +221,20 @@ fn main() -> ExitCode {
     });
     tame::run(move || accept_loop(listener, srv));
     ExitCode::SUCCESS
+}
+
+/// A listener on `addr` whose kernel queue holds `backlog` connections not yet accepted.
+/// Made as `TcpListener::bind` makes one (`SO_REUSEADDR`, non-blocking, close-on-exec), but
+/// that one's backlog is mio's fixed 1024.
+fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    sock.set_reuse_address(true)?;
+    sock.set_nonblocking(true)?;
+    sock.bind(&addr.into())?;
+    sock.listen(backlog)?;
+    let std: std::net::TcpListener = sock.into();
+    Ok(TcpListener::from_mio(mio::net::TcpListener::from_std(std)))
 }
 
 // ANCHOR: accept

@@ -106,6 +106,11 @@ impl Knot {
         line.split_whitespace().nth(1)?.parse().ok()
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the server is still running.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
