@@ -1109,3 +1109,21 @@ fn backlog_sets_the_kernel_queue_of_the_listener() {
     let r = exchange(small.addr, b"GET /hello.txt HTTP/1.0\r\n\r\n", false);
     assert_eq!(r.status, 200);
 }
+
+/// Found by fuzzing the head parser (`fuzz/`): a suffix range of an empty file is 416, not a
+/// 206 of no bytes whose `Content-Range` ends before it starts (a debug build panicked there
+/// and took the server down).
+#[test]
+fn a_suffix_range_of_an_empty_file_is_416() {
+    let dir = TempDir::new("empty-range");
+    fs::write(dir.path().join("empty.txt"), b"").unwrap();
+    let k = Knot::start(&["--root", dir.path().to_str().unwrap()]);
+    for spec in ["bytes=-7", "bytes=-1", "bytes=0-", "bytes=0-0"] {
+        let req = format!("GET /empty.txt HTTP/1.0\r\nRange: {spec}\r\n\r\n");
+        let r = exchange(k.addr, req.as_bytes(), false);
+        assert_eq!(r.status, 416, "{spec}");
+        assert_eq!(r.header("content-range"), Some("bytes */0"), "{spec}");
+    }
+    let r = exchange(k.addr, b"GET /empty.txt HTTP/1.0\r\n\r\n", false);
+    assert_eq!((r.status, r.body.len()), (200, 0));
+}

@@ -122,7 +122,8 @@ impl ByteRange {
         match self {
             ByteRange::From(f, _) if f >= len => None,
             ByteRange::From(f, l) => Some((f, l.map_or(len, |l| (l + 1).min(len)))),
-            ByteRange::Last(0) => None,
+            // No suffix of an empty file has a byte in it (RFC 9110 §14.1.3).
+            ByteRange::Last(n) if n == 0 || len == 0 => None,
             ByteRange::Last(n) => Some((len.saturating_sub(n), len)),
         }
     }
@@ -682,6 +683,10 @@ mod tests {
             "starts past the end"
         );
         assert_eq!(r("bytes=-0").unwrap().resolve(len), None);
+        // Found by fuzzing: a suffix of an empty file has no byte to send (416), where it
+        // resolved to the empty span 0..0.
+        assert_eq!(r("bytes=-7").unwrap().resolve(0), None);
+        assert_eq!(r("bytes=0-").unwrap().resolve(0), None);
     }
 
     #[test]
