@@ -1127,3 +1127,20 @@ fn a_suffix_range_of_an_empty_file_is_416() {
     let r = exchange(k.addr, b"GET /empty.txt HTTP/1.0\r\n\r\n", false);
     assert_eq!((r.status, r.body.len()), (200, 0));
 }
+
+/// Found by fuzzing the head parser (`fuzz/`): an `If-Modified-Since` whose year has more
+/// than four digits is not a date (ignored), where its seconds overflowed (a debug build
+/// panicked and the server died).
+#[test]
+fn an_if_modified_since_past_the_year_9999_is_ignored() {
+    let k = Knot::start(&[]);
+    for (date, status) in [
+        ("Sun, 06 Nov 999999999999991994 08:49:37 GMT", 200),
+        ("Sun, 06 Nov 10000 08:49:37 GMT", 200),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 304),
+    ] {
+        let req = format!("GET /hello.txt HTTP/1.0\r\nIf-Modified-Since: {date}\r\n\r\n");
+        let r = exchange(k.addr, req.as_bytes(), false);
+        assert_eq!(r.status, status, "{date}");
+    }
+}

@@ -439,7 +439,8 @@ pub fn http_date(secs: u64) -> String {
     )
 }
 
-/// An IMF-fixdate as seconds since the epoch; `None` for another shape.
+/// An IMF-fixdate as seconds since the epoch; `None` for another shape, or a year outside
+/// 1970 to 9999.
 pub fn parse_http_date(s: &str) -> Option<u64> {
     let p: Vec<&str> = s.split_whitespace().collect();
     let [_, day, mon, year, time, "GMT"] = p.as_slice() else {
@@ -455,7 +456,9 @@ pub fn parse_http_date(s: &str) -> Option<u64> {
     let [h, mi, se] = hms.as_slice() else {
         return None;
     };
-    if !(1..=31).contains(&d) || *h > 23 || *mi > 59 || *se > 60 || y < 1970 {
+    // An IMF-fixdate's year has four digits (RFC 9110 §5.6.7); a longer one would overflow
+    // the seconds.
+    if !(1..=31).contains(&d) || *h > 23 || *mi > 59 || *se > 60 || !(1970..=9999).contains(&y) {
         return None;
     }
     let days = days_from_civil(y, m, d);
@@ -694,6 +697,10 @@ mod tests {
         assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
         assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
         assert_eq!(http_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(
+            parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT"),
+            Some(253_402_300_799)
+        );
         for t in [0, 784_111_777, 951_782_400, 1_700_000_000, 4_102_444_800] {
             assert_eq!(parse_http_date(&http_date(t)), Some(t), "{t}");
         }
@@ -702,6 +709,9 @@ mod tests {
             "Sun Nov  6 08:49:37 1994",
             "",
             "Sun, 06 Nov 1994 25:00:00 GMT",
+            // Found by fuzzing: a year of more than four digits overflowed the seconds.
+            "Sun, 15 Nov 999999999999991994 08:49:37 GMT",
+            "Sat, 01 Jan 10000 00:00:00 GMT",
         ] {
             assert_eq!(parse_http_date(bad), None, "{bad}");
         }
