@@ -1144,3 +1144,22 @@ fn an_if_modified_since_past_the_year_9999_is_ignored() {
         assert_eq!(r.status, status, "{date}");
     }
 }
+
+/// Found by the property test of the head parser (`props.rs`): a range whose last byte is
+/// the largest number a `u64` holds is a range to the end of the file, where one past it
+/// overflowed (a debug build panicked and the server died).
+#[test]
+fn a_range_ending_at_u64_max_is_the_rest_of_the_file() {
+    let k = Knot::start(&[]);
+    let body = fs::read(site().join("hello.txt")).unwrap();
+    let len = body.len();
+    let req = format!(
+        "GET /hello.txt HTTP/1.0\r\nRange: bytes=5-{}\r\n\r\n",
+        u64::MAX
+    );
+    let r = exchange(k.addr, req.as_bytes(), false);
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body, &body[5..]);
+    let want = format!("bytes 5-{}/{len}", len - 1);
+    assert_eq!(r.header("content-range"), Some(want.as_str()));
+}

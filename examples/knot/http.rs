@@ -121,7 +121,8 @@ impl ByteRange {
     pub fn resolve(self, len: u64) -> Option<(u64, u64)> {
         match self {
             ByteRange::From(f, _) if f >= len => None,
-            ByteRange::From(f, l) => Some((f, l.map_or(len, |l| (l + 1).min(len)))),
+            // (A last byte past the end is the end: `saturating_add` for `u64::MAX`.)
+            ByteRange::From(f, l) => Some((f, l.map_or(len, |l| l.saturating_add(1).min(len)))),
             // No suffix of an empty file has a byte in it (RFC 9110 §14.1.3).
             ByteRange::Last(n) if n == 0 || len == 0 => None,
             ByteRange::Last(n) => Some((len.saturating_sub(n), len)),
@@ -690,6 +691,10 @@ mod tests {
         // resolved to the empty span 0..0.
         assert_eq!(r("bytes=-7").unwrap().resolve(0), None);
         assert_eq!(r("bytes=0-").unwrap().resolve(0), None);
+        // Found by the property test: a last byte of u64::MAX overflowed one past it.
+        let to_max = r(&format!("bytes=5-{}", u64::MAX)).unwrap();
+        assert_eq!(to_max.resolve(len), Some((5, 1000)));
+        assert_eq!(to_max.resolve(u64::MAX), Some((5, u64::MAX)));
     }
 
     #[test]
