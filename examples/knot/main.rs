@@ -13,6 +13,8 @@
 mod cli;
 mod files;
 mod http;
+#[cfg(test)]
+mod props;
 
 use std::cell::{Cell, RefCell};
 use std::fs;
