@@ -123,3 +123,36 @@ pub(crate) fn epoch() -> u16 {
 pub(crate) fn next_epoch() {
     with(|c| c.epoch.set(c.epoch.get().wrapping_add(1)));
 }
+
+#[cfg(all(test, debug_assertions))]
+mod tests {
+    use super::*;
+
+    /// A stand-in task whose `QUEUED` flag the test sets by hand.
+    struct Fake(Cell<bool>);
+
+    impl Runnable for Fake {
+        fn resume(self: Rc<Self>, _: u16) {}
+        fn is_queued(&self) -> bool {
+            self.0.get()
+        }
+        fn unqueue(&self) {
+            self.0.set(false);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "a task is queued without its QUEUED flag")]
+    fn queueing_a_task_without_its_flag_trips_the_check() {
+        schedule(Rc::new(Fake(Cell::new(false))));
+    }
+
+    #[test]
+    #[should_panic(expected = "a task on the run queue lost its QUEUED flag")]
+    fn a_queued_task_that_lost_its_flag_trips_the_check() {
+        let t = Rc::new(Fake(Cell::new(true)));
+        schedule(t.clone());
+        t.0.set(false);
+        let _ = next();
+    }
+}

@@ -199,6 +199,7 @@ impl Poller {
                     i += 1;
                 } else {
                     out.push(dir.waiters.swap_remove(i));
+                    debug_assert!(self.waiters > 0, "poller: a waiter not counted");
                     self.waiters -= 1;
                 }
             }
@@ -247,6 +248,7 @@ impl Poller {
     /// Moves every waiting event into `out` (a run that unwound is being abandoned). The fds
     /// stay registered and keep their remembered edges: those belong to the fds, not to a run.
     pub(crate) fn drain_waiters_into(&mut self, out: &mut Vec<Event<()>>) {
+        self.check();
         if self.waiters == 0 {
             return;
         }
@@ -264,10 +266,44 @@ impl Poller {
         }
         let old = std::mem::take(f);
         self.waiters -= old.read.waiters.len() + old.write.waiters.len();
+        self.check();
         if let Some(p) = &self.poll {
             // The fd may already be closed; nothing useful to do with an error here.
             let _ = p.registry().deregister(&mut SourceFd(&fd));
         }
         Some(old)
+    }
+
+    /// Debug builds: checks that `waiters` counts the waiting events of the table (O(fds): on
+    /// the rare paths only, `forget` and draining).
+    fn check(&self) {
+        #[cfg(debug_assertions)]
+        {
+            let n: usize = self
+                .fds
+                .iter()
+                .map(|f| f.read.waiters.len() + f.write.waiters.len())
+                .sum();
+            assert_eq!(
+                self.waiters, n,
+                "poller: `waiters` is not the number of waiting events"
+            );
+        }
+    }
+}
+
+#[cfg(all(test, debug_assertions))]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "poller: `waiters` is not the number of waiting events")]
+    fn a_miscounted_waiter_trips_the_check() {
+        let mut p = Poller::new();
+        p.fds.resize_with(4, Fd::default);
+        let r = crate::Rendezvous::<(), ()>::new();
+        p.fds[3].read.waiters.push(r.event(()));
+        // One waiting event, counted as none: the next drain finds it.
+        p.drain_waiters_into(&mut Vec::new());
     }
 }

@@ -73,6 +73,36 @@ struct State<I, T> {
     stamps: VecDeque<u64>,
 }
 
+impl<I, T> State<I, T> {
+    /// Debug builds: checks the invariants of the module docs that are O(slots) to check, in
+    /// `cancel`, which walks the slots anyway.
+    fn check(&self) {
+        #[cfg(debug_assertions)]
+        {
+            let pending = self
+                .slots
+                .iter()
+                .filter(|s| matches!(s, Slot::Pending { .. }))
+                .count();
+            assert_eq!(
+                pending, self.pending,
+                "rendezvous: `pending` is not the number of pending slots"
+            );
+            assert!(
+                self.extra_hooks.iter().all(|(i, _)| matches!(
+                    self.slots.get(*i as usize),
+                    Some(Slot::Pending { .. })
+                )),
+                "rendezvous: a hook kept for a slot that is not pending"
+            );
+            assert!(
+                self.waiter.is_some() || self.more_waiters.is_empty(),
+                "rendezvous: waiters queued behind no first waiter"
+            );
+        }
+    }
+}
+
 thread_local! {
     /// Trigger counter of the per-site rendezvous (`mkevent!(place)`) on this thread.
     static STAMP: Cell<u64> = const { Cell::new(0) };
@@ -327,6 +357,7 @@ impl<I, T> Inner<I, T> {
         let mut taken: SmallVec<[(I, Option<Hook>); 4]> = SmallVec::new();
         let (extra, wake, group) = {
             let mut st = self.state.borrow_mut();
+            st.check();
             if st.pending > 0 {
                 for s in st.slots.iter_mut() {
                     if matches!(s, Slot::Pending { .. })
@@ -424,6 +455,7 @@ impl<I: 'static, T: 'static> Sink<T> for Inner<I, T> {
         let mut st = self.state.borrow_mut();
         match Self::release(&mut st, slot) {
             Slot::Pending { id, hook, more } => {
+                debug_assert!(st.pending > 0, "rendezvous: a pending slot not counted");
                 st.pending -= 1;
                 st.ready.push_back((id, value));
                 if st.group.is_some() {
@@ -453,6 +485,7 @@ impl<I: 'static, T: 'static> Sink<T> for Inner<I, T> {
         let mut st = self.state.borrow_mut();
         match Self::release(&mut st, slot) {
             Slot::Pending { id, hook, more } => {
+                debug_assert!(st.pending > 0, "rendezvous: a pending slot not counted");
                 st.pending -= 1;
                 // No value: only the end (nothing pending any more) wakes anyone.
                 let wake = if st.pending == 0 {
@@ -585,5 +618,20 @@ impl<I, T> fmt::Debug for Rendezvous<I, T> {
                 &(usize::from(st.waiter.is_some()) + st.more_waiters.len()),
             )
             .finish()
+    }
+}
+
+#[cfg(all(test, debug_assertions))]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "rendezvous: `pending` is not the number of pending slots")]
+    fn a_miscounted_slot_trips_the_check() {
+        // Leaked: dropping them while the panic unwinds would trip the check again.
+        let r = std::mem::ManuallyDrop::new(Rendezvous::<u32, ()>::new());
+        let _e = std::mem::ManuallyDrop::new(r.event(1));
+        r.inner.state.borrow_mut().pending += 1;
+        r.cancel();
     }
 }

@@ -983,3 +983,13 @@ impl DrainToken for TokenHooks {
         gone
     }
 }
+
+#[cfg(all(test, debug_assertions))]
+mod tests {
+    #[test]
+    #[should_panic(expected = "a local saved into a slot that still holds one")]
+    fn saving_into_a_full_slot_trips_the_check() {
+        let mut slot = Some(String::from("kept"));
+        super::put(&mut slot, String::from("saved"));
+    }
+}

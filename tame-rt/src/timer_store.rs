@@ -75,6 +75,10 @@ impl Timers {
             _ => return None,
         }
         let ev = self.release(idx);
+        debug_assert!(
+            self.heap.len() >= self.live,
+            "timer store: a live timer has no key"
+        );
         if self.heap.len() - self.live > self.live + SLACK {
             self.rebuild();
         }
@@ -103,6 +107,34 @@ impl Timers {
         let mut keys = std::mem::take(&mut self.heap).into_vec();
         keys.retain(|Reverse((_, seq, idx))| self.is_current(*seq, *idx));
         self.heap = BinaryHeap::from(keys);
+        self.check();
+    }
+
+    /// Debug builds: checks the invariants of the module docs (O(n): where the heap is
+    /// rebuilt, which is O(n) already, and when the store is drained). Without tombstones,
+    /// every key is a live entry's and every live entry has one.
+    fn check(&self) {
+        #[cfg(debug_assertions)]
+        {
+            let live = self
+                .entries
+                .iter()
+                .filter(|e| matches!(e, Entry::Live { .. }))
+                .count();
+            assert_eq!(
+                live, self.live,
+                "timer store: `live` is not the number of live entries"
+            );
+            let current = self
+                .heap
+                .iter()
+                .filter(|Reverse((_, seq, idx))| self.is_current(*seq, *idx))
+                .count();
+            assert_eq!(
+                current, self.live,
+                "timer store: a live timer has no heap key, or more than one"
+            );
+        }
     }
 
     /// The earliest live deadline, discarding tombstones found on top.
@@ -133,6 +165,7 @@ impl Timers {
     /// that unwound is being abandoned). `seq` goes on counting, so the cancel hook of a timer
     /// drained here can never match a timer set later.
     pub(crate) fn drain_into(&mut self, out: &mut Vec<Event<()>>) {
+        self.check();
         self.heap.clear();
         self.free = NONE;
         self.live = 0;
@@ -182,6 +215,31 @@ impl Timers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "timer store: `live` is not the number of live entries")]
+    fn a_miscounted_timer_trips_the_check() {
+        let r = crate::Rendezvous::<(), ()>::new();
+        let mut t = Timers::new();
+        let now = Instant::now();
+        t.insert(now, r.event(()));
+        t.insert(now, r.event(()));
+        t.live += 1;
+        t.drain_into(&mut Vec::new());
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "timer store: a live timer has no heap key, or more than one")]
+    fn a_timer_without_its_key_trips_the_check() {
+        let r = crate::Rendezvous::<(), ()>::new();
+        let mut t = Timers::new();
+        let now = Instant::now();
+        t.insert(now, r.event(()));
+        t.heap.clear();
+        t.drain_into(&mut Vec::new());
+    }
     use crate::Rendezvous;
     use std::time::Duration;
 
