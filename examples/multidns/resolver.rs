@@ -1110,6 +1110,41 @@ mod tests {
     }
 
     #[test]
+    fn a_maximal_reply_costs_at_most_its_size_in_minimal_ones() {
+        // The largest reply a datagram or a TCP frame can carry (a chain of CNAMEs filling
+        // 65,535 bytes) against the smallest useful one (one address): the time may grow with
+        // the size, by a constant factor more per byte (a byte of a CNAME record costs more
+        // than one of a header: about 1.3 times here), no faster. A quadratic handler would
+        // take about a thousand times more again.
+        let fastest = |bytes: &[u8], q: &Question<'_>| {
+            (0..7)
+                .map(|_| {
+                    let t0 = std::time::Instant::now();
+                    std::hint::black_box(judge(bytes, q));
+                    t0.elapsed().as_secs_f64()
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        let mut links = 1_000;
+        while chain_reply(links + 100).0.len() <= usize::from(u16::MAX) {
+            links += 100;
+        }
+        let (max, q) = chain_reply(links);
+        assert!(max.len() > 60_000, "{} bytes", max.len());
+        let (min, q_min) = chain_reply(0);
+        let (t_max, t_min) = (fastest(&max, &q), fastest(&min, &q_min));
+        let size_ratio = max.len() as f64 / min.len() as f64;
+        assert!(
+            t_max / t_min < 4.0 * size_ratio,
+            "{} bytes took {t_max:e} s, {} bytes {t_min:e} s: {}× the time for {size_ratio}× \
+             the size",
+            max.len(),
+            min.len(),
+            t_max / t_min
+        );
+    }
+
+    #[test]
     fn rcodes_and_flags_become_errors() {
         let q = question("x.example", TYPE::A);
         for (rcode, want) in [
@@ -1318,18 +1353,22 @@ mod tests {
     }
 }
 
+/// The responder of the multidns tests, for the tests below.
+#[cfg(test)]
+#[path = "../../tests/util/responder.rs"]
+mod responder;
+
 /// The resolver on a live socket, against a DNS server on a thread.
 #[cfg(test)]
 mod live {
-    use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::thread::{self, JoinHandle};
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::thread;
     use std::time::{Duration, Instant};
 
-    use simple_dns::rdata::{A, RData};
-    use simple_dns::{CLASS, Packet, RCODE, ResourceRecord};
+    use simple_dns::RCODE;
     use tame::{Rendezvous, TimedOut, tamed};
+
+    use super::responder::{Datagram, Responder, a_record, reply};
 
     use super::{Answer, DnsError, QueryType, Resolver};
     use tame::Event;
@@ -1358,15 +1397,8 @@ mod live {
         done.trigger(answers);
     }
 
-    /// A DNS server on a thread for these tests: `hN.test` has the address 10.0.N/256.N%256,
-    /// except every tenth name (N % 10 == 9), which does not exist. With `silent`, it reads
-    /// queries and never answers. It stops when dropped, or after 20 s.
-    struct Server {
-        addr: SocketAddr,
-        stop: Arc<AtomicBool>,
-        thread: Option<JoinHandle<usize>>,
-    }
-
+    /// The answer for `hN.test`: the address 10.0.N/256.N%256, except every tenth name
+    /// (N % 10 == 9), which does not exist.
     fn expected(n: u32) -> Answer {
         if n % 10 == 9 {
             Err(DnsError::NxDomain)
@@ -1380,89 +1412,39 @@ mod live {
         }
     }
 
-    impl Server {
-        fn start(silent: bool) -> Server {
-            let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-            sock.set_read_timeout(Some(Duration::from_millis(20)))
-                .unwrap();
-            let addr = sock.local_addr().unwrap();
-            let stop = Arc::new(AtomicBool::new(false));
-            let s = stop.clone();
-            let thread = thread::spawn(move || {
-                let deadline = Instant::now() + Duration::from_secs(20);
-                let mut buf = [0u8; 512];
-                let mut queries = 0;
-                while !s.load(Ordering::Relaxed) && Instant::now() < deadline {
-                    let Ok((n, from)) = sock.recv_from(&mut buf) else {
-                        continue;
-                    };
-                    queries += 1;
-                    if silent {
-                        continue;
+    /// A responder on a thread (the multidns tests' own) that answers as [`expected`] says,
+    /// or, `silent`, reads queries and never answers.
+    fn server(silent: bool) -> Responder {
+        Responder::start(move |p, q| {
+            if silent {
+                return Vec::new();
+            }
+            let n: u32 = q
+                .name
+                .strip_prefix('h')
+                .and_then(|r| r.strip_suffix(".test"))
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(9);
+            vec![Datagram::now(reply(p, q.id, |r| match expected(n) {
+                Ok(addrs) => {
+                    for ip in addrs {
+                        let IpAddr::V4(v4) = ip else { unreachable!() };
+                        r.answers.push(a_record(&q.name, v4));
                     }
-                    let Ok(q) = Packet::parse(&buf[..n]) else {
-                        continue;
-                    };
-                    let mut reply = Packet::new_reply(q.id());
-                    let question = q.questions[0].clone();
-                    let name = question.qname.to_string();
-                    let n: u32 = name
-                        .strip_prefix('h')
-                        .and_then(|r| r.strip_suffix(".test"))
-                        .and_then(|d| d.parse().ok())
-                        .unwrap_or(9);
-                    match expected(n) {
-                        Ok(addrs) => {
-                            for ip in addrs {
-                                let IpAddr::V4(v4) = ip else { unreachable!() };
-                                reply.answers.push(ResourceRecord::new(
-                                    question.qname.clone(),
-                                    CLASS::IN,
-                                    60,
-                                    RData::A(A {
-                                        address: u32::from(v4),
-                                    }),
-                                ));
-                            }
-                        }
-                        Err(_) => *reply.rcode_mut() = RCODE::NameError,
-                    }
-                    reply.questions.push(question);
-                    let _ = sock.send_to(&reply.build_bytes_vec().unwrap(), from);
                 }
-                queries
-            });
-            Server {
-                addr,
-                stop,
-                thread: Some(thread),
-            }
-        }
-
-        /// Stops the server; returns how many queries it read.
-        fn queries(mut self) -> usize {
-            self.stop.store(true, Ordering::Relaxed);
-            self.thread.take().unwrap().join().unwrap()
-        }
-    }
-
-    impl Drop for Server {
-        fn drop(&mut self) {
-            self.stop.store(true, Ordering::Relaxed);
-            if let Some(t) = self.thread.take() {
-                let _ = t.join();
-            }
-        }
+                Err(_) => *r.rcode_mut() = RCODE::NameError,
+            }))]
+        })
     }
 
     fn names(n: u32) -> Vec<String> {
         (0..n).map(|i| format!("h{i}.test")).collect()
     }
 
-    /// Runs `f` over `n` names against a [`Server`], on a thread of its own so that a hang
+    /// Runs `f` over `n` names against a [`server`], on a thread of its own so that a hang
     /// fails the test after 30 s instead of blocking it; checks every answer.
     fn run(f: fn(Resolver, Vec<String>, Event<Vec<Answer>>), n: u32) {
-        let server = Server::start(false);
+        let server = server(false);
         let addr = server.addr;
         let (tx, rx) = std::sync::mpsc::channel();
         thread::spawn(move || {
@@ -1479,7 +1461,7 @@ mod live {
         assert_eq!(answers, want);
         assert_eq!(in_flight, 0);
         assert_eq!(stats.accepted, u64::from(n));
-        assert_eq!(server.queries(), n as usize);
+        assert_eq!(server.seen().queries.len(), n as usize);
     }
 
     #[test]
@@ -1506,7 +1488,7 @@ mod live {
 
     #[test]
     fn a_timed_out_query_is_forgotten_and_the_loop_ends() {
-        let server = Server::start(true);
+        let server = server(true);
         let res = Resolver::new(server.addr, QueryType::A, 64).unwrap();
         let r: Rendezvous<usize, Result<Answer, TimedOut>> = Rendezvous::new();
         let start = Instant::now();
@@ -1523,12 +1505,12 @@ mod live {
         }
         assert_eq!(res.in_flight(), 0);
         assert_eq!(res.stats().sent, 5);
-        assert_eq!(server.queries(), 5);
+        assert_eq!(server.seen().queries.len(), 5);
     }
 
     #[test]
     fn an_invalid_name_is_answered_at_once_without_a_query() {
-        let server = Server::start(false);
+        let server = server(false);
         let res = Resolver::new(server.addr, QueryType::A, 64).unwrap();
         let r: Rendezvous<(), Vec<Answer>> = Rendezvous::new();
         let bad = vec!["a..b".to_string(), "x".repeat(70), "h1.test".to_string()];
@@ -1542,6 +1524,6 @@ mod live {
                 expected(1)
             ]
         );
-        assert_eq!(server.queries(), 1);
+        assert_eq!(server.seen().queries.len(), 1);
     }
 }
