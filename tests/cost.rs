@@ -1,47 +1,13 @@
 //! What a tamed call costs, counted: allocations per call, the fast path, the size of a call's
 //! state, and stack depth on long wake-up chains.
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::rc::Rc;
 
 use tame::{Event, Rendezvous, tamed};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-    /// When set, the size of the next allocation is recorded in FIRST and ARMED is cleared.
-    static ARMED: Cell<bool> = const { Cell::new(false) };
-    static FIRST: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: delegates every call to the system allocator unchanged; only counts allocations.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        if ARMED.try_with(|a| a.replace(false)).unwrap_or(false) {
-            let _ = FIRST.try_with(|f| f.set(l.size()));
-        }
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocs() -> u64 {
-    ALLOCS.with(|c| c.get())
-}
+#[path = "util/alloc.rs"]
+mod alloc;
+use alloc::{allocs, size_of_first_allocation};
 
 #[tamed]
 fn next_turn() {
@@ -153,12 +119,13 @@ fn state_of_a_windowed_resolver_call_is_small() {
     let names: Vec<String> = (0..10).map(|i| format!("h{i}.test")).collect();
     let out = Rc::new(std::cell::RefCell::new(None));
     let o = out.clone();
+    let bytes = Cell::new(0);
     tame::run(|| {
         let done = Event::from_fn(move |v| *o.borrow_mut() = Some(v));
-        ARMED.with(|a| a.set(true)); // the next allocation is the call's task
-        multidns_win(names, 4, done);
+        // The call's first allocation is its task.
+        bytes.set(size_of_first_allocation(|| multidns_win(names, 4, done)));
     });
-    let bytes = FIRST.with(|f| f.get());
+    let bytes = bytes.get();
     println!("one multidns_win call: {bytes} bytes of task state");
     assert!(bytes > 0 && bytes <= 512, "{bytes} bytes");
     assert_eq!(out.borrow().as_ref().map(Vec::len), Some(10));

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::graph::{BindId, Code, Cont, JumpSpec, Machine, Node, StateId};
+use crate::graph::{BindId, Code, JumpSpec, Machine, Next, Node, StateId};
 
 /// Live bindings at each state's entry, and the bindings each state's code mentions.
 pub struct Liveness {
@@ -24,10 +24,10 @@ pub struct Liveness {
 }
 
 impl Liveness {
-    pub fn live_at(&self, c: &Cont) -> BTreeSet<BindId> {
+    pub fn live_at(&self, c: &Next) -> BTreeSet<BindId> {
         match c {
-            Cont::Goto(s) => self.live_in[*s].clone(),
-            Cont::Done => BTreeSet::new(),
+            Next::Goto(s) => self.live_in[*s].clone(),
+            Next::Done => BTreeSet::new(),
         }
     }
 }
@@ -236,7 +236,7 @@ fn init_walk(
             Node::Code(c) => {
                 // (A bare `let v;` has no jumps: `init_after` forgets `v` after them.)
                 for j in &c.jumps {
-                    if let Cont::Goto(t) = j.target {
+                    if let Next::Goto(t) = j.target {
                         out(t, &init_at_jump(j, &cur));
                     }
                 }

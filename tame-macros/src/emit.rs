@@ -24,7 +24,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Expr, FnArg, Pat, Stmt};
 
 use crate::analyse::{Liveness, live_node, live_seq};
-use crate::graph::{BindId, Cont, JumpSpec, Machine, Node, visible};
+use crate::graph::{BindId, JumpSpec, Machine, Next, Node, visible};
 use crate::parse::Input;
 
 pub fn emit(input: &Input, m: &Machine, lv: &Liveness) -> TokenStream {
@@ -671,7 +671,7 @@ impl<'a> Emitter<'a> {
 
     /// Saves what `target` needs. A binding shadowed here is not saved: it was left in (or
     /// stashed into) its slot before it was shadowed.
-    fn saves(&self, target: Cont, vis: &[BindId]) -> TokenStream {
+    fn saves(&self, target: Next, vis: &[BindId]) -> TokenStream {
         self.saves_at(target, vis, None)
     }
 
@@ -680,8 +680,8 @@ impl<'a> Emitter<'a> {
     /// they are initialised at its entry on every path. A late local initialised on some paths
     /// only is not saved: it is dropped at the jump (the macro cannot keep a value that may
     /// not be there).
-    fn saves_at(&self, target: Cont, scope: &[BindId], at: Option<Span>) -> TokenStream {
-        let Cont::Goto(t) = target else {
+    fn saves_at(&self, target: Next, scope: &[BindId], at: Option<Span>) -> TokenStream {
+        let Next::Goto(t) = target else {
             return TokenStream::new();
         };
         let mut out = TokenStream::new();
@@ -784,12 +784,12 @@ impl<'a> Emitter<'a> {
     /// as the macro knows the values are still there: kept bindings), then what `target`
     /// needs is saved. So a guard borrowing a kept local is gone before that local is saved,
     /// as in Rust, where the guard's scope ends first.
-    fn jump(&self, target: Cont, vis: &[BindId], init: &BTreeSet<BindId>) -> TokenStream {
+    fn jump(&self, target: Next, vis: &[BindId], init: &BTreeSet<BindId>) -> TokenStream {
         let krate = self.krate();
         let mut drops = TokenStream::new();
         let staying: &[BindId] = match target {
-            Cont::Goto(t) => &self.m.states[t].scope,
-            Cont::Done => &[],
+            Next::Goto(t) => &self.m.states[t].scope,
+            Next::Done => &[],
         };
         let visible = visible(&self.m.binds, vis);
         let hidden = self.hidden_now.borrow();
@@ -827,7 +827,7 @@ impl<'a> Emitter<'a> {
         let saves = self.saves(target, vis);
         let saves = quote!(#drops #saves);
         match target {
-            Cont::Goto(t) => {
+            Next::Goto(t) => {
                 let state = mixed("__tame_state");
                 let resume = syn::Lifetime {
                     apostrophe: Span::mixed_site(),
@@ -836,7 +836,7 @@ impl<'a> Emitter<'a> {
                 let t = Literal::u32_unsuffixed(t as u32);
                 quote!(#saves #state = #t; continue #resume;)
             }
-            Cont::Done => quote!(#saves return #krate::__private::Step::Done;),
+            Next::Done => quote!(#saves return #krate::__private::Step::Done;),
         }
     }
 
@@ -1085,7 +1085,7 @@ impl<'a> Emitter<'a> {
             }
             Node::Jump { target, vis } => {
                 let init = self.cur.borrow().clone();
-                self.jump(Cont::Goto(*target), vis, &init)
+                self.jump(Next::Goto(*target), vis, &init)
             }
             Node::Join {
                 target,
@@ -1094,7 +1094,7 @@ impl<'a> Emitter<'a> {
                 span,
                 ..
             } => {
-                let saves = self.saves_at(Cont::Goto(*target), vis, Some(*span));
+                let saves = self.saves_at(Next::Goto(*target), vis, Some(*span));
                 let t = Literal::u32_unsuffixed(*target as u32);
                 quote! {
                     #saves
@@ -1106,13 +1106,13 @@ impl<'a> Emitter<'a> {
                 }
             }
             Node::Park { target, vis, .. } => {
-                let saves = self.saves(Cont::Goto(*target), vis);
+                let saves = self.saves(Next::Goto(*target), vis);
                 let t = Literal::u32_unsuffixed(*target as u32);
                 quote!(#saves #state = #t; return #krate::__private::Step::Blocked;)
             }
             Node::Done { vis } => {
                 let init = self.cur.borrow().clone();
-                self.jump(Cont::Done, vis, &init)
+                self.jump(Next::Done, vis, &init)
             }
             Node::If {
                 cond,

@@ -53,9 +53,9 @@ pub struct Binding {
     pub late: bool,
 }
 
-/// Where control goes at the end of a piece of code.
+/// Where control goes next, at the end of a piece of code.
 #[derive(Clone, Copy, Debug)]
-pub enum Cont {
+pub enum Next {
     Goto(StateId),
     /// The end of the function: `Step::Done`.
     Done,
@@ -74,7 +74,7 @@ pub struct State {
 /// A jump out of user code kept as written (`break`/`continue` to a taken-apart loop),
 /// marked in the tokens by `__tame_jump!(index)`.
 pub struct JumpSpec {
-    pub target: Cont,
+    pub target: Next,
     /// The destination temporary this jump assigns (`break value`).
     pub assign: Option<BindId>,
     /// Bindings in scope at the jump, in declaration order (shadowed ones too).
@@ -190,7 +190,8 @@ pub struct Machine {
     pub keep: std::collections::BTreeSet<BindId>,
 }
 
-pub fn visible_of(binds: &[Binding], scope: &[BindId]) -> Vec<BindId> {
+/// Bindings of `scope` nameable there (the last of each name).
+pub fn visible(binds: &[Binding], scope: &[BindId]) -> Vec<BindId> {
     scope
         .iter()
         .enumerate()
@@ -208,9 +209,11 @@ pub fn shadows(binds: &[Binding], later: BindId, earlier: BindId) -> bool {
     l.ident == e.ident && l.cfg.iter().all(|a| e.cfg.iter().any(|b| key(a) == key(b)))
 }
 
-/// Bindings of `scope` nameable there (the last of each name).
-pub fn visible(binds: &[Binding], scope: &[BindId]) -> Vec<BindId> {
-    visible_of(binds, scope)
+/// A fresh name of the macro's own, `__tame_{what}{n}`: `counter` is the one counter of the
+/// function being expanded, so no two temporaries share a name.
+pub fn temporary(counter: &mut usize, what: &str) -> Ident {
+    *counter += 1;
+    quote::format_ident!("__tame_{}{}", what, *counter, span = Span::mixed_site())
 }
 
 /// An identifier of the macro's own, invisible to the user's code (mixed-site hygiene).
@@ -256,9 +259,9 @@ impl Machine {
         names: &dyn Fn(&[BindId]) -> String,
     ) -> fmt::Result {
         let pad = "  ".repeat(depth);
-        let target = |c: &Cont| match c {
-            Cont::Goto(t) => format!("{t}"),
-            Cont::Done => "done".to_string(),
+        let target = |c: &Next| match c {
+            Next::Goto(t) => format!("{t}"),
+            Next::Done => "done".to_string(),
         };
         for node in nodes {
             match node {
@@ -430,8 +433,8 @@ fn targets_of(nodes: &[Node], out: &mut Vec<StateId>) {
     for node in nodes {
         match node {
             Node::Code(c) => out.extend(c.jumps.iter().filter_map(|j| match j.target {
-                Cont::Goto(t) => Some(t),
-                Cont::Done => None,
+                Next::Goto(t) => Some(t),
+                Next::Done => None,
             })),
             Node::Jump { target, .. } | Node::Join { target, .. } | Node::Park { target, .. } => {
                 out.push(*target)
@@ -456,7 +459,7 @@ fn retarget(nodes: &mut [Node], map: &impl Fn(StateId) -> StateId) {
         match node {
             Node::Code(c) => {
                 for j in &mut c.jumps {
-                    if let Cont::Goto(t) = &mut j.target {
+                    if let Next::Goto(t) = &mut j.target {
                         *t = map(*t);
                     }
                 }

@@ -22,7 +22,7 @@ use syn::{
 };
 
 use crate::graph::{
-    Arm, BindId, Binding, Code, Cont, Machine, Node, State, StateId, internal, shadows, visible_of,
+    Arm, BindId, Binding, Code, Machine, Next, Node, State, StateId, internal, shadows, visible,
     wild_param,
 };
 use crate::parse::{Input, as_twait_block};
@@ -74,7 +74,7 @@ pub fn lower(input: &Input) -> syn::Result<Machine> {
         }
     }
     let s0 = l.new_state();
-    let body = l.lower_block(&input.func.block.stmts, Cont::Done, None);
+    let body = l.lower_block(&input.func.block.stmts, Next::Done, None);
     l.m.states[s0].body = body;
     l.m.keep = (0..l.m.binds.len())
         .filter(|&b| l.m.binds[b].scoped && !l.moved.contains(&b))
@@ -145,7 +145,7 @@ impl Lower {
     /// The bindings `names` may refer to: the visible one of each name, or several where
     /// `#[cfg]`s make it one or the other.
     fn resolve_all(&self, names: &[String]) -> Vec<BindId> {
-        let vis = visible_of(&self.m.binds, &self.in_scope());
+        let vis = visible(&self.m.binds, &self.in_scope());
         let mut v: Vec<BindId> = vis
             .into_iter()
             .filter(|&b| names.iter().any(|n| self.m.binds[b].ident == n))
@@ -167,17 +167,16 @@ impl Lower {
     }
 
     fn tmp(&mut self, what: &str) -> Ident {
-        self.ntmp += 1;
-        format_ident!("__tame_{}{}", what, self.ntmp, span = Span::mixed_site())
+        crate::graph::temporary(&mut self.ntmp, what)
     }
 
-    fn goto(&self, k: Cont) -> Node {
+    fn goto(&self, k: Next) -> Node {
         match k {
-            Cont::Goto(target) => Node::Jump {
+            Next::Goto(target) => Node::Jump {
                 target,
                 vis: self.in_scope(),
             },
-            Cont::Done => Node::Done {
+            Next::Done => Node::Done {
                 vis: self.in_scope(),
             },
         }
@@ -193,7 +192,7 @@ impl Lower {
         let mut defs = Vec::new();
         let mut stash = Vec::new();
         for b in names {
-            let before = visible_of(&self.m.binds, &self.in_scope());
+            let before = visible(&self.m.binds, &self.in_scope());
             let new = self.bind(b.ident, b.mutable, b.ty);
             stash.extend(
                 before
@@ -291,7 +290,7 @@ impl Lower {
     ///
     /// Input:  `{ fn h() {} twait!{…}; h() }`
     /// Output: `{ fn h() {} …; <save>; state = W; … }`   `W => { fn h() {} <restore>; h() … }`
-    fn lower_block(&mut self, stmts: &[Stmt], k: Cont, dest: Option<BindId>) -> Vec<Node> {
+    fn lower_block(&mut self, stmts: &[Stmt], k: Next, dest: Option<BindId>) -> Vec<Node> {
         let mut here = Vec::new();
         for s in stmts {
             if let Stmt::Item(item) = s {
@@ -333,7 +332,7 @@ impl Lower {
     /// Lowers `stmts` (a block's contents, its frame already pushed by the caller); at the end
     /// control goes to `k`; the tail expression, if any, is assigned to `dest`. Items are
     /// skipped: [`Lower::lower_block`] placed them.
-    fn lower_stmts(&mut self, stmts: &[Stmt], k: Cont, dest: Option<BindId>) -> Vec<Node> {
+    fn lower_stmts(&mut self, stmts: &[Stmt], k: Next, dest: Option<BindId>) -> Vec<Node> {
         let mut out = Vec::new();
         for (i, s) in stmts.iter().enumerate() {
             let rest = &stmts[i + 1..];
@@ -353,7 +352,7 @@ impl Lower {
                     let r = self.new_state();
                     let n = self.cfg.len();
                     self.cfg.extend(cfgs.iter().cloned());
-                    let then = self.lower_stmts(&[clean], Cont::Goto(r), None);
+                    let then = self.lower_stmts(&[clean], Next::Goto(r), None);
                     self.cfg.truncate(n);
                     // A `let` under the `#[cfg]` binds names the rest sees (where configured in).
                     self.m.states[r].scope = self.in_scope();
@@ -427,16 +426,16 @@ impl Lower {
                 let mut e2 = e.clone();
                 let hoisted = self.hoist_head(&mut e2);
                 if !hoisted.is_empty() {
-                    let mut cont = vec![Stmt::Expr(e2, *semi)];
-                    cont.extend(rest.iter().cloned());
-                    out.extend(self.lower_hoisted(hoisted, cont, k, dest));
+                    let mut after = vec![Stmt::Expr(e2, *semi)];
+                    after.extend(rest.iter().cloned());
+                    out.extend(self.lower_hoisted(hoisted, after, k, dest));
                     return out;
                 }
                 if is_tail {
                     out.extend(self.construct(e, k, dest));
                 } else {
                     let m = self.new_state();
-                    out.extend(self.construct(e, Cont::Goto(m), None));
+                    out.extend(self.construct(e, Next::Goto(m), None));
                     let body = self.lower_stmts(rest, k, dest);
                     self.m.states[m].body = body;
                 }
@@ -461,9 +460,9 @@ impl Lower {
                 });
                 return out;
             }
-            let mut cont = vec![s2];
-            cont.extend(rest.iter().cloned());
-            out.extend(self.lower_hoisted(hoisted, cont, k, dest));
+            let mut after = vec![s2];
+            after.extend(rest.iter().cloned());
+            out.extend(self.lower_hoisted(hoisted, after, k, dest));
             return out;
         }
         if let Some(d) = dest {
@@ -476,19 +475,19 @@ impl Lower {
     fn lower_hoisted(
         &mut self,
         mut list: VecDeque<Hoisted>,
-        cont: Vec<Stmt>,
-        k: Cont,
+        after: Vec<Stmt>,
+        k: Next,
         dest: Option<BindId>,
     ) -> Vec<Node> {
         match list.pop_front() {
-            None => self.lower_stmts(&cont, k, dest),
+            None => self.lower_stmts(&after, k, dest),
             Some(Hoisted::Poll { r, tmp, line }) => {
                 let p = self.new_state();
                 let uses = self.resolve_all(&free_names(&r).reads);
                 let moves = self.note_moves(crate::moves::moved_in(&r, false));
                 let vis = self.in_scope();
                 let t = self.bind_tmp(tmp.clone());
-                let some_body = self.lower_hoisted(list, cont, k, dest);
+                let some_body = self.lower_hoisted(list, after, k, dest);
                 let cx = internal("__tame_cx");
                 let scrut: Expr = parse_quote_spanned!(r.span()=> #cx.poll_rv(&(#r), #line));
                 self.m.states[p].body = vec![Node::Match {
@@ -530,7 +529,7 @@ impl Lower {
                     }
                 }
                 let mut out = vec![node];
-                out.extend(self.lower_hoisted(list, cont, k, dest));
+                out.extend(self.lower_hoisted(list, after, k, dest));
                 out
             }
             Some(Hoisted::Construct { e, tmp }) => {
@@ -543,8 +542,8 @@ impl Lower {
                 // The destination is read once, by the statement the construct was in.
                 self.m.binds[t].scoped = false;
                 let m = self.new_state();
-                out.extend(self.lower_stmts(&[Stmt::Expr(e, None)], Cont::Goto(m), Some(t)));
-                let body = self.lower_hoisted(list, cont, k, dest);
+                out.extend(self.lower_stmts(&[Stmt::Expr(e, None)], Next::Goto(m), Some(t)));
+                let body = self.lower_hoisted(list, after, k, dest);
                 self.m.states[m].body = body;
                 out
             }
@@ -567,12 +566,12 @@ impl Lower {
                         None => out.push(self.code(parse_quote_spanned!(v.span()=> let _ = #v;))),
                     }
                 }
-                out.push(self.goto(cx.brk));
+                out.push(self.goto(cx.break_to));
                 Some(out)
             }
             Expr::Continue(c) => {
                 let cx = self.find_loop(c.label.as_ref().map(|l| l.ident.to_string()))?;
-                Some(vec![self.goto(Cont::Goto(cx.cont?))])
+                Some(vec![self.goto(Next::Goto(cx.continue_to?))])
             }
             Expr::Return(r) => {
                 let mut out = Vec::new();
@@ -593,7 +592,7 @@ impl Lower {
     }
 
     /// A block-like expression containing a wait (none in its head).
-    fn construct(&mut self, e: &Expr, k: Cont, dest: Option<BindId>) -> Vec<Node> {
+    fn construct(&mut self, e: &Expr, k: Next, dest: Option<BindId>) -> Vec<Node> {
         match e {
             Expr::Block(b) => {
                 if b.block.stmts.is_empty() {
@@ -602,8 +601,8 @@ impl Lower {
                 if let Some(l) = &b.label {
                     self.loops.push(LoopCx {
                         label: Some(l.name.ident.to_string()),
-                        brk: k,
-                        cont: None,
+                        break_to: k,
+                        continue_to: None,
                         dest,
                     });
                 }
@@ -705,12 +704,12 @@ impl Lower {
                 let label = lp.label.as_ref().map(|l| l.name.ident.to_string());
                 self.loops.push(LoopCx {
                     label,
-                    brk: k,
-                    cont: Some(h),
+                    break_to: k,
+                    continue_to: Some(h),
                     dest,
                 });
                 self.frames.push(Vec::new());
-                let body = self.lower_block(&lp.body.stmts, Cont::Goto(h), None);
+                let body = self.lower_block(&lp.body.stmts, Next::Goto(h), None);
                 self.frames.pop();
                 self.loops.pop();
                 self.m.states[h].body = body;
@@ -768,7 +767,7 @@ impl Lower {
 
     /// An `else` branch or a match arm's body, in its own scope. A plain block is lowered
     /// statement by statement, so a `break` in it is a jump, not code followed by one.
-    fn lower_branch(&mut self, e: &Expr, k: Cont, dest: Option<BindId>) -> Vec<Node> {
+    fn lower_branch(&mut self, e: &Expr, k: Next, dest: Option<BindId>) -> Vec<Node> {
         self.frames.push(Vec::new());
         let n = match e {
             Expr::Block(b) if b.label.is_none() && b.attrs.is_empty() => {

@@ -19,7 +19,7 @@ use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Block, Expr, Ident, Macro, Pat, Stmt, parse_quote, parse_quote_spanned};
 
-use crate::graph::{BindId, Binding, Cont, JumpSpec, StateId, internal, visible_of};
+use crate::graph::{BindId, Binding, JumpSpec, Next, StateId, internal, visible};
 use crate::parse::{TameMacro, as_poll};
 use crate::syntax::{contains_wait_expr, definite_assigns, idents, is_construct, pat_bindings};
 
@@ -27,9 +27,9 @@ use crate::syntax::{contains_wait_expr, definite_assigns, idents, is_construct, 
 #[derive(Clone)]
 pub struct LoopCx {
     pub label: Option<String>,
-    pub brk: Cont,
-    /// `None` for a labeled block.
-    pub cont: Option<StateId>,
+    pub break_to: Next,
+    /// Where `continue` goes; `None` for a labeled block.
+    pub continue_to: Option<StateId>,
     pub dest: Option<BindId>,
 }
 
@@ -50,7 +50,7 @@ pub enum Hoisted {
 pub fn find_loop<'l>(loops: &'l [LoopCx], label: Option<&str>) -> Option<&'l LoopCx> {
     match label {
         Some(l) => loops.iter().rev().find(|c| c.label.as_deref() == Some(l)),
-        None => loops.iter().rev().find(|c| c.cont.is_some()),
+        None => loops.iter().rev().find(|c| c.continue_to.is_some()),
     }
 }
 
@@ -104,8 +104,7 @@ impl Hoister<'_> {
     }
 
     pub fn tmp(&mut self, what: &str) -> Ident {
-        *self.ntmp += 1;
-        format_ident!("__tame_{}{}", what, *self.ntmp, span = Span::mixed_site())
+        crate::graph::temporary(self.ntmp, what)
     }
 }
 
@@ -223,7 +222,7 @@ pub struct Jumps<'a> {
 
 impl Jumps<'_> {
     fn assigned(&self) -> Vec<BindId> {
-        let vis = visible_of(self.binds, &self.vis);
+        let vis = visible(self.binds, &self.vis);
         let mut out: Vec<BindId> = self
             .assigned
             .iter()
@@ -317,7 +316,7 @@ impl VisitMut for Jumps<'_> {
                 };
                 let value = b.expr.take();
                 let spec = JumpSpec {
-                    target: cx.brk,
+                    target: cx.break_to,
                     assign: None,
                     vis: self.vis.clone(),
                     shadowed: self.shadowed(),
@@ -344,9 +343,11 @@ impl VisitMut for Jumps<'_> {
                 if self.inner_target(label.as_deref()) {
                     return;
                 }
-                if let Some(h) = find_loop(self.loops, label.as_deref()).and_then(|cx| cx.cont) {
+                if let Some(h) =
+                    find_loop(self.loops, label.as_deref()).and_then(|cx| cx.continue_to)
+                {
                     let spec = JumpSpec {
-                        target: Cont::Goto(h),
+                        target: Next::Goto(h),
                         assign: None,
                         vis: self.vis.clone(),
                         shadowed: self.shadowed(),
@@ -358,7 +359,7 @@ impl VisitMut for Jumps<'_> {
             // Input:  return;          Output: a jump to the end: <drops, newest first>; return Step::Done
             Expr::Return(r) => {
                 let spec = JumpSpec {
-                    target: Cont::Done,
+                    target: Next::Done,
                     assign: None,
                     vis: self.vis.clone(),
                     shadowed: self.shadowed(),

@@ -6,18 +6,10 @@ use std::rc::Rc;
 
 use tame::Event;
 
-/// A log of effects, shared between a test and the tamed code it runs.
-#[derive(Clone, Default)]
-pub struct Log(Rc<RefCell<Vec<String>>>);
-
-impl Log {
-    pub fn push(&self, s: impl Into<String>) {
-        self.0.borrow_mut().push(s.into());
-    }
-    pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.borrow_mut())
-    }
-}
+#[path = "log.rs"]
+mod log;
+#[allow(unused_imports)] // not every test file logs
+pub use log::Log;
 
 /// Runs `start` in a fresh runtime until the loop is idle, and returns what its `done` event
 /// delivered (`None` if it was dropped untriggered).
