@@ -1,6 +1,7 @@
 //! knot: a single-threaded static web server on the tame loop, after the paper's Knot.
 //!
-//! Run: `cargo run --release --example knot`, then open <http://127.0.0.1:8080/>.
+//! Run: `cargo run --release --example knot`, then open <http://127.0.0.1:8080/>; or
+//! `cargo run --release --example knot -- DIR -p 8000` to serve DIR on another port.
 //! `--help` lists the options. The book chapter "knot" walks
 //! through the connection handler (between the ANCHOR lines below).
 //!
@@ -188,7 +189,11 @@ fn main() -> ExitCode {
     let opts = match cli::parse(std::env::args().skip(1)) {
         Ok(cli::Cli::Run(o)) => o,
         Ok(cli::Cli::Help) => {
-            print!("{}", cli::USAGE);
+            print!("{}", cli::usage());
+            return ExitCode::SUCCESS;
+        }
+        Ok(cli::Cli::Version) => {
+            println!("knot {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
         Err(e) => {
@@ -198,8 +203,16 @@ fn main() -> ExitCode {
     };
     let cache = match Cache::new(&opts.root, opts.cache_bytes) {
         Ok(c) => c,
+        Err(e) if opts.root == cli::default_root() => {
+            // The binary outlived, or moved away from, the tree it was built in.
+            eprintln!(
+                "knot: the default root {}: {e}; give the directory to serve: knot DIR",
+                opts.root.display()
+            );
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
-            eprintln!("knot: --root {}: {e}", opts.root.display());
+            eprintln!("knot: cannot serve {}: {e}", opts.root.display());
             return ExitCode::FAILURE;
         }
     };
