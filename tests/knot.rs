@@ -113,6 +113,180 @@ fn help_and_bad_options() {
     );
 }
 
+/// Every usage error exits 2 with one line on stderr that says what to write.
+#[test]
+fn usage_errors_exit_2_with_one_line_that_says_what_to_write() {
+    let bin = knot::binary();
+    for (args, says) in [
+        (
+            &["a", "b"][..],
+            "knot: one directory to serve, got another: \"b\"",
+        ),
+        (
+            &["a", "--root", "b"],
+            "knot: one directory to serve, got another: --root \"b\"",
+        ),
+        (
+            &["-p", "65536"],
+            "knot: -p: expected a port, 0 to 65535, got \"65536\"",
+        ),
+        (&["--port"], "knot: --port: missing value"),
+        (
+            &["--addr", "127.0.0.1:99999"],
+            "knot: --addr: expected a port",
+        ),
+        (&["--addr", ":x"], "knot: --addr: expected a port"),
+        (
+            &["--addr", "::1:8080"],
+            "knot: --addr: an IPv6 address goes in brackets",
+        ),
+        (
+            &["--addr", "http://x/"],
+            "knot: --addr: expected IP:PORT, [IPv6]:PORT, :PORT or HOST:PORT",
+        ),
+        // `.invalid` never resolves (RFC 6761).
+        (
+            &["--addr", "nosuch.invalid:8080"],
+            "knot: --addr: cannot resolve \"nosuch.invalid\"",
+        ),
+        (
+            &["--idle-timeout", "1.5s"],
+            "knot: --idle-timeout: expected a time such as 500ms, 10s",
+        ),
+        (
+            &["--idle-timeout", "0ms"],
+            "knot: --idle-timeout: must be at least 1ms",
+        ),
+        (
+            &["--idle-timeout", "25h"],
+            "knot: --idle-timeout: must be at most 24h (a day)",
+        ),
+        (
+            &["--idle-timeout-ms", "0"],
+            "knot: --idle-timeout-ms: must be at least 1",
+        ),
+        (
+            &["--frobnicate"],
+            "knot: unknown option \"--frobnicate\" (see --help)",
+        ),
+    ] {
+        // (A resolver that cannot reach its server may take its full timeout.)
+        let out = run(Command::new(&bin).args(args), Duration::from_secs(40));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with(says), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn version_prints_knot_and_its_version() {
+    for flag in ["-V", "--version"] {
+        let out = run(
+            Command::new(knot::binary()).args(["--max-conns", "3", flag]),
+            Duration::from_secs(10),
+        );
+        assert!(out.status.success(), "{flag}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("knot {}\n", env!("CARGO_PKG_VERSION")),
+            "{flag}"
+        );
+        assert!(out.stderr.is_empty(), "{flag}");
+    }
+}
+
+/// `--help` shows the default root as the server would serve it from where it runs, and
+/// that default serves the site from any directory.
+#[test]
+fn the_default_root_is_shown_as_it_is_served_from_anywhere() {
+    let help = |dir: &std::path::Path| {
+        let out = run(
+            Command::new(knot::binary()).arg("--help").current_dir(dir),
+            Duration::from_secs(10),
+        );
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let h = help(repo);
+    assert!(h.contains("[default: examples/knot/site]"), "{h}");
+    let elsewhere = TempDir::new("cwd");
+    let h = help(elsewhere.path());
+    assert!(
+        h.contains(&format!("[default: {}]", site().display())),
+        "{h}"
+    );
+    // No root given, run from another directory (every test server is): the shipped site.
+    let mut k = Knot::start_on_port(|port| vec!["-p".into(), port.to_string()]);
+    let r = exchange(k.addr, b"GET /hello.txt HTTP/1.0\r\n\r\n", false);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, fs::read(site().join("hello.txt")).unwrap());
+    assert!(k.alive());
+}
+
+/// `knot DIR -p PORT`, as `python -m http.server` and miniserve are run.
+#[test]
+fn port_and_the_directory_as_an_argument() {
+    let dir = TempDir::new("positional");
+    fs::write(dir.path().join("only-here.txt"), "positional\n").unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    for form in ["-p", "--port"] {
+        let k = Knot::start_on_port(|port| vec![d.clone(), form.into(), port.to_string()]);
+        let r = exchange(k.addr, b"GET /only-here.txt HTTP/1.0\r\n\r\n", false);
+        assert_eq!(
+            (r.status, &r.body[..]),
+            (200, &b"positional\n"[..]),
+            "{form}"
+        );
+        let err = k.stderr();
+        assert!(
+            err.contains(&format!("at http://127.0.0.1:{}/", k.addr.port())),
+            "{form}: {err}"
+        );
+    }
+    // `--port=N` after the directory, and -p wins over the port of --addr.
+    let k = Knot::start_on_port(|port| {
+        vec![
+            "--addr".into(),
+            "127.0.0.1:1".into(),
+            format!("--port={port}"),
+            "--".into(),
+            d.clone(),
+        ]
+    });
+    let r = exchange(k.addr, b"GET /only-here.txt HTTP/1.0\r\n\r\n", false);
+    assert_eq!(r.status, 200);
+}
+
+/// `--addr :PORT` listens on every IPv4 interface (as nginx's `listen PORT`); reached here
+/// through 127.0.0.1, and stopped when the test ends.
+#[test]
+fn addr_colon_port_is_every_ipv4_interface() {
+    let k = Knot::start_on_port(|port| vec!["--addr".into(), format!(":{port}")]);
+    let err = k.stderr();
+    assert!(
+        err.contains(&format!("at http://0.0.0.0:{}/", k.addr.port())),
+        "{err}"
+    );
+    let r = exchange(k.addr, b"GET /hello.txt HTTP/1.0\r\n\r\n", false);
+    assert_eq!(r.status, 200);
+}
+
+/// `--addr localhost:PORT` listens on localhost's first IPv4 address, 127.0.0.1.
+#[test]
+fn addr_localhost_port_is_its_loopback_address() {
+    let k = Knot::start_on_port(|port| vec!["--addr".into(), format!("localhost:{port}")]);
+    let err = k.stderr();
+    assert!(
+        err.contains(&format!("at http://127.0.0.1:{}/", k.addr.port())),
+        "{err}"
+    );
+    let r = exchange(k.addr, b"GET /hello.txt HTTP/1.0\r\n\r\n", false);
+    assert_eq!(r.status, 200);
+}
+
 #[test]
 fn prints_its_url_and_logs_only_with_log() {
     let quiet = Knot::start(&[]);
@@ -386,15 +560,19 @@ fn never_serves_outside_the_root() {
 
 #[test]
 fn idle_connection_is_closed_after_the_timeout() {
-    let k = Knot::start(&["--idle-timeout-ms", "300"]);
-    let t = Instant::now();
-    let mut silent = connect(k.addr);
-    assert!(closed_within(&mut silent, Duration::from_secs(5)));
-    let took = t.elapsed();
-    assert!(
-        took >= Duration::from_millis(250) && took < Duration::from_secs(3),
-        "closed after {took:?}"
-    );
+    // Said in milliseconds, and with a unit: the same 300 ms.
+    let ms = Knot::start(&["--idle-timeout-ms", "300"]);
+    let k = Knot::start(&["--idle-timeout", "300ms"]);
+    for k in [&ms, &k] {
+        let t = Instant::now();
+        let mut silent = connect(k.addr);
+        assert!(closed_within(&mut silent, Duration::from_secs(5)));
+        let took = t.elapsed();
+        assert!(
+            took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+            "closed after {took:?}"
+        );
+    }
     // A keep-alive connection that goes quiet after a request is closed too.
     let mut s = connect(k.addr);
     s.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")

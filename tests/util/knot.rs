@@ -32,13 +32,28 @@ pub struct Knot {
 }
 
 impl Knot {
-    /// Starts knot on a free loopback port with these extra arguments.
+    /// Starts knot on a free loopback port with these extra arguments, in a directory of its
+    /// own (so a relative path, or a default, cannot lean on the repository's).
     pub fn start(args: &[&str]) -> Knot {
         Self::start_with(args, None)
     }
 
     /// Like [`start`](Knot::start), with the open-files limit (`ulimit -n`) set to `nofile`.
     pub fn start_with(args: &[&str], nofile: Option<u32>) -> Knot {
+        Self::launch(nofile, |port| {
+            let mut all = vec!["--addr".to_string(), format!("127.0.0.1:{port}")];
+            all.extend(args.iter().map(|a| a.to_string()));
+            all
+        })
+    }
+
+    /// Starts knot with the whole command line `args(port)` for a free port, which must make
+    /// it listen there on 127.0.0.1 (`-p PORT`, say); `addr` is 127.0.0.1:PORT.
+    pub fn start_on_port(args: impl Fn(u16) -> Vec<String>) -> Knot {
+        Self::launch(None, args)
+    }
+
+    fn launch(nofile: Option<u32>, args: impl Fn(u16) -> Vec<String>) -> Knot {
         let bin = binary();
         let mut last = String::new();
         for _attempt in 0..5 {
@@ -61,9 +76,8 @@ impl Knot {
                 }
                 None => Command::new(&bin),
             };
-            cmd.arg("--addr")
-                .arg(addr.to_string())
-                .args(args)
+            cmd.args(args(port))
+                .current_dir(dir.path())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(fs::File::create(&log).expect("log file"));
