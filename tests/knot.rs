@@ -260,20 +260,6 @@ fn port_and_the_directory_as_an_argument() {
     assert_eq!(r.status, 200);
 }
 
-/// `--addr :PORT` listens on every IPv4 interface (as nginx's `listen PORT`); reached here
-/// through 127.0.0.1, and stopped when the test ends.
-#[test]
-fn addr_colon_port_is_every_ipv4_interface() {
-    let k = Knot::start_on_port(|port| vec!["--addr".into(), format!(":{port}")]);
-    let err = k.stderr();
-    assert!(
-        err.contains(&format!("at http://0.0.0.0:{}/", k.addr.port())),
-        "{err}"
-    );
-    let r = exchange(k.addr, b"GET /hello.txt HTTP/1.0\r\n\r\n", false);
-    assert_eq!(r.status, 200);
-}
-
 /// `--addr localhost:PORT` listens on localhost's first IPv4 address, 127.0.0.1.
 #[test]
 fn addr_localhost_port_is_its_loopback_address() {
