@@ -81,7 +81,7 @@ mod macros;
 
 pub use tame_macros::{main, tamed};
 pub use tame_rt::{
-    Event, Lifeline, Rendezvous, Tether, TimedOut, add_timeout, asap, at, backtrace,
+    Event, Lifeline, Rendezvous, Tether, TimedOut, Timer, add_timeout, asap, at, backtrace,
     blocked_locations, deregister, leak_reports, now, readable, run, timer, writable,
 };
 

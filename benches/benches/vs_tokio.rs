@@ -9,7 +9,7 @@
 //! | `trigger_resume` | two `#[tamed]` calls wake each other through the loop, waiting in `twait!{}` on a fresh `mkevent!()` or in `twait!(r)` on a `Rendezvous` | two `spawn_local` tasks wake each other through a fresh `oneshot` per step, or a pair of `Notify` |
 //! | `ready_wait` | `twait!{}` on an event triggered before the wait (fast path) | `.await` on a `oneshot` already sent to (or a `Notify` permit already stored) |
 //! | `make_trigger_join` | `r.event(id)`, `trigger`, `r.try_join()` on a warm `Rendezvous` | `oneshot` create + send + `try_recv`; or a standing unbounded `mpsc`: clone the sender, send, drop it, `try_recv` |
-//! | `timer_insert/*`, `timer_insert_cancel/*` | `tame::at` with 1 K / 1 M timers pending | a `Sleep` registered by its first poll, with 1 K / 1 M `Sleep`s registered |
+//! | `timer_insert/*`, `timer_insert_cancel/*` | `tame::at` (and, for insert + cancel, `tame::Timer::arm` + `disarm`, `tame_timer`) with 1 K / 1 M timers pending | a `Sleep` registered by its first poll, with 1 K / 1 M `Sleep`s registered |
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::hint::black_box;
@@ -297,6 +297,25 @@ fn routine<'a>(id: &str, rt: &'a Runtime) -> Option<Box<dyn FnMut(u64) -> Durati
                 t0.elapsed()
             })
         }
+        "timer_insert_cancel/tame_timer_1000_pending" => {
+            let start = Instant::now();
+            let far = far_deadline(start, 0, 0);
+            let base: Rendezvous<(), ()> = Rendezvous::new();
+            for i in 0..1000 {
+                tame::at(far_deadline(start, i, 7919), base.event(()));
+            }
+            let r: Rendezvous<(), ()> = Rendezvous::new();
+            let t = tame::Timer::new();
+            Box::new(move |n| {
+                let t0 = Instant::now();
+                for _ in 0..n {
+                    t.arm(black_box(far), r.event(()));
+                    t.disarm();
+                }
+                black_box(&base);
+                t0.elapsed()
+            })
+        }
         "timer_insert_cancel/tokio_1000_pending" => {
             let _ctx = rt.enter();
             let start = Instant::now();
@@ -443,6 +462,14 @@ fn timers(c: &mut Criterion) {
             b.iter(|| {
                 tame::at(black_box(far), r.event(()));
                 r.cancel();
+            })
+        });
+        g.bench_function("tame_timer", |b| {
+            let r: Rendezvous<(), ()> = Rendezvous::new();
+            let t = tame::Timer::new();
+            b.iter(|| {
+                t.arm(black_box(far), r.event(()));
+                t.disarm();
             })
         });
         let tfar = tokio::time::Instant::from_std(far);

@@ -57,7 +57,7 @@ pub use crate::rendezvous::Rendezvous;
 pub use crate::task::{backtrace, blocked_locations};
 pub use crate::tether::{Lifeline, Tether};
 pub use crate::timeout::{TimedOut, add_timeout};
-pub use crate::timer::{asap, at, timer};
+pub use crate::timer::{Timer, asap, at, timer};
 
 /// The interface `#[tamed]` expands to. Not a public API: it may change in any release.
 #[doc(hidden)]

@@ -34,10 +34,143 @@ pub fn at(deadline: Instant, mut e: Event<()>) {
     if !e.is_live() {
         return;
     }
-    let (idx, seq) = crate::local::with(|c| c.timers.borrow_mut().reserve_key());
-    // The hook is attached before the event is stored, so that storing needs no callback.
-    e.on_cancel_internal(cancel_hook, idx as usize, seq);
-    crate::local::with(|c| c.timers.borrow_mut().fill(idx, seq, deadline, e));
+    crate::local::with(|c| {
+        let (idx, seq) = c.timers.borrow_mut().reserve_key();
+        // The hook is attached before the event is stored, so that storing needs no callback
+        // (if the receiver is already cancelled, the hook runs here, and finds nothing).
+        e.on_cancel_internal(cancel_hook, idx as usize, seq);
+        c.timers.borrow_mut().fill(idx, seq, deadline, e);
+    });
+}
+
+/// A re-armable timer: one place in the loop's timer store, armed with an event and disarmed
+/// in O(1), without the rendezvous machinery [`at`] uses to notice a cancelled receiver.
+///
+/// - [`arm`](Timer::arm) sets the deadline and the event (disarming first if armed).
+/// - When the deadline passes, the loop triggers the event; the timer is then unarmed.
+/// - [`disarm`](Timer::disarm) removes it at once and drops the event untriggered (its
+///   receiver sees an abandoned event). Dropping the `Timer` disarms it.
+///
+/// Unlike [`at`], a cancelled receiver does not remove the timer: the timer's owner does (a
+/// connection's idle deadline, re-armed at each request and disarmed when the connection
+/// closes, is the use it is made for). The loop stays alive while it is armed.
+///
+/// ```
+/// # use tame_rt as tame;
+/// use std::time::Duration;
+/// use tame::{Rendezvous, Timer};
+///
+/// let idle = Timer::new();
+/// let r: Rendezvous<&str> = Rendezvous::new();
+/// tame::run(|| {
+///     idle.arm_after(Duration::from_secs(60), r.event("first"));
+///     idle.arm_after(Duration::from_millis(1), r.event("second")); // the first is dropped
+///     assert!(idle.is_armed());
+/// });
+/// assert_eq!(r.try_join(), Some(("second", ())));
+/// assert!(!idle.is_armed());
+/// ```
+#[derive(Debug, Default)]
+pub struct Timer {
+    key: std::cell::Cell<Option<(u32, u64)>>,
+}
+
+impl Timer {
+    /// An unarmed timer.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// assert!(!tame::Timer::new().is_armed());
+    /// ```
+    pub const fn new() -> Timer {
+        Timer {
+            key: std::cell::Cell::new(None),
+        }
+    }
+
+    /// Triggers `e` once `deadline` has passed (as [`at`]), replacing the event it was armed
+    /// with, if any (that one is dropped untriggered).
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// use std::time::{Duration, Instant};
+    /// let t = tame::Timer::new();
+    /// let r = tame::Rendezvous::<u8>::new();
+    /// tame::run(|| t.arm(Instant::now() + Duration::from_millis(1), r.event(1)));
+    /// assert_eq!(r.try_join(), Some((1, ())));
+    /// ```
+    pub fn arm(&self, deadline: Instant, e: Event<()>) {
+        let old = self.key.take();
+        let (key, old_event) = crate::local::with(|c| {
+            let mut timers = c.timers.borrow_mut();
+            let old_event = old.and_then(|(idx, seq)| timers.cancel(idx, seq));
+            let (idx, seq) = timers.reserve_key();
+            timers.fill(idx, seq, deadline, e);
+            ((idx, seq), old_event)
+        });
+        self.key.set(Some(key));
+        drop(old_event); // outside the borrow: dropping reaches its receiver
+    }
+
+    /// [`arm`](Timer::arm) with a deadline `after` from now.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// let t = tame::Timer::new();
+    /// let r = tame::Rendezvous::<()>::new();
+    /// tame::run(|| t.arm_after(std::time::Duration::from_millis(1), r.event(())));
+    /// assert_eq!(r.try_join(), Some(((), ())));
+    /// ```
+    pub fn arm_after(&self, after: Duration, e: Event<()>) {
+        let deadline = Instant::now().checked_add(after).unwrap_or_else(far_future);
+        self.arm(deadline, e)
+    }
+
+    /// Removes the timer if it is armed, dropping its event untriggered; `true` if it was.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// let t = tame::Timer::new();
+    /// let r = tame::Rendezvous::<()>::new();
+    /// tame::run(|| {
+    ///     t.arm_after(std::time::Duration::from_secs(60), r.event(()));
+    ///     assert!(t.disarm());
+    ///     assert!(!t.disarm());
+    /// }); // returns at once: nothing is pending
+    /// assert_eq!(r.try_join(), None);
+    /// ```
+    pub fn disarm(&self) -> bool {
+        let Some((idx, seq)) = self.key.take() else {
+            return false;
+        };
+        let ev = crate::local::with(|c| c.timers.borrow_mut().cancel(idx, seq));
+        let was = ev.is_some();
+        drop(ev); // outside the borrow
+        was
+    }
+
+    /// Whether the timer is armed and has not fired yet.
+    ///
+    /// ```
+    /// # use tame_rt as tame;
+    /// let t = tame::Timer::new();
+    /// tame::run(|| {
+    ///     t.arm_after(std::time::Duration::ZERO, tame::Event::from_fn(|()| {}));
+    ///     assert!(t.is_armed());
+    /// });
+    /// assert!(!t.is_armed()); // it fired
+    /// ```
+    pub fn is_armed(&self) -> bool {
+        self.key.get().is_some_and(|(idx, seq)| {
+            crate::local::with(|c| c.timers.borrow().is_pending(idx, seq))
+        })
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.disarm();
+    }
 }
 
 /// Triggers `e` after `after` has elapsed (measured from now, the real clock).

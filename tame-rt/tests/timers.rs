@@ -97,3 +97,36 @@ fn timeout_that_loses_is_removed_at_once() {
     assert_eq!(r.try_join(), Some(((), Ok(5))));
     assert!(t0.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn a_timer_rearmed_drops_its_old_event_and_fires_once() {
+    let r: tame_rt::Rendezvous<u32> = tame_rt::Rendezvous::new();
+    let t = tame_rt::Timer::new();
+    let start = std::time::Instant::now();
+    tame_rt::run(|| {
+        for i in 0..100 {
+            t.arm_after(std::time::Duration::from_millis(2), r.event(i));
+        }
+        // The 99 earlier events were dropped untriggered: only the last one is pending.
+        assert_eq!(r.pending(), 1);
+    });
+    assert_eq!(r.try_join(), Some((99, ())));
+    assert_eq!(r.try_join(), None);
+    assert!(start.elapsed() >= std::time::Duration::from_millis(2));
+    assert!(!t.is_armed());
+}
+
+#[test]
+fn dropping_a_timer_disarms_it_and_the_loop_ends() {
+    let r: tame_rt::Rendezvous<()> = tame_rt::Rendezvous::new();
+    let start = std::time::Instant::now();
+    tame_rt::run(|| {
+        let t = tame_rt::Timer::new();
+        t.arm_after(std::time::Duration::from_secs(60), r.event(()));
+        assert_eq!(r.pending(), 1);
+        drop(t);
+        assert_eq!(r.pending(), 0, "its event was dropped with it");
+    });
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(r.try_join(), None);
+}
