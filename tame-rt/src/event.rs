@@ -135,32 +135,6 @@ pub(crate) trait Join {
     fn join_frame(self: Rc<Self>) -> Rc<dyn Frame>;
 }
 
-/// A receiver for `Event<V>` that forwards to a slot expecting `T`, converting with `f`;
-/// an abandoned event is delivered as `f(None)`. Made by `Rendezvous::event_map`.
-pub(crate) struct Adapter<T, V> {
-    pub(crate) sink: Rc<dyn Sink<T>>,
-    pub(crate) slot: u32,
-    pub(crate) f: fn(Option<V>) -> T,
-}
-
-impl<T: 'static, V: 'static> Sink<V> for Adapter<T, V> {
-    fn trigger(&self, _: u32, value: V) {
-        self.sink.trigger(self.slot, (self.f)(Some(value)));
-    }
-    fn abandon(&self, _: u32) {
-        self.sink.trigger(self.slot, (self.f)(None));
-    }
-    fn is_live(&self, _: u32) -> bool {
-        self.sink.is_live(self.slot)
-    }
-    fn on_cancel(&self, _: u32, hook: Hook) {
-        self.sink.on_cancel(self.slot, hook);
-    }
-    fn as_waiting(self: Rc<Self>) -> Rc<dyn Waiting> {
-        self.sink.clone().as_waiting()
-    }
-}
-
 pub(crate) enum Target<T> {
     Slot {
         sink: Rc<dyn Sink<T>>,
@@ -172,6 +146,14 @@ pub(crate) enum Target<T> {
     /// this token, and forgotten when the event is done.
     JoinHooked(Rc<dyn Join>, u32),
     Func(Box<dyn FnOnce(T)>),
+    /// The timer of an `add_timeout`, or its deferred abandonment: triggering it tells the
+    /// race (the value is `()`). Never cancelled, never a leak when dropped.
+    Expire(Rc<dyn Expire>),
+}
+
+/// What an `Expire` event tells when it is triggered (see `add_timeout`).
+pub(crate) trait Expire {
+    fn expire(self: Rc<Self>);
 }
 
 /// A one-shot event: the sending half of a wait.
@@ -279,6 +261,10 @@ impl<T> Event<T> {
                 j.join_done();
             }
             Some(Target::Func(f)) => f(value),
+            Some(Target::Expire(x)) => {
+                drop(value);
+                x.expire();
+            }
             None => {}
         }
     }
@@ -302,7 +288,7 @@ impl<T> Event<T> {
         match &self.target {
             Some(Target::Slot { sink, slot }) => sink.is_live(*slot),
             Some(Target::Join(j) | Target::JoinHooked(j, _)) => j.join_is_live(),
-            Some(Target::Func(_)) => true,
+            Some(Target::Func(_) | Target::Expire(_)) => true,
             None => false,
         }
     }
@@ -352,19 +338,7 @@ impl<T> Event<T> {
                 *target = Some(Target::JoinHooked(j, token));
                 true
             }
-            Some(Target::Func(_)) | None => false,
-        }
-    }
-
-    /// Takes the slot this event targets, without consuming it (the caller now owns the duty
-    /// to trigger or abandon it).
-    pub(crate) fn into_slot(mut self) -> Option<(Rc<dyn Sink<T>>, u32)> {
-        match self.target.take() {
-            Some(Target::Slot { sink, slot }) => Some((sink, slot)),
-            other => {
-                self.target = other;
-                None
-            }
+            Some(Target::Func(_) | Target::Expire(_)) | None => false,
         }
     }
 
@@ -382,7 +356,7 @@ impl<T> Event<T> {
             Some(Target::Slot { sink, .. }) => {
                 Some(FindCaller::At(Rc::downgrade(&sink.clone().as_waiting())))
             }
-            Some(Target::Func(_)) | None => None,
+            Some(Target::Func(_) | Target::Expire(_)) | None => None,
         }
     }
 
@@ -436,7 +410,7 @@ impl<T> Drop for Event<T> {
                 j.join_forget(token);
                 j.join_done()
             }
-            Some(Target::Func(_)) | None => {}
+            Some(Target::Func(_) | Target::Expire(_)) | None => {}
         }
     }
 }
@@ -528,6 +502,7 @@ impl<T> fmt::Debug for Event<T> {
             Some(Target::Slot { .. }) => "rendezvous",
             Some(Target::Join(_) | Target::JoinHooked(..)) => "join",
             Some(Target::Func(_)) => "callback",
+            Some(Target::Expire(_)) => "timeout",
             None => "consumed",
         };
         f.debug_struct("Event")

@@ -808,21 +808,24 @@ impl Cx {
 
 /// Where each tamed call that is blocked now waits, as `file:line` (and the wait's
 /// description, if its `twait!` has `#![describe("…")]`), sorted. The runtime's own tamed
-/// helpers (`add_timeout`, `tame::net`) are listed too. Callable at any time, also while the
-/// loop runs, and in release builds: each call answers from the static site of its wait, so
-/// no call stores a location of its own.
+/// helpers (`tame::net`'s `accept`, `read_some`, `write_all`) are listed too. Callable at any
+/// time, also while the loop runs, and in release builds: each call answers from the static
+/// site of its wait, so no call stores a location of its own.
 ///
 /// ```
 /// # use tame_rt as tame;
-/// use std::time::Duration;
+/// # if cfg!(miri) { return; } // Miri has no sockets
+/// use std::rc::Rc;
 /// tame::run(|| {
-///     let r: tame::Rendezvous<(), Result<(), tame::TimedOut>> = tame::Rendezvous::new();
-///     let e = tame::add_timeout(Duration::from_millis(5), r.event(()));
-///     // `add_timeout` waits in a tamed helper of the runtime until one side wins.
+///     let l = Rc::new(tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap());
+///     let r: tame::Rendezvous<(), std::io::Result<(tame::net::TcpStream, std::net::SocketAddr)>> =
+///         tame::Rendezvous::new();
+///     // `accept` waits in a tamed helper of the runtime until a client comes.
+///     tame::net::accept(l, r.event(()));
 ///     let now = tame::blocked_locations();
 ///     assert_eq!(now.len(), 1, "{now:?}");
-///     assert!(now[0].contains("timeout.rs"), "{now:?}");
-///     drop(e);
+///     assert!(now[0].contains("net.rs"), "{now:?}");
+///     r.cancel(); // nobody waits any more: the helper ends
 /// });
 /// assert!(tame::blocked_locations().is_empty());
 /// ```

@@ -189,7 +189,7 @@ pub fn timer(after: Duration, e: Event<()>) {
     at(deadline, e)
 }
 
-fn far_future() -> Instant {
+pub(crate) fn far_future() -> Instant {
     // About 30 years: far enough to mean "never", near enough not to overflow `Instant`.
     Instant::now() + Duration::from_secs(60 * 60 * 24 * 365 * 30)
 }

@@ -83,3 +83,24 @@ fn trigger_resume_cycles_through_the_loop_allocate_nothing() {
     let (a, b) = marks.get();
     assert_eq!(b - a, 0, "allocations over 20,000 trigger->resume cycles");
 }
+
+#[test]
+fn add_timeout_allocates_once() {
+    use std::time::Duration;
+    use tame_rt::{TimedOut, add_timeout};
+    let r: Rendezvous<u32, Result<u32, TimedOut>> = Rendezvous::new();
+    let step = |i: u32| {
+        let op = add_timeout(Duration::from_secs(60), r.event(i));
+        op.trigger(i);
+        assert_eq!(r.try_join(), Some((i, Ok(i))));
+    };
+    // Warm: the rendezvous' tables, the timer store's slab.
+    run(|| (0..10).for_each(step));
+    let mut n = 0;
+    run(|| {
+        let before = allocs();
+        (0..1_000).for_each(step);
+        n = allocs() - before;
+    });
+    assert_eq!(n, 1_000, "one allocation per add_timeout (its race)");
+}
