@@ -142,6 +142,39 @@ pub mod net {
     pub use tame_rt::net::{TcpListener, TcpStream, UdpSocket, accept, read_some, write_all};
 }
 
+/// Synchronisation between tamed calls: a [`Mutex`](sync::Mutex) held across waits (exclusive
+/// or shared, strictly FIFO, cancel-safe, with an RAII [`lock`](sync::Mutex::lock)) and a
+/// [`Channel`](sync::Channel) of values. See the runtime's documentation of each.
+///
+/// ```
+/// use tame::sync::Channel;
+/// use tame::{Event, tamed};
+///
+/// #[tamed]
+/// fn consumer(c: Channel<u32>, done: Event<u32>) {
+///     let mut sum = 0;
+///     for _ in 0..3 {
+///         let mut v = 0;
+///         twait! { c.pop_front(mkevent!(v)); }
+///         sum += v;
+///     }
+///     done.trigger(sum);
+/// }
+///
+/// let c = Channel::new();
+/// let r = tame::Rendezvous::<(), u32>::new();
+/// tame::run(|| {
+///     consumer(c.clone(), r.event(()));
+///     for v in [1, 2, 3] {
+///         c.push_back(v);
+///     }
+/// });
+/// assert_eq!(r.try_join(), Some(((), 6)));
+/// ```
+pub mod sync {
+    pub use tame_rt::sync::{Channel, Mutex, MutexGuard};
+}
+
 /// What `#[tamed]` expands to. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {

@@ -44,6 +44,7 @@ mod local;
 pub mod net;
 mod poller;
 mod rendezvous;
+pub mod sync;
 mod task;
 mod tether;
 mod timeout;
