@@ -175,6 +175,45 @@ pub mod sync {
     pub use tame_rt::sync::{Channel, Mutex, MutexGuard};
 }
 
+/// Unix signals as events: [`at_signal`](signal::at_signal) triggers an event when a signal
+/// arrives, and [`add_signal`](signal::add_signal) lets a signal interrupt an operation, as
+/// [`add_timeout`] lets a timer.
+///
+/// The handler only wakes the loop: the events are triggered from the loop, so no user code
+/// runs inside a signal handler. A pending `at_signal` keeps the loop alive, as a timer does.
+/// After the events fired, a delivery is held for the next registration until the woken calls
+/// have run; when nothing waits for the signal any more, it is handled as before (its default
+/// action, for SIGINT and SIGTERM: the process ends). The details are on
+/// [`at_signal`](signal::at_signal).
+///
+/// ```
+/// # if cfg!(miri) { return; } // Miri has no signals
+/// use tame::signal::{SIGINT, SIGTERM, at_signal, raise};
+/// use tame::{Event, Rendezvous, tamed};
+///
+/// /// Waits for SIGINT or SIGTERM, whichever comes first, and reports which.
+/// #[tamed]
+/// fn until_stopped(done: Event<i32>) {
+///     let r: Rendezvous<i32, ()> = Rendezvous::new();
+///     at_signal(SIGINT, r.event(SIGINT));
+///     at_signal(SIGTERM, r.event(SIGTERM));
+///     if let Some((signo, ())) = twait!(r) {
+///         done.trigger(signo);
+///     }
+///     // `r` is dropped here, which removes the other registration.
+/// }
+///
+/// let r = Rendezvous::<(), i32>::new();
+/// tame::run(|| {
+///     until_stopped(r.event(()));
+///     raise(SIGTERM).unwrap(); // as `kill PID` would
+/// });
+/// assert_eq!(r.try_join(), Some(((), SIGTERM)));
+/// ```
+pub mod signal {
+    pub use tame_rt::signal::*;
+}
+
 /// What `#[tamed]` expands to. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {

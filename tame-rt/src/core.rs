@@ -16,7 +16,7 @@
 //! # A run that unwinds
 //! If `run`'s closure or a call it resumes panics, `run` unwinds, and its guard drops what the
 //! run left on the thread before the panic leaves `run` ([`abandon`]): queued calls, `asap`
-//! events, timers and the events waiting on fds, in rounds until none is left (destructors
+//! events, timers, the events waiting on fds and on signals, in rounds until none is left (destructors
 //! may add more), and then moves the thread's run epoch on so that a call of the old run is
 //! never resumed ([`crate::task`]). The poller and its registrations stay: they belong to the
 //! fds, not to a run, as after a run that ends normally.
@@ -140,6 +140,7 @@ fn abandon() {
                 c.timers.borrow_mut().drain_into(&mut events);
                 c.io.borrow_mut().drain_waiters_into(&mut events);
             });
+            crate::signal::abandon_into(&mut events);
             let tasks = crate::local::take_all();
             if events.is_empty() && tasks.is_empty() {
                 break;

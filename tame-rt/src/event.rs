@@ -80,6 +80,32 @@ pub(crate) trait Waiting {
     fn waiting(&self) -> Option<Rc<dyn Frame>>;
 }
 
+/// A receiver for `Event<V>` that forwards to a slot expecting `T`, converting with `f`;
+/// an abandoned event is delivered as `f(None)`. Made by `Rendezvous::event_map`.
+pub(crate) struct Adapter<T, V> {
+    pub(crate) sink: Rc<dyn Sink<T>>,
+    pub(crate) slot: u32,
+    pub(crate) f: fn(Option<V>) -> T,
+}
+
+impl<T: 'static, V: 'static> Sink<V> for Adapter<T, V> {
+    fn trigger(&self, _: u32, value: V) {
+        self.sink.trigger(self.slot, (self.f)(Some(value)));
+    }
+    fn abandon(&self, _: u32) {
+        self.sink.trigger(self.slot, (self.f)(None));
+    }
+    fn is_live(&self, _: u32) -> bool {
+        self.sink.is_live(self.slot)
+    }
+    fn on_cancel(&self, _: u32, hook: Hook) {
+        self.sink.on_cancel(self.slot, hook);
+    }
+    fn as_waiting(self: Rc<Self>) -> Rc<dyn Waiting> {
+        self.sink.clone().as_waiting()
+    }
+}
+
 /// A tamed call watching its `Event` parameters (cancellation rule 1).
 pub(crate) trait Watch {
     /// One of the watched parameters lost its receiver before being triggered.
@@ -339,6 +365,18 @@ impl<T> Event<T> {
                 true
             }
             Some(Target::Func(_) | Target::Expire(_)) | None => false,
+        }
+    }
+
+    /// Takes the slot this event targets, without consuming it (the caller now owns the duty
+    /// to trigger or abandon it).
+    pub(crate) fn into_slot(mut self) -> Option<(Rc<dyn Sink<T>>, u32)> {
+        match self.target.take() {
+            Some(Target::Slot { sink, slot }) => Some((sink, slot)),
+            other => {
+                self.target = other;
+                None
+            }
         }
     }
 

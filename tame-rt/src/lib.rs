@@ -8,6 +8,8 @@
 //! - [`run`], [`now`]: the loop, one per thread; [`timer`], [`at`], [`asap`]: timers.
 //! - [`readable`], [`writable`], [`net`]: fd readiness and non-blocking sockets.
 //! - [`add_timeout`], [`TimedOut`]: race an operation against a timer, cancelling the loser.
+//! - [`signal`]: [`at_signal`](signal::at_signal) waits for a Unix signal, and
+//!   [`add_signal`](signal::add_signal) lets one interrupt an operation.
 //!   A tamed call whose `Event` parameters all lost their receivers ends where it waits;
 //!   [`Lifeline`] / [`Tether`] end the calls tied to an object.
 //! - [`blocked_locations`], [`backtrace`], [`leak_reports`]: what is blocked, who waits for
@@ -44,6 +46,7 @@ mod local;
 pub mod net;
 mod poller;
 mod rendezvous;
+pub mod signal;
 pub mod sync;
 mod task;
 mod tether;

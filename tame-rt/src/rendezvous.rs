@@ -34,7 +34,7 @@ use std::rc::Rc;
 
 use smallvec::SmallVec;
 
-use crate::event::{Event, Hook, Join, Sink, Target, Wake};
+use crate::event::{Adapter, Event, Hook, Join, Sink, Target, Wake};
 
 const NONE: u32 = u32::MAX;
 
@@ -310,6 +310,20 @@ impl<I: 'static, T: 'static> Rendezvous<I, T> {
     /// ```
     pub fn cancel(&self) {
         self.inner.cancel_all();
+    }
+
+    /// Makes an event of another value type on this rendezvous: its trigger with `v` delivers
+    /// `f(Some(v))`, and dropping it untriggered delivers `f(None)` (so the receiver learns of
+    /// the abandonment as a value). `is_live` and `on_cancel` are those of the underlying slot.
+    /// One allocation (the adapter). Used by `add_signal`.
+    #[cfg_attr(debug_assertions, track_caller)]
+    pub(crate) fn event_map<V: 'static>(&self, id: I, f: fn(Option<V>) -> T) -> Event<V> {
+        let (sink, slot) = self
+            .event(id)
+            .into_slot()
+            .expect("a rendezvous event is a slot");
+        let sink: Rc<dyn Sink<V>> = Rc::new(Adapter { sink, slot, f });
+        Event::new(Target::Slot { sink, slot: 0 })
     }
 
     /// `twait!(r)` in one borrow: `Some(Some(v))` for the next value, `Some(None)` when nothing
