@@ -1,9 +1,10 @@
-//! The runtime without the macro: timers, a rendezvous, cancellation and a timeout.
+//! The runtime without the macro: timers, a rendezvous, cancellation, a timeout and a signal.
 //!
 //! Run: `cargo run --example rendezvous`. The book's runtime reference includes listings from
 //! this file (between the ANCHOR lines), so they always compile.
 use std::time::Duration;
 
+use tame::signal::{SIGUSR1, Signalled, add_signal, at_signal, raise};
 use tame::{Event, Rendezvous, TimedOut};
 
 pub fn main() {
@@ -50,5 +51,24 @@ pub fn main() {
     assert_eq!(r.try_join(), Some(("quick", Ok(7))));
     assert_eq!(r.try_join(), Some(("slow", Err(TimedOut))));
     // ANCHOR_END: timeout
+
+    // ANCHOR: signal
+    let r: Rendezvous<&str, ()> = Rendezvous::new();
+    let ops: Rendezvous<&str, Result<u32, Signalled>> = Rendezvous::new();
+    let mut op = None;
+    tame::run(|| {
+        at_signal(SIGUSR1, r.event("first"));
+        at_signal(SIGUSR1, r.event("second"));
+        // An operation that the signal interrupts (it has not answered by then).
+        op = Some(add_signal(SIGUSR1, ops.event("op")));
+        raise(SIGUSR1).unwrap(); // as `kill -USR1 <pid>` would
+    });
+    // One delivery fired every event registered for it, and interrupted the operation, whose
+    // event is cancelled. Nothing waits for SIGUSR1 now: it would end the process again.
+    assert_eq!(r.try_join(), Some(("first", ())));
+    assert_eq!(r.try_join(), Some(("second", ())));
+    assert_eq!(ops.try_join(), Some(("op", Err(Signalled(SIGUSR1)))));
+    assert!(!op.unwrap().is_live());
+    // ANCHOR_END: signal
     println!("ok");
 }
