@@ -4,7 +4,7 @@
 //! An outside program that is missing makes its test print `skipped: <prog> not installed`,
 //! unless `CI=true`, where it fails (`.ci/run` installs them).
 use std::fs;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -1231,15 +1231,6 @@ fn handshakes(addr: std::net::SocketAddr, n: usize) -> usize {
     conns.len()
 }
 
-/// Stops (`STOP`) or resumes (`CONT`) the server with a signal.
-fn signal(k: &Knot, sig: &str) {
-    let out = run(
-        Command::new("sh").args(["-c", &format!("kill -{sig} {}", k.pid())]),
-        Duration::from_secs(10),
-    );
-    assert!(out.status.success(), "kill -{sig}");
-}
-
 #[test]
 fn backlog_sets_the_kernel_queue_of_the_listener() {
     let somaxconn: u32 = fs::read_to_string("/proc/sys/net/core/somaxconn")
@@ -1259,11 +1250,11 @@ fn backlog_sets_the_kernel_queue_of_the_listener() {
     // What a backlog does: while the server accepts nothing (stopped), the kernel completes
     // the handshakes of only backlog + 1 connections (Linux); the next SYNs are dropped. With
     // the default, all 5 complete.
-    signal(&small, "STOP");
-    signal(&default, "STOP");
+    small.signal("STOP");
+    default.signal("STOP");
     let (queued_small, queued_default) = (handshakes(small.addr, 5), handshakes(default.addr, 5));
-    signal(&small, "CONT");
-    signal(&default, "CONT");
+    small.signal("CONT");
+    default.signal("CONT");
     assert!(
         queued_small <= 2,
         "--backlog 1 queued {queued_small} connections"
@@ -1326,4 +1317,165 @@ fn a_range_ending_at_u64_max_is_the_rest_of_the_file() {
     assert_eq!(r.body, &body[5..]);
     let want = format!("bytes 5-{}/{len}", len - 1);
     assert_eq!(r.header("content-range"), Some(want.as_str()));
+}
+
+/// `n` bytes of a non-repeating pattern (a shifted or missing chunk would show).
+fn pattern(n: usize) -> Vec<u8> {
+    let mut data = Vec::with_capacity(n + 4);
+    let mut x: u32 = 7;
+    while data.len() < n {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    data.truncate(n);
+    data
+}
+
+/// A directory with `big.bin` (`data`) and `hello.txt`, served by knot with a 1 MiB cache (so
+/// big.bin is streamed, a chunk at a time) and `extra` options.
+fn knot_with_a_big_file(data: &[u8], extra: &[&str]) -> (Knot, TempDir) {
+    let dir = TempDir::new("drain");
+    fs::write(dir.path().join("big.bin"), data).unwrap();
+    fs::write(dir.path().join("hello.txt"), "hello\n").unwrap();
+    let mut args = vec!["--root", dir.path().to_str().unwrap(), "--cache-mb", "1"];
+    args.extend_from_slice(extra);
+    (Knot::start(&args), dir)
+}
+
+/// Sends a GET for big.bin on a new connection and reads the response head: the body's length.
+fn start_download(k: &Knot) -> (BufReader<std::net::TcpStream>, usize) {
+    let mut s = connect(k.addr);
+    s.write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut r = BufReader::new(s);
+    let mut len = None;
+    loop {
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        if line.trim_end().is_empty() {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().ok();
+        }
+    }
+    (r, len.expect("a Content-Length"))
+}
+
+/// Whether a new connection to `addr` is refused within `limit` (the listener was closed).
+fn refused_within(addr: std::net::SocketAddr, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => return true,
+            _ => thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    false
+}
+
+#[test]
+fn sigterm_stops_accepting_and_lets_a_download_finish_then_exits_0() {
+    // 32 MiB: far more than the socket buffers hold, so the download is still under way when
+    // the signal comes.
+    let data = pattern(32 << 20);
+    let (mut k, _dir) = knot_with_a_big_file(&data, &[]);
+    // A keep-alive connection, idle after one request.
+    let mut idle = connect(k.addr);
+    idle.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut r = BufReader::new(idle.try_clone().unwrap());
+    assert_eq!(read_response(&mut r, false).unwrap().status, 200);
+    // A download, read slowly: the first 256 KiB, then the signal.
+    let (mut dl, len) = start_download(&k);
+    assert_eq!(len, data.len());
+    let mut body = vec![0; 256 << 10];
+    dl.read_exact(&mut body).unwrap();
+    k.signal("TERM");
+    // The idle connection is closed at once, and new connections are refused.
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(3)),
+        "idle connection still open"
+    );
+    assert!(
+        refused_within(k.addr, Duration::from_secs(3)),
+        "still accepting"
+    );
+    // The download goes on, at a slow pace, to its last byte; then the server closes it.
+    let mut chunk = vec![0; 256 << 10];
+    while body.len() < len {
+        let n = dl.read(&mut chunk).expect("the download goes on");
+        assert!(n > 0, "cut after {} of {len} bytes", body.len());
+        body.extend_from_slice(&chunk[..n]);
+        thread::sleep(Duration::from_millis(2));
+    }
+    assert!(body == data, "the body differs");
+    assert_eq!(dl.read(&mut chunk).unwrap_or(0), 0, "closed after the body");
+    let status = k.wait_exit(Duration::from_secs(10)).expect("knot exits");
+    assert_eq!(status.code(), Some(0), "{status:?}; stderr: {}", k.stderr());
+    let log = k.stderr();
+    assert!(
+        log.contains(
+            "knot: SIGTERM: no longer accepting; closed 1 idle connection(s); draining 1 "
+        ),
+        "{log}"
+    );
+    assert!(log.contains("knot: drained in "), "{log}");
+}
+
+#[test]
+fn the_grace_period_cuts_a_stalled_download_and_knot_still_exits_0() {
+    let data = pattern(32 << 20);
+    let (mut k, _dir) = knot_with_a_big_file(&data, &["--grace", "300ms"]);
+    // A download whose client reads nothing more.
+    let (mut dl, len) = start_download(&k);
+    thread::sleep(Duration::from_millis(200)); // the server now waits for the socket
+    let t0 = Instant::now();
+    k.signal("INT");
+    let status = k.wait_exit(Duration::from_secs(10)).expect("knot exits");
+    let took = t0.elapsed();
+    assert_eq!(status.code(), Some(0), "{status:?}; stderr: {}", k.stderr());
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+        "exited after {took:?}"
+    );
+    let log = k.stderr();
+    assert!(log.contains("knot: SIGINT: no longer accepting"), "{log}");
+    assert!(log.contains(": cut 1 connection(s); exiting"), "{log}");
+    // The client gets what the socket buffers held, then the end: not the whole file.
+    dl.get_ref()
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut got = 0;
+    let mut chunk = vec![0; 1 << 20];
+    while let Ok(n @ 1..) = dl.read(&mut chunk) {
+        got += n;
+    }
+    assert!(got < len, "the whole file arrived");
+}
+
+#[test]
+fn a_second_signal_while_draining_ends_knot_at_once() {
+    let data = pattern(32 << 20);
+    let (mut k, _dir) = knot_with_a_big_file(&data, &[]);
+    let (_dl, _) = start_download(&k); // stalled: the drain would take the whole 10 s
+    thread::sleep(Duration::from_millis(200));
+    k.signal("TERM");
+    let log_deadline = Instant::now() + Duration::from_secs(5);
+    while !k.stderr().contains("draining") && Instant::now() < log_deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    thread::sleep(Duration::from_millis(100));
+    let t0 = Instant::now();
+    k.signal("INT");
+    let status = k.wait_exit(Duration::from_secs(5)).expect("knot exits");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        status.signal(),
+        Some(2),
+        "{status:?}: SIGINT's default action"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(3));
 }

@@ -31,6 +31,9 @@ OPTIONS:
     --idle-timeout TIME     close a connection idle this long: 500ms, 10s, 2m or 1h; a bare
                             number is seconds (as nginx reads one); 1ms to 24h [default: 10s]
     --idle-timeout-ms N     the same, in milliseconds
+    --grace TIME            on SIGINT or SIGTERM, stop accepting, close idle connections and
+                            give the responses under way this long to finish, then cut them
+                            and exit; TIME as for --idle-timeout [default: 10s]
     --max-conns N           most connections open at once [default: 10000]
     --backlog N             connections the kernel queues before knot accepts them,
                             1 to 65535 (the kernel caps it at net.core.somaxconn) [default: 511]
@@ -38,9 +41,13 @@ OPTIONS:
     -h, --help              print this help
     -V, --version           print the version
 
+SIGNALS:
+    SIGINT (Ctrl-C) or SIGTERM: drain as --grace says, then exit 0. A second one while
+    draining ends knot at once (the signal's default action).
+
 EXIT STATUS:
-    0 after --help or --version (the server runs until it is killed), 1 the server could not
-    start (the directory or the address), 2 a usage error.
+    0 after --help or --version, or once drained after SIGINT or SIGTERM; 1 the server could
+    not start (the directory or the address); 2 a usage error.
 ";
 
 /// `--help`'s text, with the default root as this process would serve it: relative to the
@@ -66,7 +73,8 @@ pub fn default_root() -> PathBuf {
 
 /// The port when neither `--addr` nor `-p` gives one.
 const DEFAULT_PORT: u16 = 8080;
-/// Longest idle timeout accepted: a day (deadlines are computed as now + timeout).
+/// Longest idle timeout or grace period accepted: a day (deadlines are computed as now +
+/// timeout).
 const MAX_IDLE_MS: u64 = 86_400_000;
 /// Largest `--backlog` accepted (the kernel's own limit, `net.core.somaxconn`, is at most
 /// this on Linux).
@@ -82,6 +90,8 @@ pub struct Options {
     pub addr: SocketAddr,
     pub cache_bytes: usize,
     pub idle: Duration,
+    /// How long responses under way may take to finish after SIGINT or SIGTERM.
+    pub grace: Duration,
     pub max_conns: usize,
     /// The listen backlog: connections the kernel completes and queues until accepted.
     pub backlog: i32,
@@ -95,6 +105,7 @@ impl Default for Options {
             addr: SocketAddr::new(Ipv4Addr::LOCALHOST.into(), DEFAULT_PORT),
             cache_bytes: 64 << 20,
             idle: Duration::from_millis(10_000),
+            grace: Duration::from_millis(10_000),
             max_conns: 10_000,
             // nginx's default on Linux.
             backlog: 511,
@@ -285,6 +296,7 @@ fn parse_with(
                     .map_err(|_| "--cache-mb: too large".to_string())?;
             }
             "--idle-timeout" => o.idle = duration("--idle-timeout", &value()?)?,
+            "--grace" => o.grace = duration("--grace", &value()?)?,
             "--idle-timeout-ms" => {
                 let v = value()?;
                 let ms = number("--idle-timeout-ms", &v, 1)?;
@@ -599,6 +611,34 @@ mod tests {
     }
 
     #[test]
+    fn grace_takes_the_units_of_idle_timeout() {
+        let grace = |a: &str| run(a).grace;
+        let ms = Duration::from_millis;
+        assert_eq!(grace(""), ms(10_000));
+        assert_eq!(grace("--grace 300ms"), ms(300));
+        assert_eq!(grace("--grace=2m"), ms(120_000));
+        assert_eq!(grace("--grace 5"), ms(5_000), "seconds, as a bare number");
+        assert_eq!(grace("--grace 24h"), ms(86_400_000));
+        // Independent of --idle-timeout.
+        assert_eq!(run("--idle-timeout 1s --grace 3s").idle, ms(1_000));
+        for (a, says) in [
+            ("--grace 0", "--grace: must be at least 1ms, got \"0\""),
+            (
+                "--grace 25h",
+                "--grace: must be at most 24h (a day), got \"25h\"",
+            ),
+            (
+                "--grace 1.5s",
+                "--grace: expected a time such as 500ms, 10s, 2m or 1h",
+            ),
+            ("--grace", "--grace: missing value"),
+        ] {
+            let e = error(a);
+            assert!(e.starts_with(says), "{a}: {e}");
+        }
+    }
+
+    #[test]
     fn help_shows_the_default_root_as_it_will_be_served() {
         // `cargo test` runs in the package's directory: the site is shown relative to it.
         let help = usage();
@@ -614,6 +654,8 @@ mod tests {
             "--root",
             "--idle-timeout TIME",
             "--idle-timeout-ms",
+            "--grace TIME",
+            "SIGTERM",
             "-V, --version",
             ":PORT",
             "HOST:PORT",

@@ -6,7 +6,7 @@
 //! through the connection handler (between the ANCHOR lines below).
 //!
 //! The shape: [`accept_loop`] accepts connections and starts one [`serve`] call per
-//! connection. `serve` reads like a thread's main loop (read a request, pin the file in the
+//! connection; [`stop_on_signal`] waits for SIGINT or SIGTERM, then drains the connections. `serve` reads like a thread's main loop (read a request, pin the file in the
 //! cache, write the response, unpin, again), but each wait in it is a state of the machine
 //! that `#[tamed]` writes, so ten thousand connections cost ten thousand small closures, not
 //! ten thousand stacks.
@@ -23,11 +23,11 @@ use std::io::{self, IoSlice, Read, Seek, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::process::ExitCode;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tame::TimedOut;
 use tame::net::{TcpListener, TcpStream};
-use tame::tamed;
+use tame::signal::{SIGINT, SIGTERM, at_signal};
+use tame::{Lifeline, Rendezvous, Tether, TimedOut, tamed};
 
 use files::{Cache, Found};
 use http::{Method, Parse, Request, Status};
@@ -67,6 +67,11 @@ struct Server {
     free_lines: RefCell<Vec<usize>>,
     /// The stamp the next connection to go idle gets (so the oldest has the smallest).
     idle_seq: Cell<u64>,
+    /// SIGINT or SIGTERM came: no keep-alive, and a connection that would wait for its next
+    /// request closes instead.
+    draining: Cell<bool>,
+    /// While draining: triggered when the last connection closes.
+    drained: RefCell<Option<tame::Event<()>>>,
 }
 
 /// A connection's entry in [`Server::lines`].
@@ -168,6 +173,30 @@ impl Server {
         })
     }
 
+    /// Ends every connection idle between requests (draining starts): their lifelines are
+    /// dropped. Returns how many.
+    fn close_idle(&self) -> usize {
+        let idle: Vec<Line> = {
+            let mut lines = self.lines.borrow_mut();
+            let idle = lines
+                .iter_mut()
+                .filter(|l| l.as_ref().is_some_and(|l| l.idle_since > 0));
+            idle.filter_map(Option::take).collect()
+        };
+        idle.len() // dropped here, outside the borrow: each ends its connection
+    }
+
+    /// Ends every connection still open (the grace period is over). Returns how many.
+    fn cut_all(&self) -> usize {
+        let all: Vec<Line> = self
+            .lines
+            .borrow_mut()
+            .iter_mut()
+            .filter_map(Option::take)
+            .collect();
+        all.len()
+    }
+
     /// A tether to the lifeline of the connection of `slot`.
     fn tether(&self, slot: &Slot) -> Option<tame::Tether> {
         self.lines.borrow()[slot.line]
@@ -178,10 +207,17 @@ impl Server {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.srv.open.set(self.srv.open.get() - 1);
+        let open = self.srv.open.get() - 1;
+        self.srv.open.set(open);
         let line = self.srv.lines.borrow_mut()[self.line].take();
         self.srv.free_lines.borrow_mut().push(self.line);
         drop(line); // outside the borrow (the connection is ending anyway)
+        if open == 0 {
+            let drained = self.srv.drained.borrow_mut().take();
+            if let Some(e) = drained {
+                e.trigger(());
+            }
+        }
     }
 }
 
@@ -233,8 +269,16 @@ fn main() -> ExitCode {
         lines: RefCell::new(Vec::new()),
         free_lines: RefCell::new(Vec::new()),
         idle_seq: Cell::new(0),
+        draining: Cell::new(false),
+        drained: RefCell::new(None),
     });
-    tame::run(move || accept_loop(listener, srv));
+    tame::run(move || {
+        // The accept loop is tethered to `accepting`, which `stop_on_signal` drops.
+        let accepting = Lifeline::new();
+        accept_loop(listener, srv.clone(), accepting.tether());
+        stop_on_signal(srv, accepting);
+    });
+    // The loop ended: a signal came and every connection has closed.
     ExitCode::SUCCESS
 }
 
@@ -253,9 +297,10 @@ fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
 }
 
 // ANCHOR: accept
-/// Accepts connections forever; starts one [`serve`] per connection.
+/// Accepts connections until its tether is cut; starts one [`serve`] per connection. Ending,
+/// it drops the listener, which closes it: new connections are refused.
 #[tamed]
-fn accept_loop(listener: TcpListener, srv: Rc<Server>) {
+fn accept_loop(listener: TcpListener, srv: Rc<Server>, #[tether] _accepting: Tether) {
     let mut batch = 0;
     let mut starved = false; // backing off after an accept error (reported once)
     loop {
@@ -311,6 +356,51 @@ fn accept_loop(listener: TcpListener, srv: Rc<Server>) {
 }
 // ANCHOR_END: accept
 
+// ANCHOR: drain
+/// Waits for SIGINT or SIGTERM. Then stops accepting, closes the connections idle between
+/// requests, and lets the others finish the responses under way (with `Connection: close`)
+/// for at most `--grace`; the ones still open then are cut. The loop, and so knot, ends when
+/// the last connection has closed.
+#[tamed]
+fn stop_on_signal(srv: Rc<Server>, accepting: Lifeline) {
+    let signals: Rendezvous<i32, ()> = Rendezvous::new();
+    at_signal(SIGINT, signals.event(SIGINT));
+    at_signal(SIGTERM, signals.event(SIGTERM));
+    let Some((signo, ())) = twait!(signals) else {
+        return;
+    };
+    // Nothing waits for either signal now: a second one ends knot at once, as by default.
+    signals.cancel();
+    drop(accepting); // the accept loop ends where it waits, and its listener closes
+    srv.draining.set(true);
+    let idle = srv.close_idle();
+    let busy = srv.open.get();
+    let name = if signo == SIGINT { "SIGINT" } else { "SIGTERM" };
+    let grace = srv.opts.grace;
+    say(format_args!(
+        "knot: {name}: no longer accepting; closed {idle} idle connection(s); draining {busy} \
+         (for at most {grace:?})"
+    ));
+    let t0 = Instant::now();
+    let mut cut = 0;
+    if busy > 0 {
+        let mut done = Err(TimedOut);
+        twait! { *srv.drained.borrow_mut() = Some(tame::add_timeout(grace, mkevent!(done))); }
+        if done.is_err() {
+            cut = srv.cut_all();
+        }
+    }
+    let took = t0.elapsed().as_millis();
+    if cut == 0 {
+        say(format_args!("knot: drained in {took} ms; exiting"));
+    } else {
+        say(format_args!(
+            "knot: grace period over after {took} ms: cut {cut} connection(s); exiting"
+        ));
+    }
+}
+// ANCHOR_END: drain
+
 /// Answers a connection over the limit with a 503 (best effort: one non-blocking write into
 /// an empty send buffer) and closes it.
 fn refuse(sock: TcpStream) {
@@ -354,9 +444,13 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
             }
             let mut ready = Err(TimedOut);
             let left = deadline.saturating_duration_since(tame::now());
-            // Between requests, the connection is idle: evictable while it waits.
+            // Between requests, the connection is idle: evictable while it waits, and closed
+            // at once while draining.
             let idle = input.bytes().is_empty();
             if idle {
+                if srv.draining.get() {
+                    return;
+                }
                 srv.set_idle(&_slot, true);
             }
             twait! { sock.readable(tame::add_timeout(left, mkevent!(ready))); }
@@ -370,7 +464,9 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
 
         // 2. Pin the file in the cache and queue the answer (the pin is held by `out`).
         let (keep_alive, status) = match parsed {
-            Parse::Done(req) => {
+            Parse::Done(mut req) => {
+                // Draining: this is the connection's last answer.
+                req.keep_alive &= !srv.draining.get();
                 input.consume(req.len);
                 let found = match req.method {
                     Method::Get | Method::Head => srv.cache.borrow_mut().lookup(&req.target),
@@ -425,6 +521,10 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
 /// until the client closes too, for at most [`LINGER_TIME`] and [`LINGER_BYTES`].
 #[tamed]
 fn linger(sock: TcpStream, slot: Slot) {
+    // Still the connection's: cut with it when the grace period after a signal is over.
+    if let Some(t) = slot.srv.tether(&slot) {
+        exit_with!(t);
+    }
     let _ = sock.shutdown(Shutdown::Write);
     let deadline = tame::now() + LINGER_TIME;
     let mut scratch = Vec::new();
