@@ -81,8 +81,9 @@ mod macros;
 
 pub use tame_macros::{main, tamed};
 pub use tame_rt::{
-    Event, Lifeline, Rendezvous, Tether, TimedOut, Timer, add_timeout, asap, at, backtrace,
-    blocked_locations, deregister, leak_reports, now, readable, run, timer, writable,
+    Event, Lifeline, Rendezvous, Tether, TimedOut, Timer, add_timeout, all, asap, at, backtrace,
+    blocked_locations, deregister, extend_event, leak_reports, now, push_back_event, readable, run,
+    timeout_value, timer, with_timeout, writable,
 };
 
 /// Non-blocking TCP and UDP sockets on the tame loop, and tamed helpers built on them.

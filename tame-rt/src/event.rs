@@ -15,8 +15,11 @@
 //!
 //! [`Rendezvous::event`]: crate::Rendezvous::event
 
+use std::cell::Cell;
 use std::fmt;
 use std::rc::{Rc, Weak};
+
+use crate::adapter::{Occurrence, Relay, Shared};
 
 /// Something to run when a pending event's receiver is cancelled or goes away.
 ///
@@ -175,6 +178,14 @@ pub(crate) enum Target<T> {
     /// The timer of an `add_timeout`, or its deferred abandonment: triggering it tells the
     /// race (the value is `()`). Never cancelled, never a leak when dropped.
     Expire(Rc<dyn Expire>),
+    /// A handle on an occurrence shared by several events ([`Event::alias`],
+    /// [`Event::at_trigger`]).
+    Alias(Rc<Occurrence<T>>),
+    /// A handle that completes a shared occurrence without a value ([`Event::unblocker`]);
+    /// only in an `Event<()>`.
+    Unblocker(Rc<dyn Shared>),
+    /// An adapter that forwards to other events (`bind`, `map`, `all`, `with_timeout`).
+    Relay(Box<dyn Relay<T>>),
 }
 
 /// What an `Expire` event tells when it is triggered (see `add_timeout`).
@@ -209,7 +220,10 @@ pub(crate) trait Expire {
 /// ```
 #[must_use = "an event that is dropped untriggered is abandoned at once"]
 pub struct Event<T = ()> {
-    target: Option<Target<T>>,
+    /// A `Cell`, so that `alias` and `unblocker` can turn a plain event into a handle on a
+    /// shared occurrence through `&self`; every other access goes through `&mut self`
+    /// (`get_mut`, free) or takes the target out and puts it back.
+    target: Cell<Option<Target<T>>>,
     /// Debug builds: where the event was made, for a leak report.
     #[cfg(debug_assertions)]
     created: &'static std::panic::Location<'static>,
@@ -222,7 +236,7 @@ impl<T> Event<T> {
     #[cfg_attr(debug_assertions, track_caller)]
     pub(crate) fn new(target: Target<T>) -> Self {
         Event {
-            target: Some(target),
+            target: Cell::new(Some(target)),
             #[cfg(debug_assertions)]
             created: std::panic::Location::caller(),
             #[cfg(debug_assertions)]
@@ -239,6 +253,76 @@ impl<T> Event<T> {
         }
         #[allow(clippy::needless_return)]
         return self;
+    }
+
+    /// Whether dropping this event untriggered is on purpose (never a leak report).
+    pub(crate) fn quiet(&self) -> bool {
+        #[cfg(debug_assertions)]
+        {
+            self.volatile
+        }
+        #[cfg(not(debug_assertions))]
+        false
+    }
+
+    /// An event that is already consumed: never live, its trigger does nothing.
+    #[cfg_attr(debug_assertions, track_caller)]
+    pub(crate) fn consumed() -> Self {
+        Event {
+            target: Cell::new(None),
+            #[cfg(debug_assertions)]
+            created: std::panic::Location::caller(),
+            #[cfg(debug_assertions)]
+            volatile: false,
+        }
+    }
+
+    /// Completes the event without a value (*unblocks* it): the receiver counts it done, as
+    /// for an abandoned event, but on purpose (no leak report), and adapters see the
+    /// difference (a bound event triggers with its value, `at_trigger` events fire).
+    pub(crate) fn unblock(mut self) {
+        let target = self.target.get_mut().take();
+        std::mem::forget(self);
+        match target {
+            Some(Target::Slot { sink, slot }) => sink.abandon(slot),
+            Some(Target::Join(j)) => j.join_done(),
+            Some(Target::JoinHooked(j, token)) => {
+                j.join_forget(token);
+                j.join_done();
+            }
+            Some(Target::Alias(occ)) => occ.unblock_handle(),
+            Some(Target::Unblocker(occ)) => occ.unblock_handle(),
+            Some(Target::Relay(r)) => r.unblock(),
+            Some(Target::Func(_) | Target::Expire(_)) | None => {}
+        }
+    }
+
+    /// Turns this event, once, into a handle on a shared occurrence, and returns the
+    /// occurrence (`None` if the event is consumed).
+    pub(crate) fn share(&self) -> Option<Rc<Occurrence<T>>>
+    where
+        T: 'static,
+    {
+        match self.target.take() {
+            None => None,
+            Some(Target::Alias(occ)) => {
+                let shared = occ.clone();
+                self.target.set(Some(Target::Alias(occ)));
+                Some(shared)
+            }
+            Some(target) => {
+                let inner = Event {
+                    target: Cell::new(Some(target)),
+                    #[cfg(debug_assertions)]
+                    created: self.created,
+                    #[cfg(debug_assertions)]
+                    volatile: self.volatile,
+                };
+                let occ = Occurrence::new(inner);
+                self.target.set(Some(Target::Alias(occ.clone())));
+                Some(occ)
+            }
+        }
     }
 
     /// Drops the event untriggered on purpose: the receiver counts it done, with no value, as
@@ -271,7 +355,7 @@ impl<T> Event<T> {
     /// assert_eq!(r.try_join(), Some((1, "one".to_string())));
     /// ```
     pub fn trigger(mut self, value: T) {
-        let target = self.target.take();
+        let target = self.target.get_mut().take();
         // Consumed: nothing is left for `Drop` to abandon (forgetting an empty event leaks
         // nothing, and skips a call to `drop` on the hot path).
         std::mem::forget(self);
@@ -291,6 +375,12 @@ impl<T> Event<T> {
                 drop(value);
                 x.expire();
             }
+            Some(Target::Alias(occ)) => occ.trigger(value),
+            Some(Target::Unblocker(occ)) => {
+                drop(value);
+                occ.unblock_handle();
+            }
+            Some(Target::Relay(r)) => r.trigger(value),
             None => {}
         }
     }
@@ -311,12 +401,36 @@ impl<T> Event<T> {
     /// assert_eq!(r.try_join(), None);
     /// ```
     pub fn is_live(&self) -> bool {
-        match &self.target {
+        self.with_target(|t| match t {
             Some(Target::Slot { sink, slot }) => sink.is_live(*slot),
             Some(Target::Join(j) | Target::JoinHooked(j, _)) => j.join_is_live(),
             Some(Target::Func(_) | Target::Expire(_)) => true,
+            Some(Target::Alias(occ)) => occ.is_live(),
+            Some(Target::Unblocker(occ)) => occ.is_live(),
+            Some(Target::Relay(r)) => r.is_live(),
             None => false,
-        }
+        })
+    }
+
+    /// Runs `f` on the target through `&self`: it is taken out of its cell and put back
+    /// (`f` must not reach this same event again; nothing in the runtime does).
+    fn with_target<R>(&self, f: impl FnOnce(&mut Option<Target<T>>) -> R) -> R {
+        let mut t = self.target.take();
+        let r = f(&mut t);
+        self.target.set(t);
+        r
+    }
+
+    /// Whether a receiver's cancellation can reach this event (so that `on_cancel` hooks may
+    /// run): `false` for a callback, a consumed event, and adapters over only such events.
+    pub(crate) fn can_cancel(&self) -> bool {
+        self.with_target(|t| match t {
+            Some(Target::Slot { .. } | Target::Join(_) | Target::JoinHooked(..)) => true,
+            Some(Target::Alias(occ)) => occ.can_cancel(),
+            Some(Target::Unblocker(occ)) => occ.can_cancel(),
+            Some(Target::Relay(r)) => r.can_cancel(),
+            Some(Target::Func(_) | Target::Expire(_)) | None => false,
+        })
     }
 
     /// Runs `f` if the receiver cancels or goes away before this event is triggered.
@@ -347,7 +461,7 @@ impl<T> Event<T> {
     /// Registers `hook()` with the receiver; `false` if this event can never be cancelled (a
     /// callback), and then nothing is made.
     pub(crate) fn hook(&mut self, hook: impl FnOnce() -> Hook) -> bool {
-        match &mut self.target {
+        match self.target.get_mut() {
             Some(Target::Slot { sink, slot }) => {
                 sink.on_cancel(*slot, hook());
                 true
@@ -364,6 +478,15 @@ impl<T> Event<T> {
                 *target = Some(Target::JoinHooked(j, token));
                 true
             }
+            Some(Target::Alias(occ)) => occ.can_cancel() && occ.add_hook(hook()),
+            Some(Target::Unblocker(occ)) => occ.can_cancel() && occ.add_hook(hook()),
+            Some(Target::Relay(r)) => {
+                let can = r.can_cancel();
+                if can {
+                    r.add_hook(hook());
+                }
+                can
+            }
             Some(Target::Func(_) | Target::Expire(_)) | None => false,
         }
     }
@@ -371,10 +494,10 @@ impl<T> Event<T> {
     /// Takes the slot this event targets, without consuming it (the caller now owns the duty
     /// to trigger or abandon it).
     pub(crate) fn into_slot(mut self) -> Option<(Rc<dyn Sink<T>>, u32)> {
-        match self.target.take() {
+        match self.target.get_mut().take() {
             Some(Target::Slot { sink, slot }) => Some((sink, slot)),
             other => {
-                self.target = other;
+                self.target.set(other);
                 None
             }
         }
@@ -387,15 +510,18 @@ impl<T> Event<T> {
     where
         T: 'static,
     {
-        match &self.target {
+        self.with_target(|t| match t {
             Some(Target::Join(j) | Target::JoinHooked(j, _)) => {
                 Some(FindCaller::Call(Rc::downgrade(&j.clone().join_frame())))
             }
             Some(Target::Slot { sink, .. }) => {
                 Some(FindCaller::At(Rc::downgrade(&sink.clone().as_waiting())))
             }
+            Some(Target::Alias(occ)) => occ.find_caller(),
+            Some(Target::Unblocker(occ)) => occ.find_caller(),
+            Some(Target::Relay(r)) => r.find_caller(),
             Some(Target::Func(_) | Target::Expire(_)) | None => None,
-        }
+        })
     }
 
     /// Attaches a runtime-internal hook; returns `false` (and drops nothing) if this event can
@@ -425,7 +551,7 @@ impl<T> Event<T> {
 
 impl<T> Drop for Event<T> {
     fn drop(&mut self) {
-        match self.target.take() {
+        match self.target.get_mut().take() {
             Some(Target::Slot { sink, slot }) => {
                 #[cfg(debug_assertions)]
                 if !self.volatile && sink.is_live(slot) {
@@ -448,6 +574,9 @@ impl<T> Drop for Event<T> {
                 j.join_forget(token);
                 j.join_done()
             }
+            Some(Target::Alias(occ)) => occ.release(self.quiet()),
+            Some(Target::Unblocker(occ)) => occ.release(self.quiet()),
+            Some(Target::Relay(r)) => r.drop_untriggered(self.quiet()),
             Some(Target::Func(_) | Target::Expire(_)) | None => {}
         }
     }
@@ -536,13 +665,16 @@ pub fn leak_reports() -> Vec<String> {
 
 impl<T> fmt::Debug for Event<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match &self.target {
+        let kind = self.with_target(|t| match t {
             Some(Target::Slot { .. }) => "rendezvous",
             Some(Target::Join(_) | Target::JoinHooked(..)) => "join",
             Some(Target::Func(_)) => "callback",
             Some(Target::Expire(_)) => "timeout",
+            Some(Target::Alias(_)) => "alias",
+            Some(Target::Unblocker(_)) => "unblocker",
+            Some(Target::Relay(_)) => "adapter",
             None => "consumed",
-        };
+        });
         f.debug_struct("Event")
             .field("target", &kind)
             .field("live", &self.is_live())

@@ -8,6 +8,9 @@
 //! - [`run`], [`now`]: the loop, one per thread; [`timer`], [`at`], [`asap`]: timers.
 //! - [`readable`], [`writable`], [`net`]: fd readiness and non-blocking sockets.
 //! - [`add_timeout`], [`TimedOut`]: race an operation against a timer, cancelling the loser.
+//! - Event adapters: [`Event::alias`], [`Event::unblocker`], [`Event::at_trigger`],
+//!   [`Event::bind`], [`Event::map`], [`Event::rebind`], [`all`], [`push_back_event`],
+//!   [`extend_event`], [`with_timeout`], [`timeout_value`].
 //! - [`signal`]: [`at_signal`](signal::at_signal) waits for a Unix signal, and
 //!   [`add_signal`](signal::add_signal) lets one interrupt an operation.
 //!   A tamed call whose `Event` parameters all lost their receivers ends where it waits;
@@ -39,6 +42,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod adapter;
 mod core;
 mod event;
 mod io;
@@ -54,6 +58,7 @@ mod timeout;
 mod timer;
 mod timer_store;
 
+pub use crate::adapter::{all, extend_event, push_back_event, timeout_value, with_timeout};
 pub use crate::core::{now, run};
 pub use crate::event::{Event, leak_reports};
 pub use crate::io::{deregister, readable, writable};
