@@ -81,8 +81,9 @@ mod macros;
 
 pub use tame_macros::{main, tamed};
 pub use tame_rt::{
-    Event, Lifeline, Rendezvous, Tether, TimedOut, Timer, add_timeout, asap, at, backtrace,
-    blocked_locations, deregister, leak_reports, now, readable, run, timer, writable,
+    Clock, Event, Lifeline, Rendezvous, Tether, TimedOut, Timer, add_timeout, asap, at,
+    at_preblock, backtrace, blocked_locations, clock, deregister, leak_reports, now, readable, run,
+    run_once, set_clock, timer, timer_background, wall_now, writable,
 };
 
 /// Non-blocking TCP and UDP sockets on the tame loop, and tamed helpers built on them.

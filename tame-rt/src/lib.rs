@@ -6,6 +6,9 @@
 //!
 //! - [`Event<T>`]: a one-shot, move-only event; [`Rendezvous<I, T>`]: where events report.
 //! - [`run`], [`now`]: the loop, one per thread; [`timer`], [`at`], [`asap`]: timers.
+//! - [`set_clock`]`(`[`Clock::Virtual`]`)`: a loop that never sleeps but jumps to the next
+//!   deadline, to test timeouts in microseconds; [`wall_now`], [`run_once`],
+//!   [`timer_background`], [`at_preblock`]: the loop's hooks.
 //! - [`readable`], [`writable`], [`net`]: fd readiness and non-blocking sockets.
 //! - [`add_timeout`], [`TimedOut`]: race an operation against a timer, cancelling the loser.
 //! - [`signal`]: [`at_signal`](signal::at_signal) waits for a Unix signal, and
@@ -39,6 +42,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod clock;
 mod core;
 mod event;
 mod io;
@@ -54,14 +58,15 @@ mod timeout;
 mod timer;
 mod timer_store;
 
-pub use crate::core::{now, run};
+pub use crate::clock::{Clock, clock, set_clock, wall_now};
+pub use crate::core::{at_preblock, now, run, run_once};
 pub use crate::event::{Event, leak_reports};
 pub use crate::io::{deregister, readable, writable};
 pub use crate::rendezvous::Rendezvous;
 pub use crate::task::{backtrace, blocked_locations};
 pub use crate::tether::{Lifeline, Tether};
 pub use crate::timeout::{TimedOut, add_timeout};
-pub use crate::timer::{Timer, asap, at, timer};
+pub use crate::timer::{Timer, asap, at, timer, timer_background};
 
 /// The interface `#[tamed]` expands to. Not a public API: it may change in any release.
 #[doc(hidden)]
