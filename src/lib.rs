@@ -81,9 +81,10 @@ mod macros;
 
 pub use tame_macros::{main, tamed};
 pub use tame_rt::{
-    Event, Lifeline, Rendezvous, Tether, TimedOut, Timer, add_timeout, all, asap, at, backtrace,
-    blocked_locations, deregister, extend_event, leak_reports, now, push_back_event, readable, run,
-    timeout_value, timer, with_timeout, writable,
+    Clock, Event, Lifeline, Rendezvous, Tether, TimedOut, Timer, add_timeout, all, asap, at,
+    at_preblock, backtrace, blocked_locations, clock, deregister, extend_event, leak_reports, now,
+    push_back_event, readable, run, run_once, set_clock, timeout_value, timer, timer_background,
+    wall_now, with_timeout, writable,
 };
 
 /// Non-blocking TCP and UDP sockets on the tame loop, and tamed helpers built on them.

@@ -15,6 +15,8 @@ mod scheduling;
 mod stack_ripping;
 #[path = "../examples/tutorial.rs"]
 mod tutorial;
+#[path = "../examples/virtual_time.rs"]
+mod virtual_time;
 
 #[test]
 fn tutorial_listings_run_as_described() {
@@ -39,6 +41,11 @@ fn scheduling_rules_hold_as_the_book_shows() {
 #[test]
 fn rendezvous_listings_run_as_described() {
     rendezvous::main();
+}
+
+#[test]
+fn the_watchdog_on_the_virtual_clock_gives_up_at_90_seconds_exactly() {
+    virtual_time::main(); // asserts the outcome and the virtual time it came at
 }
 
 #[test]

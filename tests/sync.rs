@@ -1,5 +1,8 @@
 //! `tame::sync`: the orders Tamer's own tests fix for its mutex and channel (t11, t13, t21),
 //! written as tamed programs, and cancel-safety.
+//!
+//! The tests run on the virtual clock (`tame::set_clock`): their timers cost no real time, and
+//! each test can check when, to the nanosecond, its run ended.
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
@@ -76,6 +79,8 @@ fn f4(m: Mutex, log: Log, x: Rc<Cell<u32>>) {
 
 #[test]
 fn a_mutex_with_timeouts_grants_in_tamers_order() {
+    tame::set_clock(tame::Clock::Virtual);
+    let t0 = tame::now();
     let m = Mutex::new();
     let log = Log::default();
     let x = Rc::new(Cell::new(0));
@@ -86,6 +91,8 @@ fn a_mutex_with_timeouts_grants_in_tamers_order() {
         f4(m.clone(), log.clone(), x.clone());
     });
     assert_eq!(log.take(), ["A", "BX", "A'", "B", "E", "F"]);
+    // F is granted when E releases, at 50 + 250 ms; its own timeout would have been at 1100.
+    assert_eq!(tame::now() - t0, ms(350));
     assert!(!m.is_locked());
     assert_eq!(m.waiting(), 0);
 }
@@ -112,6 +119,8 @@ fn shared(m: Mutex, log: Log, which: u32) {
 
 #[test]
 fn shared_holders_pass_the_turn_on_but_never_overtake_an_exclusive_waiter() {
+    tame::set_clock(tame::Clock::Virtual);
+    let t0 = tame::now();
     let m = Mutex::new();
     let log = Log::default();
     tame::run(|| {
@@ -136,6 +145,8 @@ fn shared_holders_pass_the_turn_on_but_never_overtake_an_exclusive_waiter() {
             "5: released shared",
         ]
     );
+    // Three 20 ms holds one after another: 1, then 2 and 3 together, then 4, then 5.
+    assert_eq!(tame::now() - t0, ms(80));
 }
 
 // ---- t21: a channel: 0 -1, then block before each of 1 0, 2 1, 3 2 ----
@@ -160,6 +171,8 @@ fn put(c: Channel<i32>, log: Log) {
 
 #[test]
 fn a_channel_hands_values_over_in_tamers_order() {
+    tame::set_clock(tame::Clock::Virtual);
+    let t0 = tame::now();
     let c = Channel::new();
     let log = Log::default();
     c.push_back(-1);
@@ -173,6 +186,7 @@ fn a_channel_hands_values_over_in_tamers_order() {
     );
     assert!(c.is_empty());
     assert_eq!(c.waiters(), 0);
+    assert_eq!(tame::now() - t0, ms(30));
 }
 
 // ---- cancel-safety ----
@@ -186,6 +200,8 @@ fn pop_with_timeout(c: Channel<u32>, after: Duration, done: Event<Result<u32, Ti
 
 #[test]
 fn a_value_is_never_handed_to_a_waiter_that_timed_out() {
+    tame::set_clock(tame::Clock::Virtual);
+    let t0 = tame::now();
     let c: Channel<u32> = Channel::new();
     let r: tame::Rendezvous<&str, Result<u32, TimedOut>> = tame::Rendezvous::new();
     tame::run(|| {
@@ -197,10 +213,13 @@ fn a_value_is_never_handed_to_a_waiter_that_timed_out() {
     assert_eq!(r.try_join(), Some(("impatient", Err(TimedOut))));
     assert_eq!(r.try_join(), Some(("patient", Ok(7))));
     assert!(c.is_empty(), "the value went to the live waiter, not lost");
+    assert_eq!(tame::now() - t0, ms(30));
 }
 
 #[test]
 fn a_waiter_that_timed_out_never_gets_the_lock_nor_holds_up_the_line() {
+    tame::set_clock(tame::Clock::Virtual);
+    let t0 = tame::now();
     let m = Mutex::new();
     let got: Rc<RefCell<Vec<&str>>> = Rc::default();
     let held: Rc<RefCell<Option<MutexGuard>>> = Rc::default();
@@ -228,6 +247,7 @@ fn a_waiter_that_timed_out_never_gets_the_lock_nor_holds_up_the_line() {
         m2.acquire(Event::from_fn(move |()| g2.borrow_mut().push("granted")));
     });
     assert_eq!(*got.borrow(), ["timed out", "granted"]);
+    assert_eq!(tame::now() - t0, ms(30));
     assert!(m.is_locked(), "the last waiter holds it");
     m.release();
     assert!(!m.is_locked());

@@ -6,6 +6,9 @@
 //!
 //! - [`Event<T>`]: a one-shot, move-only event; [`Rendezvous<I, T>`]: where events report.
 //! - [`run`], [`now`]: the loop, one per thread; [`timer`], [`at`], [`asap`]: timers.
+//! - [`set_clock`]`(`[`Clock::Virtual`]`)`: a loop that never sleeps but jumps to the next
+//!   deadline, to test timeouts in microseconds; [`wall_now`], [`run_once`],
+//!   [`timer_background`], [`at_preblock`]: the loop's hooks.
 //! - [`readable`], [`writable`], [`net`]: fd readiness and non-blocking sockets.
 //! - [`add_timeout`], [`TimedOut`]: race an operation against a timer, cancelling the loser.
 //! - Event adapters: [`Event::alias`], [`Event::unblocker`], [`Event::at_trigger`],
@@ -43,6 +46,7 @@
 #![forbid(unsafe_code)]
 
 mod adapter;
+mod clock;
 mod core;
 mod event;
 mod io;
@@ -59,14 +63,15 @@ mod timer;
 mod timer_store;
 
 pub use crate::adapter::{all, extend_event, push_back_event, timeout_value, with_timeout};
-pub use crate::core::{now, run};
+pub use crate::clock::{Clock, clock, set_clock, wall_now};
+pub use crate::core::{at_preblock, now, run, run_once};
 pub use crate::event::{Event, leak_reports};
 pub use crate::io::{deregister, readable, writable};
 pub use crate::rendezvous::Rendezvous;
 pub use crate::task::{backtrace, blocked_locations};
 pub use crate::tether::{Lifeline, Tether};
 pub use crate::timeout::{TimedOut, add_timeout};
-pub use crate::timer::{Timer, asap, at, timer};
+pub use crate::timer::{Timer, asap, at, timer, timer_background};
 
 /// The interface `#[tamed]` expands to. Not a public API: it may change in any release.
 #[doc(hidden)]

@@ -1,5 +1,6 @@
 //! The loop's state on this thread: the run queue, the run epoch, `asap` events, the cached
-//! clock, the timer store and the poller, in one thread-local.
+//! clock and the virtual one, the `at_preblock` events, the timer store and the poller, in one
+//! thread-local.
 //!
 //! The loop itself ([`run`](crate::run) and its turns) is a layer above. So are the functions
 //! that reach the stores through [`with`]: `readable` and friends, `timer` and friends. The
@@ -54,6 +55,30 @@ pub(crate) struct Core {
     pub(crate) running: Cell<bool>,
     /// Stuck reports of the last `run` on this thread.
     pub(crate) stuck: RefCell<Vec<String>>,
+    /// `Some` while the thread's clock is virtual (`set_clock`).
+    pub(crate) virt: Cell<Option<Virtual>>,
+    /// `at_preblock` events, fired together when the loop is about to block.
+    pub(crate) preblock: RefCell<Vec<Event<()>>>,
+}
+
+/// The virtual clock of a thread: an `Instant` that moves only when the loop jumps it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Virtual {
+    /// The instant `set_clock(Clock::Virtual)` started it at: UNIX time 1,000,000,000 s.
+    pub(crate) start: Instant,
+    /// The clock's present.
+    pub(crate) now: Instant,
+}
+
+impl Core {
+    /// The thread's clock, read afresh: the virtual clock's present, or `Instant::now()`.
+    #[inline(always)]
+    pub(crate) fn clock(&self) -> Instant {
+        match self.virt.get() {
+            Some(v) => v.now,
+            None => Instant::now(),
+        }
+    }
 }
 
 thread_local! {
@@ -68,6 +93,8 @@ thread_local! {
             io: RefCell::new(Poller::new()),
             running: Cell::new(false),
             stuck: RefCell::new(Vec::new()),
+            virt: Cell::new(None),
+            preblock: RefCell::new(Vec::new()),
         }
     };
 }

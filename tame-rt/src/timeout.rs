@@ -19,7 +19,7 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::{Rc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use smallvec::SmallVec;
 
@@ -90,14 +90,12 @@ pub fn add_timeout<T: 'static>(after: Duration, mut e: Event<Result<T, TimedOut>
     e.hook(|| Hook::Param(watch));
     if race.state.get() == State::Pending {
         *race.outer.borrow_mut() = Some(e);
-        let deadline = Instant::now()
-            .checked_add(after)
-            .unwrap_or_else(crate::timer::far_future);
         let fire = Event::new(Target::Expire(race.clone() as Rc<dyn Expire>));
         let key = crate::local::with(|c| {
+            let deadline = crate::timer::deadline_after(c.clock(), after);
             let mut timers = c.timers.borrow_mut();
             let (idx, seq) = timers.reserve_key();
-            timers.fill(idx, seq, deadline, fire);
+            timers.fill(idx, seq, deadline, fire, false);
             (idx, seq)
         });
         race.timer.set(Some(key));

@@ -1,6 +1,6 @@
-//! Timers: `timer`, `at` and `asap`.
+//! Timers: `timer`, `at`, `timer_background` and `asap`.
 //!
-//! `timer` and `at` file the event in the thread's [timer store](crate::timer_store), which
+//! `timer`, `at` and `timer_background` file the event in the thread's [timer store](crate::timer_store), which
 //! the loop fires in deadline order; `asap` queues it for the loop's next turn.
 
 use std::time::{Duration, Instant};
@@ -30,17 +30,23 @@ fn cancel_hook(idx: usize, seq: u64) {
 ///     }));
 /// });
 /// ```
-pub fn at(deadline: Instant, mut e: Event<()>) {
+pub fn at(deadline: Instant, e: Event<()>) {
+    crate::local::with(|c| at_in(c, deadline, e, false));
+}
+
+/// [`at`] on the thread's core; a `background` timer does not keep the loop alive.
+#[inline(always)]
+fn at_in(c: &crate::local::Core, deadline: Instant, mut e: Event<()>, background: bool) {
     if !e.is_live() {
         return;
     }
-    crate::local::with(|c| {
-        let (idx, seq) = c.timers.borrow_mut().reserve_key();
-        // The hook is attached before the event is stored, so that storing needs no callback
-        // (if the receiver is already cancelled, the hook runs here, and finds nothing).
-        e.on_cancel_internal(cancel_hook, idx as usize, seq);
-        c.timers.borrow_mut().fill(idx, seq, deadline, e);
-    });
+    let (idx, seq) = c.timers.borrow_mut().reserve_key();
+    // The hook is attached before the event is stored, so that storing needs no callback
+    // (if the receiver is already cancelled, the hook runs here, and finds nothing).
+    e.on_cancel_internal(cancel_hook, idx as usize, seq);
+    c.timers
+        .borrow_mut()
+        .fill(idx, seq, deadline, e, background);
 }
 
 /// A re-armable timer: one place in the loop's timer store, armed with an event and disarmed
@@ -105,7 +111,7 @@ impl Timer {
             let mut timers = c.timers.borrow_mut();
             let old_event = old.and_then(|(idx, seq)| timers.cancel(idx, seq));
             let (idx, seq) = timers.reserve_key();
-            timers.fill(idx, seq, deadline, e);
+            timers.fill(idx, seq, deadline, e, false);
             ((idx, seq), old_event)
         });
         self.key.set(Some(key));
@@ -122,7 +128,7 @@ impl Timer {
     /// assert_eq!(r.try_join(), Some(((), ())));
     /// ```
     pub fn arm_after(&self, after: Duration, e: Event<()>) {
-        let deadline = Instant::now().checked_add(after).unwrap_or_else(far_future);
+        let deadline = deadline_after(crate::local::with(|c| c.clock()), after);
         self.arm(deadline, e)
     }
 
@@ -173,7 +179,8 @@ impl Drop for Timer {
     }
 }
 
-/// Triggers `e` after `after` has elapsed (measured from now, the real clock).
+/// Triggers `e` after `after` has elapsed, measured from now on the thread's clock (the real
+/// one, or the virtual one: see [`set_clock`](crate::set_clock)).
 ///
 /// ```
 /// # use tame_rt as tame;
@@ -185,13 +192,56 @@ impl Drop for Timer {
 /// assert!(fired.get());
 /// ```
 pub fn timer(after: Duration, e: Event<()>) {
-    let deadline = Instant::now().checked_add(after).unwrap_or_else(far_future);
-    at(deadline, e)
+    crate::local::with(|c| at_in(c, deadline_after(c.clock(), after), e, false));
 }
 
-pub(crate) fn far_future() -> Instant {
-    // About 30 years: far enough to mean "never", near enough not to overflow `Instant`.
-    Instant::now() + Duration::from_secs(60 * 60 * 24 * 365 * 30)
+/// Triggers `e` after `after` has elapsed, as [`timer`] does, but without keeping the loop
+/// alive: a *background* timer.
+///
+/// - While something else keeps the loop alive (a queued call, a timer, an event waiting on
+///   an fd or a signal), the background timer fires at its deadline like any other timer,
+///   in the same order (by deadline, ties in the order they were set).
+/// - When only background timers are left, the loop ends ([`run`](crate::run) returns) without
+///   firing them. They stay pending on the thread: a later `run` or
+///   [`run_once`](crate::run_once) fires them if it is still alive at their deadline. A
+///   tamed call waiting only on one is therefore blocked when `run` returns (and reported
+///   as stuck, in debug builds).
+/// - If `e` belongs to a rendezvous that is cancelled first, the timer is removed at once.
+///
+/// Meant for periodic work that should not by itself keep a program running: a statistics
+/// line, a cache sweep.
+///
+/// ```
+/// # use tame_rt as tame;
+/// use std::time::Duration;
+/// use tame::Rendezvous;
+///
+/// let r: Rendezvous<&str> = Rendezvous::new();
+/// tame::run(|| tame::timer_background(Duration::from_millis(1), r.event("background")));
+/// assert_eq!(r.try_join(), None); // nothing kept the loop alive: `run` returned at once
+///
+/// tame::run(|| tame::timer(Duration::from_millis(5), r.event("foreground")));
+/// // the loop was alive until 5 ms, so the background timer fired first
+/// assert_eq!(r.try_join(), Some(("background", ())));
+/// assert_eq!(r.try_join(), Some(("foreground", ())));
+/// ```
+pub fn timer_background(after: Duration, e: Event<()>) {
+    crate::local::with(|c| at_in(c, deadline_after(c.clock(), after), e, true));
+}
+
+/// `now + after`, or, if that overflows `Instant`, about 30 years from `now`: far enough to
+/// mean "never", near enough not to overflow.
+#[inline(always)]
+pub(crate) fn deadline_after(now: Instant, after: Duration) -> Instant {
+    match now.checked_add(after) {
+        Some(d) => d,
+        None => far_future(now),
+    }
+}
+
+#[cold]
+fn far_future(now: Instant) -> Instant {
+    now + Duration::from_secs(60 * 60 * 24 * 365 * 30)
 }
 
 /// Triggers `e` at the start of the loop's next turn.

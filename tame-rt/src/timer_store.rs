@@ -25,10 +25,14 @@
 //! exactly when its deadline is at or before `now`, never before it, and the loop sleeps
 //! until the precise earliest deadline of the next level-0 slot (or until a cascade is due).
 //!
-//! Invariants: `live` is the number of live entries; every live entry is on exactly one
-//! slot's list, the one its `at` names; a slot's bit is set exactly when its list is not
-//! empty. `check` verifies all three where a full count is cheap (draining, and in the tests);
-//! every link and unlink checks its own entry.
+//! A *background* timer (`timer_background`) lives in the wheel like any other; it is only
+//! counted apart, so that the loop can tell whether a pending timer keeps it alive.
+//!
+//! Invariants: `live` is the number of live entries, `background` the number of those that
+//! are background timers; every live entry is on exactly one slot's list, the one its `at`
+//! names; a slot's bit is set exactly when its list is not empty. `check` verifies all four
+//! where a full count is cheap (draining, and in the tests); every link and unlink checks its
+//! own entry.
 //!
 //! A timer whose event can be cancelled (an event of a [`Rendezvous`](crate::Rendezvous), as
 //! `add_timeout` uses) attaches an allocation-free internal hook that cancels the timer.
@@ -58,6 +62,8 @@ struct Entry {
     next: u32,
     /// `level * 64 + slot` of the list it is on.
     at: u16,
+    /// A background timer: it does not keep the loop alive (counted in `background`).
+    background: bool,
 }
 
 pub(crate) struct Timers {
@@ -65,6 +71,8 @@ pub(crate) struct Timers {
     free: u32,
     seq: u64,
     live: usize,
+    /// How many of the live entries are background timers.
+    background: usize,
     /// The instant of tick 0: the first insertion.
     origin: Option<Instant>,
     /// The wheel's current tick: every slot before it has been processed.
@@ -81,6 +89,7 @@ impl Timers {
             free: NONE,
             seq: 0,
             live: 0,
+            background: 0,
             origin: None,
             elapsed: 0,
             heads: [[NONE; SLOTS]; LEVELS],
@@ -93,11 +102,24 @@ impl Timers {
         self.live
     }
 
+    /// Whether a pending timer keeps the loop alive (one that is not a background timer).
+    pub(crate) fn keeps_alive(&self) -> bool {
+        self.live > self.background
+    }
+
+    /// Starts the wheel afresh with tick 0 at `origin` (`None`: at the next insertion), for a
+    /// new clock. Only while no timer is pending: the ticks of pending ones would be wrong.
+    pub(crate) fn restart(&mut self, origin: Option<Instant>) {
+        assert_eq!(self.live, 0, "timer store: restarted with timers pending");
+        self.origin = origin;
+        self.elapsed = 0;
+    }
+
     /// Stores `ev` to fire at `deadline`; returns `(index, seq)` for cancellation.
     #[cfg(test)]
     pub(crate) fn insert(&mut self, deadline: Instant, ev: Event<()>) -> (u32, u64) {
         let (idx, seq) = self.reserve_key();
-        self.fill(idx, seq, deadline, ev);
+        self.fill(idx, seq, deadline, ev, false);
         (idx, seq)
     }
 
@@ -121,6 +143,7 @@ impl Timers {
                 prev: NONE,
                 next: NONE,
                 at: 0,
+                background: false,
             });
             i
         };
@@ -129,7 +152,17 @@ impl Timers {
         (idx, self.seq)
     }
 
-    pub(crate) fn fill(&mut self, idx: u32, seq: u64, deadline: Instant, ev: Event<()>) {
+    /// Stores `ev` in the entry `(idx, seq)` reserved for it, to fire at `deadline`; a
+    /// `background` timer does not count in [`keeps_alive`](Timers::keeps_alive).
+    #[inline(always)]
+    pub(crate) fn fill(
+        &mut self,
+        idx: u32,
+        seq: u64,
+        deadline: Instant,
+        ev: Event<()>,
+        background: bool,
+    ) {
         let origin = *self.origin.get_or_insert_with(Instant::now);
         let e = &mut self.entries[idx as usize];
         debug_assert!(
@@ -139,7 +172,9 @@ impl Timers {
         e.ev = Some(ev);
         e.deadline = deadline;
         e.tick = self.elapsed.max(ceil_tick(origin, deadline));
+        e.background = background;
         self.live += 1;
+        self.background += usize::from(background);
         self.link(idx);
     }
 
@@ -180,6 +215,26 @@ impl Timers {
             i = e.next;
         }
         first
+    }
+
+    /// The earliest pending deadline, exactly (the virtual clock jumps to it). Where the next
+    /// slot is a higher level's, it is cascaded first, as `expire` at the instant
+    /// [`next_deadline`](Timers::next_deadline) gives would do (nothing is due then), until the
+    /// next slot is of level 0.
+    pub(crate) fn earliest_deadline(&mut self) -> Option<Instant> {
+        loop {
+            let (level, _, _) = self.next_expiration()?;
+            let d = self.next_deadline()?;
+            if level == 0 {
+                return Some(d);
+            }
+            let mut due = Vec::new();
+            self.expire(d, &mut due);
+            debug_assert!(
+                due.is_empty(),
+                "timer store: a timer was due before a cascade"
+            );
+        }
     }
 
     /// Moves the events of every timer due at `now` into `out`, in deadline order (ties in
@@ -238,6 +293,7 @@ impl Timers {
         out.extend(self.entries.drain(..).filter_map(|e| e.ev));
         self.free = NONE;
         self.live = 0;
+        self.background = 0;
         self.heads = [[NONE; SLOTS]; LEVELS];
         self.tails = [[NONE; SLOTS]; LEVELS];
         self.occupied = [0; LEVELS];
@@ -350,6 +406,7 @@ impl Timers {
         e.prev = NONE;
         self.free = idx;
         self.live -= 1;
+        self.background -= usize::from(e.background);
         ev
     }
 
@@ -362,6 +419,15 @@ impl Timers {
             assert_eq!(
                 live, self.live,
                 "timer store: `live` is not the number of live entries"
+            );
+            let background = self
+                .entries
+                .iter()
+                .filter(|e| e.ev.is_some() && e.background)
+                .count();
+            assert_eq!(
+                background, self.background,
+                "timer store: `background` is not the number of live background entries"
             );
             let mut listed = 0;
             for level in 0..LEVELS {
@@ -541,7 +607,7 @@ mod tests {
                     "round {round}: would sleep past a deadline"
                 );
             }
-            now += match rnd(6) {
+            now += match rnd(7) {
                 0 => Duration::from_micros(rnd(2_000)),
                 1 => Duration::from_millis(rnd(100)),
                 2 => Duration::from_millis(rnd(10_000)),
@@ -549,6 +615,13 @@ mod tests {
                 3 => t
                     .next_deadline()
                     .map_or(Duration::ZERO, |d| d.saturating_duration_since(now)),
+                // Jump as the virtual clock does: to the earliest deadline, exactly.
+                4 => {
+                    let earliest = model.iter().map(|m| m.0).min();
+                    let found = t.earliest_deadline();
+                    assert_eq!(found, earliest, "round {round}: the earliest deadline");
+                    found.map_or(Duration::ZERO, |d| d.saturating_duration_since(now))
+                }
                 _ => Duration::ZERO,
             };
             let woken_at = t.next_deadline().filter(|&d| d <= now);
@@ -572,6 +645,38 @@ mod tests {
             assert_eq!(t.live(), model.len());
             t.check();
         }
+    }
+
+    #[test]
+    fn background_timers_are_counted_apart_and_do_not_keep_the_loop_alive() {
+        let r: Rendezvous<u32, ()> = Rendezvous::new();
+        let mut t = Timers::new();
+        let t0 = Instant::now();
+        let (idx, seq) = t.reserve_key();
+        t.fill(idx, seq, t0 + Duration::from_millis(5), r.event(1), true);
+        assert_eq!(t.live(), 1);
+        assert!(!t.keeps_alive(), "only a background timer");
+        let fg = t.insert(t0 + Duration::from_millis(10), r.event(2));
+        assert!(t.keeps_alive());
+        t.check();
+        let mut out = Vec::new();
+        t.expire(t0 + Duration::from_millis(5), &mut out);
+        assert_eq!(out.len(), 1, "the background timer fires like any other");
+        assert!(t.keeps_alive());
+        assert!(t.cancel(fg.0, fg.1).is_some());
+        assert!(!t.keeps_alive());
+        assert_eq!(t.live(), 0);
+        t.check();
+        t.restart(Some(t0));
+    }
+
+    #[test]
+    #[should_panic(expected = "timer store: restarted with timers pending")]
+    fn restarting_the_wheel_with_timers_pending_is_refused() {
+        let r: Rendezvous<u32, ()> = Rendezvous::new();
+        let mut t = Timers::new();
+        t.insert(Instant::now(), r.event(1));
+        t.restart(None);
     }
 
     #[test]
