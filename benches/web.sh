@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Web servers side by side: knot against a hand-written mio server, a tokio current_thread
-# server, a thread-per-connection server (benches/src/bin/) and nginx with one worker
-# (benches/nginx.conf). Each server runs alone, one after another (taking turns for
+# Web servers side by side: knot (one worker) against a hand-written mio server, a tokio
+# current_thread server, a thread-per-connection server, what a Rust user would pick instead of
+# writing one: axum with tower-http's ServeDir on tokio current_thread (axum) and multi-thread
+# (axum-mt) (benches/src/bin/), and nginx with one worker (benches/nginx.conf). Each server runs
+# alone, one after another (taking turns for
 # every file and connection count), pinned to core 0; wrk (one thread, keep-alive) is pinned
 # to core 1. Every server serves the same two files
 # (1 KiB and 14 KiB, checked byte for byte before it is loaded).
 #
 # Usage: bash benches/web.sh [--duration SECONDS] [--conns "10 100 1000"]
-#                            [--servers "knot mio tokio threads nginx"] [--rounds N]
+#                            [--servers "knot mio tokio axum axum-mt threads nginx"]
+#                            [--rounds N]
 # --rounds N runs the whole sequence N times and keeps, for each cell, the run with the median
 # req/s. Needs: wrk, nginx, curl (apt-get install -y wrk nginx-light curl), taskset, python3.
 # Prints markdown tables: req/s, p50/p99 latency, the server's CPU time per request (user +
@@ -19,7 +22,7 @@ root_dir=$PWD
 
 duration=5
 conns="10 100 1000"
-servers="knot mio tokio threads nginx"
+servers="knot mio tokio axum axum-mt threads nginx"
 rounds=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -33,8 +36,8 @@ while [ $# -gt 0 ]; do
 done
 for s in $servers; do
   case "$s" in
-    knot|mio|tokio|threads|nginx) ;;
-    *) echo "web.sh: unknown server $s (knot mio tokio threads nginx)" >&2; exit 2 ;;
+    knot|mio|tokio|axum|axum-mt|threads|nginx) ;;
+    *) echo "web.sh: unknown server $s (knot mio tokio axum axum-mt threads nginx)" >&2; exit 2 ;;
   esac
 done
 
@@ -80,9 +83,13 @@ wait_port() {
 start() {
   port=$(free_port)
   case "$1" in
-    knot) taskset -c 0 "$bin/examples/knot" --root "$work/root" --addr "127.0.0.1:$port" --max-conns 20000 2>/dev/null & ;;
+    knot) taskset -c 0 "$bin/examples/knot" --root "$work/root" --addr "127.0.0.1:$port" --max-conns 20000 --workers 1 2>/dev/null & ;;
     mio) taskset -c 0 "$bin/mio_server" --root "$work/root" --addr "127.0.0.1:$port" 2>/dev/null & ;;
     tokio) taskset -c 0 "$bin/tokio_server" --root "$work/root" --addr "127.0.0.1:$port" 2>/dev/null & ;;
+    axum) taskset -c 0 "$bin/axum_server" --root "$work/root" --addr "127.0.0.1:$port" 2>/dev/null & ;;
+    # Pinned to one core, the multi-thread runtime starts one worker thread (it counts the
+    # cores it may run on) and keeps its work-stealing machinery.
+    axum-mt) taskset -c 0 "$bin/axum_mt_server" --root "$work/root" --addr "127.0.0.1:$port" 2>/dev/null & ;;
     threads) taskset -c 0 "$bin/thread_server" --root "$work/root" --addr "127.0.0.1:$port" 2>/dev/null & ;;
     nginx)
       sed -e "s#@ROOT@#$work/root#" -e "s#@PORT@#$port#" "$nginx_conf" > "$work/nginx.conf"

@@ -7,6 +7,8 @@ use std::time::Duration;
 mod echo;
 #[path = "../examples/hello.rs"]
 mod hello;
+#[path = "../examples/per_thread.rs"]
+mod per_thread;
 #[path = "../examples/rendezvous.rs"]
 mod rendezvous;
 #[path = "../examples/scheduling.rs"]
@@ -83,4 +85,30 @@ fn echo_server_echoes_and_closes_idle_connections() {
     assert_eq!(b.read(&mut buf).unwrap(), 0, "closed by the server");
     assert!(t0.elapsed() >= Duration::from_millis(150));
     server.join().unwrap();
+}
+
+#[test]
+fn one_loop_per_thread_every_loop_answers_and_each_stops_when_told() {
+    use std::io::Write;
+    let (addr, loops) = per_thread::spawn_loops("127.0.0.1:0".parse().unwrap(), 3).unwrap();
+    assert_ne!(addr.port(), 0, "the port the first listener got");
+    // 300 connections, each from a port of its own: the kernel's hash spreads them. That one
+    // of three loops gets none is a chance of about 3 * (2/3)^300.
+    let mut by_loop = [0u64; 3];
+    for _ in 0..300 {
+        by_loop[per_thread::who_answers(addr).unwrap()] += 1;
+    }
+    assert!(by_loop.iter().all(|&n| n > 0), "{by_loop:?}");
+    for (id, mut l) in loops.into_iter().enumerate() {
+        l.stop.write_all(b"x").unwrap();
+        // Each loop's `run` returns once told, with its own count.
+        assert_eq!(l.thread.join().unwrap(), by_loop[id], "loop {id}");
+    }
+    // Every listener is closed.
+    assert!(std::net::TcpStream::connect(addr).is_err());
+}
+
+#[test]
+fn the_per_thread_example_runs() {
+    per_thread::main();
 }

@@ -1479,3 +1479,183 @@ fn a_second_signal_while_draining_ends_knot_at_once() {
     );
     assert!(t0.elapsed() < Duration::from_secs(3));
 }
+
+// --workers: one loop per thread, each on its own SO_REUSEPORT listener.
+
+/// The lines `knot: worker N: drained in T ms; answered M request(s)` of `log`: (N, M).
+fn answered_by_worker(log: &str) -> Vec<(usize, u64)> {
+    log.lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("knot: worker ")?;
+            let (n, rest) = rest.split_once(": drained in ")?;
+            let m = rest.split_once("; answered ")?.1;
+            let m = m.strip_suffix(" request(s)")?;
+            Some((n.parse().ok()?, m.parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn every_worker_serves_and_all_drain_on_sigterm_then_knot_exits_0() {
+    let mut k = Knot::start(&["--workers", "2"]);
+    assert!(
+        k.stderr()
+            .contains(&format!("at http://{}/ with 2 workers", k.addr)),
+        "{}",
+        k.stderr()
+    );
+    // One request per connection, each from a port of its own: the kernel hashes each
+    // connection's addresses and ports to pick a listener, so 200 connections all going to
+    // one worker would be a 1 in 2^199 chance.
+    let n = 200;
+    for _ in 0..n {
+        let r = exchange(k.addr, b"GET /hello.txt HTTP/1.0\r\n\r\n", false);
+        assert_eq!(r.status, 200);
+    }
+    k.signal("TERM");
+    let status = k.wait_exit(Duration::from_secs(10)).expect("knot exits");
+    assert_eq!(status.code(), Some(0), "{status:?}; stderr: {}", k.stderr());
+    let log = k.stderr();
+    let mut by = answered_by_worker(&log);
+    by.sort();
+    assert_eq!(by.len(), 2, "one line per worker: {log}");
+    assert_eq!((by[0].0, by[1].0), (1, 2), "{log}");
+    assert!(
+        by.iter().all(|&(_, m)| m > 0),
+        "a worker served nothing: {log}"
+    );
+    assert_eq!(by[0].1 + by[1].1, n, "{log}");
+    for w in 1..=2 {
+        let said = format!("knot: worker {w}: SIGTERM: no longer accepting; closed 0 idle");
+        assert!(log.contains(&said), "{log}");
+    }
+    assert!(
+        log.ends_with("knot: every worker drained; exiting\n"),
+        "{log}"
+    );
+}
+
+#[test]
+fn with_workers_sigterm_closes_every_listener_and_a_download_finishes() {
+    let data = pattern(32 << 20);
+    let (mut k, _dir) = knot_with_a_big_file(&data, &["--workers", "2"]);
+    let (mut dl, len) = start_download(&k);
+    let mut body = vec![0; 256 << 10];
+    dl.read_exact(&mut body).unwrap();
+    k.signal("TERM");
+    // Both listeners are closed: every new connection is refused, whichever it would hash to.
+    assert!(
+        refused_within(k.addr, Duration::from_secs(3)),
+        "still accepting"
+    );
+    for _ in 0..20 {
+        assert!(
+            refused_within(k.addr, Duration::from_millis(300)),
+            "a listener is open"
+        );
+    }
+    let mut chunk = vec![0; 256 << 10];
+    while body.len() < len {
+        let n = dl.read(&mut chunk).expect("the download goes on");
+        assert!(n > 0, "cut after {} of {len} bytes", body.len());
+        body.extend_from_slice(&chunk[..n]);
+    }
+    assert!(body == data, "the body differs");
+    let status = k.wait_exit(Duration::from_secs(10)).expect("knot exits");
+    assert_eq!(status.code(), Some(0), "{status:?}; stderr: {}", k.stderr());
+    let log = k.stderr();
+    // The worker that had the download drained it; the other had nothing to drain.
+    let draining = |n: usize| {
+        log.matches(&format!("idle connection(s); draining {n} "))
+            .count()
+    };
+    assert_eq!((draining(1), draining(0)), (1, 1), "{log}");
+    assert_eq!(answered_by_worker(&log).len(), 2, "{log}");
+}
+
+#[test]
+fn with_workers_a_second_signal_while_draining_ends_knot_at_once() {
+    let data = pattern(32 << 20);
+    let (mut k, _dir) = knot_with_a_big_file(&data, &["--workers", "2"]);
+    let (_dl, _) = start_download(&k); // stalled: its worker's drain would take the whole 10 s
+    thread::sleep(Duration::from_millis(200));
+    k.signal("TERM");
+    let log_deadline = Instant::now() + Duration::from_secs(5);
+    while k.stderr().matches("draining").count() < 2 && Instant::now() < log_deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    thread::sleep(Duration::from_millis(100));
+    let t0 = Instant::now();
+    k.signal("INT");
+    let status = k.wait_exit(Duration::from_secs(5)).expect("knot exits");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        status.signal(),
+        Some(2),
+        "{status:?}: SIGINT's default action"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn max_conns_is_shared_among_the_workers() {
+    // Two workers, one connection each. Connections that sent half a request are busy (not
+    // evictable): the first on each worker holds its place, the others get a 503.
+    let k = Knot::start(&["--workers", "2", "--max-conns", "2"]);
+    let mut socks: Vec<_> = (0..20)
+        .map(|_| {
+            let mut s = connect(k.addr);
+            s.write_all(b"GET /hello.txt HTTP/1.1\r\n").unwrap();
+            s
+        })
+        .collect();
+    let mut refused = 0;
+    let mut held = 0;
+    for s in &mut socks {
+        s.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        match s.read(&mut buf) {
+            Ok(n) if buf[..n].starts_with(b"HTTP/1.1 503") => refused += 1,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                held += 1
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // All 20 hashed to one worker: a 1 in 2^19 chance; then only one would be held.
+    assert_eq!((held, refused), (2, 18));
+}
+
+#[test]
+fn the_default_is_one_worker_per_core() {
+    let k = Knot::start_on_port(|port| vec!["-p".into(), port.to_string()]);
+    // The test runs where knot runs: the same cores (CPU affinity).
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    let err = k.stderr();
+    let url = format!("at http://{}/", k.addr);
+    if cores == 1 {
+        assert!(err.contains(&format!("{url}\n")), "{err}");
+    } else {
+        assert!(
+            err.contains(&format!("{url} with {cores} workers\n")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn with_one_worker_the_first_line_names_no_workers() {
+    let k = Knot::start(&["--workers", "1"]);
+    let err = k.stderr();
+    assert!(err.contains(&format!("at http://{}/\n", k.addr)), "{err}");
+    assert!(
+        !err.contains(" workers\n") && !err.contains("knot: worker"),
+        "{err}"
+    );
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// `--help`'s text; `{root}` is the default root as [`usage`] shows it.
 const USAGE: &str = "\
-knot: a single-threaded static web server on the tame event loop
+knot: a static web server on the tame event loop, one loop per worker thread
 
 USAGE:
     knot [OPTIONS] [DIR]
@@ -27,23 +27,30 @@ OPTIONS:
     -p, --port N            port to listen on, 0 to 65535 (0: one the kernel picks), on the
                             IP of --addr; wins over a port in --addr [default: 8080]
     --root DIR              directory to serve, as DIR
-    --cache-mb N            in-memory file cache size in MiB [default: 64]
+    --cache-mb N            in-memory file cache size in MiB, shared evenly by the workers
+                            (each caches on its own) [default: 64]
     --idle-timeout TIME     close a connection idle this long: 500ms, 10s, 2m or 1h; a bare
                             number is seconds (as nginx reads one); 1ms to 24h [default: 10s]
     --idle-timeout-ms N     the same, in milliseconds
     --grace TIME            on SIGINT or SIGTERM, stop accepting, close idle connections and
                             give the responses under way this long to finish, then cut them
                             and exit; TIME as for --idle-timeout [default: 10s]
-    --max-conns N           most connections open at once [default: 10000]
+    --max-conns N           most connections open at once; the workers share it evenly
+                            (each gets at least 1) [default: 10000]
     --backlog N             connections the kernel queues before knot accepts them,
                             1 to 65535 (the kernel caps it at net.core.somaxconn) [default: 511]
+    --workers N             event loops, one per thread, 1 to 1024, each accepting on its
+                            own listener on the same address (SO_REUSEPORT: the kernel spreads
+                            connections by address and port); sharing nothing but the options
+                            and the root [default: the number of cores knot may run on]
     --log[=yes|no]          one line per request on stderr [default: no]
     -h, --help              print this help
     -V, --version           print the version
 
 SIGNALS:
     SIGINT (Ctrl-C) or SIGTERM: drain as --grace says, then exit 0. A second one while
-    draining ends knot at once (the signal's default action).
+    draining ends knot at once (the signal's default action). With --workers 2 or more, the
+    main thread catches the signal and every worker drains; knot exits once all have.
 
 EXIT STATUS:
     0 after --help or --version, or once drained after SIGINT or SIGTERM; 1 the server could
@@ -79,6 +86,8 @@ const MAX_IDLE_MS: u64 = 86_400_000;
 /// Largest `--backlog` accepted (the kernel's own limit, `net.core.somaxconn`, is at most
 /// this on Linux).
 const MAX_BACKLOG: u64 = 65_535;
+/// Largest `--workers` accepted.
+const MAX_WORKERS: u64 = 1024;
 /// The forms `--addr` takes, for its errors.
 const ADDR_FORMS: &str = "IP:PORT, [IPv6]:PORT, :PORT or HOST:PORT";
 /// The forms `--idle-timeout` takes, for its errors.
@@ -95,6 +104,8 @@ pub struct Options {
     pub max_conns: usize,
     /// The listen backlog: connections the kernel completes and queues until accepted.
     pub backlog: i32,
+    /// Event loops, one per thread, each with its own listener (`SO_REUSEPORT`).
+    pub workers: usize,
     pub log: bool,
 }
 
@@ -109,9 +120,16 @@ impl Default for Options {
             max_conns: 10_000,
             // nginx's default on Linux.
             backlog: 511,
+            workers: default_workers(),
             log: false,
         }
     }
+}
+
+/// `--workers` when none is given: the number of cores this process may run on (its CPU
+/// affinity, as `taskset` sets it), 1 if that cannot be told.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS as usize))
 }
 
 /// What the command line asks for.
@@ -318,6 +336,13 @@ fn parse_with(
                 }
                 o.backlog = n as i32;
             }
+            "--workers" => {
+                let n = number("--workers", &value()?, 1)?;
+                if n > MAX_WORKERS {
+                    return Err(format!("--workers: must be at most {MAX_WORKERS}, got {n}"));
+                }
+                o.workers = n as usize;
+            }
             other => return Err(format!("unknown option {other:?} (see --help)")),
         }
     }
@@ -382,9 +407,10 @@ mod tests {
         assert_eq!(parse(args("")), Ok(Cli::Run(Options::default())));
         let o = run(
             "--root /tmp --addr 127.0.0.1:9 --cache-mb=2 --idle-timeout-ms 5 --max-conns 3 --log \
-             --backlog 7",
+             --backlog 7 --workers 3",
         );
         assert_eq!(o.backlog, 7);
+        assert_eq!(o.workers, 3);
         assert_eq!(o.root, PathBuf::from("/tmp"));
         assert_eq!(o.addr, "127.0.0.1:9".parse().unwrap());
         assert_eq!(
@@ -655,6 +681,8 @@ mod tests {
             "--idle-timeout TIME",
             "--idle-timeout-ms",
             "--grace TIME",
+            "--workers N",
+            "SO_REUSEPORT",
             "SIGTERM",
             "-V, --version",
             ":PORT",
@@ -696,6 +724,42 @@ mod tests {
             ("--backlog", "--backlog: missing value"),
         ] {
             let e = backlog(a).unwrap_err();
+            assert!(e.starts_with(says), "{a}: {e}");
+            assert!(!e.contains('\n'), "one line: {e:?}");
+        }
+    }
+
+    #[test]
+    fn workers_is_1_to_1024_and_defaults_to_the_cores() {
+        let workers = |a: &str| {
+            parse(args(a)).map(|c| match c {
+                Cli::Run(o) => o.workers,
+                other => panic!("{a}: {other:?}"),
+            })
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(workers(""), Ok(cores));
+        assert_eq!(workers("--workers 1"), Ok(1));
+        assert_eq!(workers("--workers=1024"), Ok(1024));
+        // The last one said wins.
+        assert_eq!(workers("--workers 4 --workers 2"), Ok(2));
+        for (a, says) in [
+            ("--workers 0", "--workers: must be at least 1, got 0"),
+            (
+                "--workers 1025",
+                "--workers: must be at most 1024, got 1025",
+            ),
+            (
+                "--workers -1",
+                "--workers: expected a whole number, got \"-1\"",
+            ),
+            (
+                "--workers two",
+                "--workers: expected a whole number, got \"two\"",
+            ),
+            ("--workers", "--workers: missing value"),
+        ] {
+            let e = workers(a).unwrap_err();
             assert!(e.starts_with(says), "{a}: {e}");
             assert!(!e.contains('\n'), "one line: {e:?}");
         }

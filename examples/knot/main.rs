@@ -1,4 +1,5 @@
-//! knot: a single-threaded static web server on the tame loop, after the paper's Knot.
+//! knot: a static web server on the tame loop, after the paper's Knot; one loop per worker
+//! thread (`--workers`, default: one per core).
 //!
 //! Run: `cargo run --release --example knot`, then open <http://127.0.0.1:8080/>; or
 //! `cargo run --release --example knot -- DIR -p 8000` to serve DIR on another port.
@@ -6,10 +7,16 @@
 //! through the connection handler (between the ANCHOR lines below).
 //!
 //! The shape: [`accept_loop`] accepts connections and starts one [`serve`] call per
-//! connection; [`stop_on_signal`] waits for SIGINT or SIGTERM, then drains the connections. `serve` reads like a thread's main loop (read a request, pin the file in the
-//! cache, write the response, unpin, again), but each wait in it is a state of the machine
-//! that `#[tamed]` writes, so ten thousand connections cost ten thousand small closures, not
-//! ten thousand stacks.
+//! connection; [`stop_on_signal`] waits for SIGINT or SIGTERM, then drains the connections.
+//! `serve` reads like a thread's main loop (read a request, pin the file in the cache, write
+//! the response, unpin, again), but each wait in it is a state of the machine that `#[tamed]`
+//! writes, so ten thousand connections cost ten thousand small closures, not ten thousand
+//! stacks.
+//!
+//! With `--workers N` (N > 1), each of N threads runs that loop on a listener of its own, all
+//! bound to the same address with `SO_REUSEPORT`; the threads share no state (each has its
+//! own cache and connections). The main thread runs a loop of its own that only waits for the
+//! signals ([`tell_workers`]) and tells each worker through a socket pair; see [`Stop`].
 
 mod cli;
 mod files;
@@ -21,6 +28,8 @@ use std::cell::{Cell, RefCell};
 use std::fs;
 use std::io::{self, IoSlice, Read, Seek, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -51,9 +60,14 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 const LINGER_TIME: Duration = Duration::from_secs(2);
 const LINGER_BYTES: usize = 256 * 1024;
 
-/// What every connection shares: the options, the cache, the count of open connections.
+/// What every connection of one loop shares: the options, the cache, the count of open
+/// connections.
 struct Server {
     opts: cli::Options,
+    /// How its lines on stderr start: `knot`, or `knot: worker 2` with `--workers` 2 or more.
+    tag: String,
+    /// With `--workers` 2 or more: the answers this worker sent (said when it has drained).
+    answered: Option<Cell<u64>>,
     cache: RefCell<Cache>,
     /// Connections open now (each held by a [`Slot`]); at most `opts.max_conns`.
     open: Cell<usize>,
@@ -102,7 +116,8 @@ impl Server {
             .is_none_or(|t| now.saturating_duration_since(t) >= UNREADABLE_QUIET);
         if quiet {
             say(format_args!(
-                "knot: cannot read a file that exists ({e}); answering 503 (reported once per burst)"
+                "{}: cannot read a file that exists ({e}); answering 503 (reported once per burst)",
+                self.tag
             ));
         }
         self.unreadable_since.set(Some(now));
@@ -252,48 +267,203 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match listen(opts.addr, opts.backlog) {
+    let listeners = match listen(opts.addr, opts.backlog, opts.workers) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("knot: cannot listen on {}: {e}", opts.addr);
             return ExitCode::FAILURE;
         }
     };
-    let addr = listener.local_addr().unwrap_or(opts.addr);
-    eprintln!("knot: serving {} at http://{addr}/", cache.root().display());
-    let srv = Rc::new(Server {
-        opts,
-        cache: RefCell::new(cache),
-        open: Cell::new(0),
-        unreadable_since: Cell::new(None),
-        lines: RefCell::new(Vec::new()),
-        free_lines: RefCell::new(Vec::new()),
-        idle_seq: Cell::new(0),
-        draining: Cell::new(false),
-        drained: RefCell::new(None),
-    });
-    tame::run(move || {
-        // The accept loop is tethered to `accepting`, which `stop_on_signal` drops.
-        let accepting = Lifeline::new();
-        accept_loop(listener, srv.clone(), accepting.tether());
-        stop_on_signal(srv, accepting);
-    });
+    let addr = listeners[0].local_addr().unwrap_or(opts.addr);
+    let root = cache.root().to_path_buf();
+    if opts.workers > 1 {
+        drop(cache); // each worker makes its own
+        eprintln!(
+            "knot: serving {} at http://{addr}/ with {} workers",
+            root.display(),
+            opts.workers
+        );
+        return run_workers(opts, &root, listeners);
+    }
+    eprintln!("knot: serving {} at http://{addr}/", root.display());
+    let Some(listener) = listeners.into_iter().next() else {
+        unreachable!("one listener per worker")
+    };
+    let srv = Server::new(opts, "knot".into(), cache, false);
+    run_loop(srv, listener, Stop::Signals);
     // The loop ended: a signal came and every connection has closed.
     ExitCode::SUCCESS
 }
 
-/// A listener on `addr` whose kernel queue holds `backlog` connections not yet accepted.
-/// Made as `TcpListener::bind` makes one (`SO_REUSEADDR`, non-blocking, close-on-exec), but
-/// that one's backlog is mio's fixed 1024.
-fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+impl Server {
+    fn new(opts: cli::Options, tag: String, cache: Cache, count: bool) -> Rc<Server> {
+        Rc::new(Server {
+            opts,
+            tag,
+            answered: count.then(|| Cell::new(0)),
+            cache: RefCell::new(cache),
+            open: Cell::new(0),
+            unreadable_since: Cell::new(None),
+            lines: RefCell::new(Vec::new()),
+            free_lines: RefCell::new(Vec::new()),
+            idle_seq: Cell::new(0),
+            draining: Cell::new(false),
+            drained: RefCell::new(None),
+        })
+    }
+}
+
+/// Serves on `listener` until told to stop by `stop`, then drains; returns when every
+/// connection has closed.
+fn run_loop(srv: Rc<Server>, listener: std::net::TcpListener, stop: Stop) {
+    tame::run(move || {
+        let listener = TcpListener::from_mio(mio::net::TcpListener::from_std(listener));
+        // The accept loop is tethered to `accepting`, which `stop_on_signal` drops.
+        let accepting = Lifeline::new();
+        accept_loop(listener, srv.clone(), accepting.tether());
+        stop_on_signal(srv, accepting, stop);
+    });
+}
+
+/// How a loop learns that SIGINT or SIGTERM came.
+///
+/// Signal handlers are the process's, not a thread's. With one loop, it catches the signals
+/// itself ([`tame::signal::at_signal`]). With several, the main thread catches them (its
+/// loop runs [`tell_workers`] and nothing else) and writes the signal's number to one socket
+/// pair per worker; each worker waits readable on its end. So every worker hears of the
+/// signal, even one that comes while the workers are starting, and the main thread, which
+/// cancels its registration after the first signal as a single loop does, leaves a second one
+/// to its default action (knot ends at once).
+enum Stop {
+    /// Catch SIGINT and SIGTERM on this loop (`--workers 1`).
+    Signals,
+    /// Wait for the signal's number on this socket (non-blocking; `--workers` 2 or more).
+    Told(UnixStream),
+}
+
+// ANCHOR: workers
+/// `--workers` 2 or more: starts one thread per listener, each running its own loop with its
+/// own [`Server`] (cache and connection limits: a share of the options'), then waits for
+/// SIGINT or SIGTERM, tells every worker, and returns once all have drained.
+fn run_workers(opts: cli::Options, root: &Path, listeners: Vec<std::net::TcpListener>) -> ExitCode {
+    let n = listeners.len();
+    let mut tells = Vec::with_capacity(n);
+    let mut threads = Vec::with_capacity(n);
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let (tell, told) = match UnixStream::pair().and_then(|(a, b)| {
+            b.set_nonblocking(true)?;
+            Ok((a, b))
+        }) {
+            Ok(pair) => pair,
+            Err(e) => {
+                eprintln!("knot: cannot start worker {}: {e}", i + 1);
+                return ExitCode::FAILURE;
+            }
+        };
+        let mut opts = opts.clone();
+        opts.cache_bytes = share(opts.cache_bytes, n, i);
+        opts.max_conns = share(opts.max_conns, n, i).max(1);
+        let root = root.to_path_buf();
+        let thread = std::thread::Builder::new()
+            .name(format!("knot-worker-{}", i + 1))
+            .spawn(move || worker(i + 1, opts, root, listener, told));
+        match thread {
+            Ok(t) => threads.push(t),
+            Err(e) => {
+                eprintln!("knot: cannot start worker {}: {e}", i + 1);
+                return ExitCode::FAILURE;
+            }
+        }
+        tells.push(tell);
+    }
+    tame::run(move || tell_workers(tells));
+    for t in threads {
+        // A worker that panicked has ended the process already (see `worker`).
+        let _ = t.join();
+    }
+    say(format_args!("knot: every worker drained; exiting"));
+    ExitCode::SUCCESS
+}
+
+/// The `i`-th of `n` even shares of `total` (the first ones get the remainder).
+fn share(total: usize, n: usize, i: usize) -> usize {
+    total / n + usize::from(i < total % n)
+}
+
+/// One worker thread: a loop of its own on `listener`, stopped through `told`.
+fn worker(
+    id: usize,
+    opts: cli::Options,
+    root: PathBuf,
+    listener: std::net::TcpListener,
+    told: UnixStream,
+) {
+    let tag = format!("knot: worker {id}");
+    let cache = match Cache::new(&root, opts.cache_bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            say(format_args!("{tag}: cannot serve {}: {e}", root.display()));
+            std::process::exit(1);
+        }
+    };
+    let srv = Server::new(opts, tag, cache, true);
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_loop(srv, listener, Stop::Told(told))
+    }));
+    if ran.is_err() {
+        // As a panic on the only loop of `--workers 1` does (the message is printed already):
+        // the process ends, rather than serving on with fewer workers.
+        std::process::exit(101);
+    }
+}
+
+/// The main thread's loop with `--workers` 2 or more: waits for SIGINT or SIGTERM and writes
+/// its number to every worker's socket. Then nothing waits for either signal: a second one
+/// ends knot at once.
+#[tamed]
+fn tell_workers(tells: Vec<UnixStream>) {
+    let signals: Rendezvous<i32, ()> = Rendezvous::new();
+    at_signal(SIGINT, signals.event(SIGINT));
+    at_signal(SIGTERM, signals.event(SIGTERM));
+    let Some((signo, ())) = twait!(signals) else {
+        return;
+    };
+    signals.cancel();
+    for mut t in &tells {
+        // One byte into an empty socket buffer: this does not block.
+        let _ = t.write_all(&[signo as u8]);
+    }
+}
+// ANCHOR_END: workers
+
+/// `workers` listeners on `addr`, each with a kernel queue of `backlog` connections not yet
+/// accepted. Made as `TcpListener::bind` makes one (`SO_REUSEADDR`, non-blocking,
+/// close-on-exec), but that one's backlog is mio's fixed 1024. With more than one, each has
+/// `SO_REUSEPORT`, and all are bound to the address the first got (port 0 picks one port for
+/// all): the kernel then spreads incoming connections over them by a hash of the client's
+/// address and port.
+fn listen(
+    addr: SocketAddr,
+    backlog: i32,
+    workers: usize,
+) -> io::Result<Vec<std::net::TcpListener>> {
     use socket2::{Domain, Socket, Type};
-    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    sock.set_reuse_address(true)?;
-    sock.set_nonblocking(true)?;
-    sock.bind(&addr.into())?;
-    sock.listen(backlog)?;
-    let std: std::net::TcpListener = sock.into();
-    Ok(TcpListener::from_mio(mio::net::TcpListener::from_std(std)))
+    let mut all = Vec::with_capacity(workers);
+    let mut addr = addr;
+    for _ in 0..workers {
+        let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        sock.set_reuse_address(true)?;
+        if workers > 1 {
+            sock.set_reuse_port(true)?;
+        }
+        sock.set_nonblocking(true)?;
+        sock.bind(&addr.into())?;
+        sock.listen(backlog)?;
+        let std: std::net::TcpListener = sock.into();
+        addr = std.local_addr()?;
+        all.push(std);
+    }
+    Ok(all)
 }
 
 // ANCHOR: accept
@@ -339,7 +509,8 @@ fn accept_loop(listener: TcpListener, srv: Rc<Server>, #[tether] _accepting: Tet
             Err(e) => {
                 if !starved {
                     say(format_args!(
-                        "knot: accept: {e}; retrying every {ACCEPT_BACKOFF:?}"
+                        "{}: accept: {e}; retrying every {ACCEPT_BACKOFF:?}",
+                        srv.tag
                     ));
                     starved = true;
                 }
@@ -357,28 +528,43 @@ fn accept_loop(listener: TcpListener, srv: Rc<Server>, #[tether] _accepting: Tet
 // ANCHOR_END: accept
 
 // ANCHOR: drain
-/// Waits for SIGINT or SIGTERM. Then stops accepting, closes the connections idle between
-/// requests, and lets the others finish the responses under way (with `Connection: close`)
-/// for at most `--grace`; the ones still open then are cut. The loop, and so knot, ends when
-/// the last connection has closed.
+/// Waits for SIGINT or SIGTERM (or, in a worker, for the main thread to say one came: see
+/// [`Stop`]). Then stops accepting, closes the connections idle between requests, and lets
+/// the others finish the responses under way (with `Connection: close`) for at most
+/// `--grace`; the ones still open then are cut. The loop, and so knot, ends when the last
+/// connection has closed.
 #[tamed]
-fn stop_on_signal(srv: Rc<Server>, accepting: Lifeline) {
+fn stop_on_signal(srv: Rc<Server>, accepting: Lifeline, stop: Stop) {
     let signals: Rendezvous<i32, ()> = Rendezvous::new();
-    at_signal(SIGINT, signals.event(SIGINT));
-    at_signal(SIGTERM, signals.event(SIGTERM));
-    let Some((signo, ())) = twait!(signals) else {
+    match &stop {
+        Stop::Signals => {
+            at_signal(SIGINT, signals.event(SIGINT));
+            at_signal(SIGTERM, signals.event(SIGTERM));
+        }
+        Stop::Told(told) => tame::readable(told, signals.event(0)),
+    }
+    let Some((mut signo, ())) = twait!(signals) else {
         return;
     };
     // Nothing waits for either signal now: a second one ends knot at once, as by default.
     signals.cancel();
+    if let Stop::Told(mut told) = stop {
+        let mut byte = [0u8];
+        if matches!((&told).read(&mut byte), Ok(1)) {
+            signo = i32::from(byte[0]);
+        }
+        tame::deregister(&told);
+        drop(told);
+    }
     drop(accepting); // the accept loop ends where it waits, and its listener closes
     srv.draining.set(true);
     let idle = srv.close_idle();
     let busy = srv.open.get();
     let name = if signo == SIGINT { "SIGINT" } else { "SIGTERM" };
     let grace = srv.opts.grace;
+    let tag = srv.tag.clone();
     say(format_args!(
-        "knot: {name}: no longer accepting; closed {idle} idle connection(s); draining {busy} \
+        "{tag}: {name}: no longer accepting; closed {idle} idle connection(s); draining {busy} \
          (for at most {grace:?})"
     ));
     let t0 = Instant::now();
@@ -391,11 +577,17 @@ fn stop_on_signal(srv: Rc<Server>, accepting: Lifeline) {
         }
     }
     let took = t0.elapsed().as_millis();
+    // The only loop exits; a worker has answered so many requests, and the main thread exits
+    // when every worker has drained.
+    let end = match &srv.answered {
+        None => "exiting".to_string(),
+        Some(n) => format!("answered {} request(s)", n.get()),
+    };
     if cut == 0 {
-        say(format_args!("knot: drained in {took} ms; exiting"));
+        say(format_args!("{tag}: drained in {took} ms; {end}"));
     } else {
         say(format_args!(
-            "knot: grace period over after {took} ms: cut {cut} connection(s); exiting"
+            "{tag}: grace period over after {took} ms: cut {cut} connection(s); {end}"
         ));
     }
 }
@@ -594,8 +786,12 @@ fn read_some(sock: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
     r
 }
 
-/// One line per request on stderr, with `--log`.
+/// Counts an answer (a worker's, with `--workers` 2 or more); one line per request on stderr,
+/// with `--log`.
 fn log(srv: &Server, peer: SocketAddr, req: Option<&Request>, status: Status, len: u64) {
+    if let Some(n) = &srv.answered {
+        n.set(n.get() + 1);
+    }
     if !srv.opts.log {
         return;
     }
@@ -824,6 +1020,23 @@ impl Outbox {
                 }
             };
             self.sent += n;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share;
+
+    #[test]
+    fn shares_add_up_to_the_total_and_differ_by_at_most_one() {
+        for total in [0, 1, 2, 3, 7, 10_000, 64 << 20] {
+            for n in 1..=9 {
+                let s: Vec<usize> = (0..n).map(|i| share(total, n, i)).collect();
+                assert_eq!(s.iter().sum::<usize>(), total, "{total} / {n}");
+                let (lo, hi) = (s.iter().min().unwrap(), s.iter().max().unwrap());
+                assert!(hi - lo <= 1, "{total} / {n}: {s:?}");
+            }
         }
     }
 }

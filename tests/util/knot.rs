@@ -33,22 +33,27 @@ pub struct Knot {
 
 impl Knot {
     /// Starts knot on a free loopback port with these extra arguments, in a directory of its
-    /// own (so a relative path, or a default, cannot lean on the repository's).
+    /// own (so a relative path, or a default, cannot lean on the repository's). It runs one
+    /// loop (`--workers 1`, which a `--workers` in `args` overrides): most tests are about what
+    /// one loop does, its limits and its lines on stderr.
     pub fn start(args: &[&str]) -> Knot {
         Self::start_with(args, None)
     }
 
-    /// Like [`start`](Knot::start), with the open-files limit (`ulimit -n`) set to `nofile`.
+    /// Like [`start`](Knot::start) (one loop unless `args` say otherwise), with the open-files
+    /// limit (`ulimit -n`) set to `nofile`.
     pub fn start_with(args: &[&str], nofile: Option<u32>) -> Knot {
         Self::launch(nofile, |port| {
-            let mut all = vec!["--addr".to_string(), format!("127.0.0.1:{port}")];
+            let mut all = vec!["--workers".to_string(), "1".to_string()];
+            all.extend(["--addr".to_string(), format!("127.0.0.1:{port}")]);
             all.extend(args.iter().map(|a| a.to_string()));
             all
         })
     }
 
     /// Starts knot with the whole command line `args(port)` for a free port, which must make
-    /// it listen there on 127.0.0.1 (`-p PORT`, say); `addr` is 127.0.0.1:PORT.
+    /// it listen there on 127.0.0.1 (`-p PORT`, say); `addr` is 127.0.0.1:PORT. Nothing is
+    /// added: it runs the default number of workers unless `args` say.
     pub fn start_on_port(args: impl Fn(u16) -> Vec<String>) -> Knot {
         Self::launch(None, args)
     }
