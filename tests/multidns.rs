@@ -5,6 +5,7 @@
 //!
 //! Without unbound the real-server test prints `skipped: unbound not installed`, unless
 //! `CI=true`, where it fails (`.ci/run` installs it).
+#![cfg(feature = "dns")]
 use std::collections::HashSet;
 use std::fs;
 use std::net::{Ipv4Addr, Ipv6Addr};

@@ -8,6 +8,10 @@
 //! - [`run`], [`now`]: the loop, one per thread; [`timer`], [`at`], [`asap`]: timers.
 //! - [`readable`], [`writable`], [`net`]: fd readiness and non-blocking sockets.
 //! - [`add_timeout`], [`TimedOut`]: race an operation against a timer, cancelling the loser.
+//! - [`dns`] (the `dns` feature, on by default): [`dns::lookup`] resolves a name without
+//!   blocking the loop.
+//! - [`dns`] (the `dns` feature, on by default): [`dns::lookup`] resolves a name without
+//!   blocking the loop.
 //! - [`signal`]: [`at_signal`](signal::at_signal) waits for a Unix signal, and
 //!   [`add_signal`](signal::add_signal) lets one interrupt an operation.
 //!   A tamed call whose `Event` parameters all lost their receivers ends where it waits;
@@ -40,6 +44,8 @@
 #![forbid(unsafe_code)]
 
 mod core;
+#[cfg(feature = "dns")]
+pub mod dns;
 mod event;
 mod io;
 mod local;
