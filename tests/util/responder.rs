@@ -1,5 +1,5 @@
-//! Scripted DNS responders on threads, over UDP and TCP, for the multidns tests (the
-//! program's, and the resolver's own unit tests in `examples/multidns/resolver.rs`): they
+//! Scripted DNS responders on threads, over UDP and TCP, for the multidns tests
+//! (`tests/multidns.rs`) and those of `tame::dns` (`tests/dns.rs`): they
 //! read queries and send back what a script says, bound to 127.0.0.1, stopped when dropped
 //! or after 60 s. Needs only std and simple-dns.
 #![allow(dead_code)]
