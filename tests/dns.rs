@@ -596,3 +596,27 @@ fn the_thread_resolver_reads_the_system_files() {
     tame::run(|| tame::dns::lookup("127.0.0.2", r.event(())));
     assert_eq!(r.try_join().unwrap().1.unwrap(), [ip("127.0.0.2")]);
 }
+
+#[test]
+fn a_socket_kept_in_a_thread_local_is_dropped_cleanly_when_the_thread_ends() {
+    // What the per-thread resolver does: a socket in a thread-local made before the loop's
+    // own state, so dropped after it when the thread ends. Dropping it deregisters it from
+    // a poller that is gone: nothing to do, and no panic (which would abort the process).
+    thread_local! {
+        static KEPT: std::cell::RefCell<Option<tame::net::UdpSocket>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let t = thread::spawn(|| {
+        let sock = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        KEPT.with(|k| *k.borrow_mut() = Some(sock));
+        let r: Rendezvous<(), Result<(), TimedOut>> = Rendezvous::new();
+        tame::run(|| {
+            KEPT.with(|k| {
+                let e = tame::add_timeout(Duration::from_millis(1), r.event(()));
+                k.borrow().as_ref().unwrap().readable(e);
+            })
+        });
+        assert_eq!(r.try_join(), Some(((), Err(TimedOut))));
+    });
+    t.join().expect("the thread ended cleanly");
+}
