@@ -528,9 +528,7 @@ impl Resolver {
         if let Some(answer) = literal(name, qtype) {
             return done.trigger(answer);
         }
-        if wire::encodable(name).is_none() {
-            return done.trigger(Err(DnsError::InvalidName));
-        }
+        // A name that cannot be sent is refused by the first query, at once (`is_final`).
         resolve_retrying(self.clone(), name.to_string(), qtype, done);
     }
     // ANCHOR_END: resolve
