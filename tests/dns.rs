@@ -363,6 +363,40 @@ fn an_error_reply_moves_on_to_the_next_server_and_nxdomain_does_not() {
 }
 
 #[test]
+fn an_unreachable_server_is_skipped_at_once() {
+    // A port nobody listens on: the ICMP error fails the query at once, and the next server
+    // is asked without waiting out the timeout.
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let closed_addr = closed.local_addr().unwrap();
+    drop(closed);
+    let good = server(false);
+    let mut c = config(&[&good]);
+    c.nameservers.insert(0, closed_addr);
+    c.timeout = Duration::from_secs(5);
+    let start = Instant::now();
+    let got = lookup_all(c.clone(), &["h6.test"]);
+    assert_eq!(got[0].as_ref().unwrap(), &[ip("10.0.0.6"), ip("::6")]);
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    // The closed port alone: ConnectionRefused after one round, not a timeout.
+    c.nameservers.truncate(1);
+    let start = Instant::now();
+    let got = lookup_all(c, &["h6.test"]);
+    assert_eq!(
+        got[0].as_ref().unwrap_err().kind(),
+        io::ErrorKind::ConnectionRefused
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
 fn spoofed_and_stray_replies_are_ignored() {
     // Before the real answer (40 ms later): a reply with another id, one about another name,
     // one not marked as a response, and one from another port.
@@ -534,6 +568,30 @@ fn the_search_list_is_tried_in_ndots_order() {
             "nothere.test",
         ]
     );
+}
+
+#[test]
+fn a_timeout_ends_the_search_list() {
+    // The first name of the list gets no answer: the lookup fails with TimedOut and does
+    // not go on to the next name (it might exist: the silence says nothing).
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let log = asked.clone();
+    let r = Responder::start(move |p, q| {
+        log.lock().unwrap().push(q.name.clone());
+        if q.name.starts_with("www.") {
+            return Vec::new();
+        }
+        vec![Datagram::now(reply(p, q.id, |r| {
+            *r.rcode_mut() = RCODE::NameError
+        }))]
+    });
+    let mut c = Config::from_resolv_conf("search a.test b.test\noptions timeout:1 attempts:1\n");
+    c.nameservers = vec![r.addr];
+    c.timeout = Duration::from_millis(100);
+    let got = lookup_all(c, &["www"]);
+    assert_eq!(got[0].as_ref().unwrap_err().kind(), io::ErrorKind::TimedOut);
+    let asked = asked.lock().unwrap();
+    assert!(asked.iter().all(|n| n == "www.a.test"), "{asked:?}");
 }
 
 #[test]
