@@ -57,8 +57,8 @@ const MAX_DATAGRAM: usize = 65_535;
 struct Pending {
     question: Question<'static>,
     done: Event<Answer>,
-    /// Which lookup this is: an id is reused once free, and the cancel hook of an earlier
-    /// lookup must not remove a later one's entry.
+    /// Which query this is: an id is reused once free, and the cancel hook of an earlier
+    /// query must not remove a later one's entry.
     serial: u64,
     /// Whether the query went out (else it waits for room on the wire, in the queue).
     sent: bool,
@@ -336,7 +336,7 @@ impl Inner {
             .get(&id)
             .is_none_or(|p| p.serial != serial)
         {
-            return; // answered, handed to TCP, or failed: no longer this lookup's entry
+            return; // answered, handed to TCP, or failed: no longer this query's entry
         }
         let Some(gone) = self.take(id) else { return };
         if gone.sent {
@@ -394,7 +394,7 @@ impl Inner {
         let Some(p) = self.take(id) else { return };
         self.pump();
         if answer == Err(DnsError::Truncated) {
-            // The answer did not fit in a datagram: ask again over TCP, as the same lookup.
+            // The answer did not fit in a datagram: ask again over TCP, as the same query.
             self.count(|s| s.over_tcp += 1);
             ask_over_tcp(self.server, p.question, p.done);
         } else {

@@ -330,7 +330,7 @@ impl Default for Config {
 /// - [`resolve`](Resolver::resolve): one record type for one name, with timeouts and
 ///   retries over the servers, and the detailed [`DnsError`].
 /// - [`query`](Resolver::query): one query to the first server, no timer, no retry: the
-///   caller bounds it with [`add_timeout`](crate::add_timeout).
+///   caller bounds it with [`add_timeout`].
 ///
 /// ```
 /// # use tame_rt as tame;
@@ -414,7 +414,7 @@ impl Resolver {
     /// `done` triggers once, at the latest after about `attempts × servers × timeout` for
     /// each name of the search list; at once for an address, a hosts entry or a name that
     /// cannot be sent. If `done`'s receiver is cancelled (a caller's own
-    /// [`add_timeout`](crate::add_timeout)), the queries are forgotten at once.
+    /// [`add_timeout`]), the queries are forgotten at once.
     ///
     /// # Errors
     /// Through `done`: `NotFound` when no name of the search list has an address,
@@ -539,7 +539,7 @@ impl Resolver {
     /// `done` triggers when an acceptable reply arrives (over TCP if the UDP one was
     /// truncated), at once for an IP address (as [`resolve`](Resolver::resolve) treats it),
     /// a name that cannot be sent, or an unreachable server. It never triggers for a query
-    /// with no reply: bound the wait with [`add_timeout`](crate::add_timeout), whose
+    /// with no reply: bound the wait with [`add_timeout`], whose
     /// cancellation removes the query. While [`room`](Resolver::room) queries are on the
     /// wire, the query waits its turn (so a large window never loses replies to a full
     /// receive buffer).
