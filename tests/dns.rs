@@ -397,6 +397,29 @@ fn an_unreachable_server_is_skipped_at_once() {
 }
 
 #[test]
+fn a_server_whose_socket_cannot_be_opened_is_skipped() {
+    // Connecting a UDP socket to the broadcast address is refused (EACCES without
+    // SO_BROADCAST): that server's queries fail at once, and the next server answers.
+    let good = server(false);
+    let mut c = config(&[&good]);
+    c.nameservers
+        .insert(0, "255.255.255.255:53".parse().unwrap());
+    c.timeout = Duration::from_secs(5);
+    let start = Instant::now();
+    let got = lookup_all(c.clone(), &["h8.test"]);
+    assert_eq!(got[0].as_ref().unwrap(), &[ip("10.0.0.8"), ip("::8")]);
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    // Alone, it is the resolver's error.
+    c.nameservers.truncate(1);
+    let e = Resolver::new(c).err().expect("no server can be asked");
+    assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+}
+
+#[test]
 fn spoofed_and_stray_replies_are_ignored() {
     // Before the real answer (40 ms later): a reply with another id, one about another name,
     // one not marked as a response, and one from another port.

@@ -351,8 +351,10 @@ pub struct Resolver {
 }
 
 struct Shared {
-    /// One per server, in the order of [`Config::nameservers`].
-    clients: Vec<Client>,
+    /// One per server, in the order of [`Config::nameservers`]; the error of a server whose
+    /// socket could not be opened (an IPv6 server on a host without IPv6, say): its queries
+    /// fail at once with `Send`, and the search moves on to the next server.
+    clients: Vec<Result<Client, io::ErrorKind>>,
     config: Config,
     /// [`Config::hosts`] by lower-case name: IPv4 addresses first, then IPv6, each in the
     /// order of the entries.
@@ -364,8 +366,14 @@ impl Resolver {
     /// [`Config::window`] replies (as far as the system allows: Linux caps it at
     /// `net.core.rmem_max`).
     ///
+    /// A server whose socket cannot be opened (an IPv6 address on a host without IPv6, a
+    /// broadcast address) is kept in the list: its queries fail at once with
+    /// [`DnsError::Send`], and [`resolve`](Resolver::resolve) moves on to the next server, as
+    /// glibc does.
+    ///
     /// # Errors
-    /// `InvalidInput` if `config` has no server; the socket's error if one cannot be opened.
+    /// `InvalidInput` if `config` has no server; the first socket's error if no server's
+    /// socket can be opened.
     ///
     /// ```
     /// # use tame_rt as tame;
@@ -384,11 +392,23 @@ impl Resolver {
                 "a resolver needs at least one nameserver",
             ));
         }
-        let clients = config
+        let mut first_error = None;
+        let clients: Vec<Result<Client, io::ErrorKind>> = config
             .nameservers
             .iter()
-            .map(|&server| Client::new(server, config.window))
-            .collect::<io::Result<Vec<_>>>()?;
+            .map(|&server| {
+                Client::new(server, config.window).map_err(|e| {
+                    let kind = e.kind();
+                    first_error.get_or_insert(e);
+                    kind
+                })
+            })
+            .collect();
+        if let Some(e) = first_error
+            && clients.iter().all(Result::is_err)
+        {
+            return Err(e);
+        }
         let mut hosts: HashMap<String, Vec<IpAddr>> = HashMap::new();
         for family_v4 in [true, false] {
             for (name, ip) in &config.hosts {
@@ -569,7 +589,7 @@ impl Resolver {
         if let Some(answer) = literal(name, qtype) {
             return done.trigger(answer);
         }
-        self.inner.clients[0].query(name, qtype, done);
+        self.inner.query(0, name, qtype, done);
     }
 
     /// Queries in flight now, over all servers (sent, or waiting for room).
@@ -581,7 +601,7 @@ impl Resolver {
     /// assert_eq!(res.in_flight(), 0);
     /// ```
     pub fn in_flight(&self) -> usize {
-        self.inner.clients.iter().map(Client::in_flight).sum()
+        self.inner.open().map(Client::in_flight).sum()
     }
 
     /// The most queries on the wire at once to one server: as many replies as its socket's
@@ -595,7 +615,7 @@ impl Resolver {
     /// assert!(res.room() >= 1);
     /// ```
     pub fn room(&self) -> usize {
-        let rooms = self.inner.clients.iter().map(Client::room);
+        let rooms = self.inner.open().map(Client::room);
         rooms.min().unwrap_or(1)
     }
 
@@ -609,7 +629,7 @@ impl Resolver {
     /// ```
     pub fn stats(&self) -> Stats {
         let mut total = Stats::default();
-        for c in &self.inner.clients {
+        for c in self.inner.open() {
             total.add(&c.stats());
         }
         total
@@ -638,6 +658,22 @@ impl Resolver {
     /// ```
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+}
+
+impl Shared {
+    /// Sends one query to server `i` (see [`Client::query`]); `Send` at once if its socket
+    /// could not be opened.
+    fn query(&self, i: usize, name: &str, qtype: QueryType, done: Event<Answer>) {
+        match &self.clients[i] {
+            Ok(c) => c.query(name, qtype, done),
+            Err(kind) => done.trigger(Err(DnsError::Send(*kind))),
+        }
+    }
+
+    /// The clients whose socket is open.
+    fn open(&self) -> impl Iterator<Item = &Client> {
+        self.clients.iter().filter_map(|c| c.as_ref().ok())
     }
 }
 
@@ -682,7 +718,7 @@ fn resolve_retrying(res: Resolver, name: String, qtype: QueryType, done: Event<A
         for i in 0..servers {
             let mut got = Err(TimedOut);
             twait! {
-                res.inner.clients[i].query(&name, qtype, add_timeout(timeout, mkevent!(got)));
+                res.inner.query(i, &name, qtype, add_timeout(timeout, mkevent!(got)));
             }
             match got {
                 Ok(Ok(addrs)) => return done.trigger(Ok(addrs)),
