@@ -16,9 +16,7 @@ use tame::{Event, Rendezvous, TimedOut, tamed};
 
 #[path = "util/responder.rs"]
 mod responder;
-use responder::{
-    Datagram, Responder, TcpReply, TcpResponder, a_record, aaaa_record, cname_record, reply,
-};
+use responder::{Datagram, Responder, TcpReply, a_record, aaaa_record, cname_record, reply};
 
 type Found = io::Result<Vec<IpAddr>>;
 
@@ -619,23 +617,25 @@ fn a_timeout_ends_the_search_list() {
 
 #[test]
 fn a_truncated_answer_is_asked_again_over_tcp() {
-    let udp = Responder::start(|p, q| {
-        vec![Datagram::now(reply(p, q.id, |r| {
-            r.set_flags(PacketFlag::TRUNCATION)
-        }))]
-    });
-    let _tcp = TcpResponder::start(udp.addr.port(), |p, q| {
-        TcpReply::Message(reply(p, q.id, |r| {
-            if q.qtype == QTYPE::TYPE(TYPE::AAAA) {
-                return;
-            }
-            r.answers.push(cname_record(&q.name, "big.test"));
-            for j in 0..100u32 {
-                r.answers
-                    .push(a_record("big.test", Ipv4Addr::from(0x0a03_0000 + j)));
-            }
-        }))
-    });
+    let (udp, _tcp) = Responder::start_with_tcp(
+        |p, q| {
+            vec![Datagram::now(reply(p, q.id, |r| {
+                r.set_flags(PacketFlag::TRUNCATION)
+            }))]
+        },
+        |p, q| {
+            TcpReply::Message(reply(p, q.id, |r| {
+                if q.qtype == QTYPE::TYPE(TYPE::AAAA) {
+                    return;
+                }
+                r.answers.push(cname_record(&q.name, "big.test"));
+                for j in 0..100u32 {
+                    r.answers
+                        .push(a_record("big.test", Ipv4Addr::from(0x0a03_0000 + j)));
+                }
+            }))
+        },
+    );
     let res = resolver(&[&udp], 2000, 1);
     let r: Rendezvous<(), Found> = Rendezvous::new();
     tame::run(|| res.lookup("alias.test", r.event(())));

@@ -21,7 +21,8 @@ impl Config {
     ///
     /// Read, as glibc reads them: `nameserver IP` (at most three; port 53; an IPv6 address
     /// may carry a numeric zone, `fe80::1%2`), `search` and `domain` (the last one wins),
-    /// and `options timeout:N attempts:N ndots:N` (capped at 30, 5 and 15). Comments start
+    /// and `options timeout:N attempts:N ndots:N` (capped at 30, 5 and 15; a timeout or a
+    /// number of attempts of 0 counts as 1). Comments start
     /// with `#` or `;`. Anything else (other options, `sortlist`, a line that cannot be read)
     /// is ignored. Without a usable `nameserver` line the server is `127.0.0.1:53`.
     ///
