@@ -74,7 +74,7 @@ impl Config {
                             "timeout" => {
                                 c.timeout = Duration::from_secs(n.clamp(1, MAX_TIMEOUT_S));
                             }
-                            "attempts" => c.attempts = (n as u32).clamp(1, MAX_ATTEMPTS),
+                            "attempts" => c.attempts = n.clamp(1, u64::from(MAX_ATTEMPTS)) as u32,
                             "ndots" => c.ndots = n.min(u64::from(MAX_NDOTS)) as u32,
                             _ => {}
                         }
@@ -168,6 +168,9 @@ mod tests {
         assert_eq!(c.ndots, 15);
         assert_eq!(c.timeout, Duration::from_secs(1));
         assert_eq!(c.attempts, 5);
+        // A number past u32 is capped, not wrapped.
+        let c = Config::from_resolv_conf("options attempts:4294967296 ndots:4294967297\n");
+        assert_eq!((c.attempts, c.ndots), (5, 15));
         let c = Config::from_resolv_conf("search x.example\ndomain y.example\n");
         assert_eq!(c.search, ["y.example"]);
         assert_eq!(c.nameservers, [FALLBACK]);
