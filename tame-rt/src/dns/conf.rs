@@ -182,6 +182,54 @@ mod tests {
     }
 
     #[test]
+    fn any_text_is_read_without_a_panic() {
+        // Lines made of the words these readers look for, numbers, addresses and junk, in
+        // random order: whatever the text, a configuration comes out, with a server.
+        const WORDS: [&str; 16] = [
+            "nameserver",
+            "search",
+            "domain",
+            "options",
+            "timeout:",
+            "attempts:",
+            "ndots:",
+            "99999999999999999999",
+            "0",
+            "::1",
+            "fe80::1%",
+            "10.0.0.1",
+            "#",
+            ";",
+            "\u{fffd}",
+            "\t",
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..5_000 {
+            let mut text = String::new();
+            for _ in 0..x % 12 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                text.push_str(WORDS[(x % 16) as usize]);
+                text.push(if x & 64 == 0 { ' ' } else { '\n' });
+            }
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut c = Config::from_resolv_conf(&text);
+            assert!(
+                (1..=MAX_NAMESERVERS).contains(&c.nameservers.len()),
+                "{text:?}"
+            );
+            assert!(
+                c.attempts >= 1 && c.timeout >= Duration::from_secs(1),
+                "{text:?}"
+            );
+            c.add_hosts(&text);
+        }
+    }
+
+    #[test]
     fn hosts_lines_give_every_name_its_address() {
         let mut c = Config::default();
         c.add_hosts("::1 localhost ip6-localhost\n\n  # only a comment\n10.1.1.1\nbad line\n");
