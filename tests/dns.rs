@@ -666,6 +666,26 @@ fn a_lookup_whose_caller_gives_up_is_forgotten() {
 }
 
 #[test]
+fn a_pending_lookup_says_where_it_waits() {
+    let silent = server(true);
+    let res = resolver(&[&silent], 5000, 1);
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let r: Rendezvous<(), Result<Found, TimedOut>> = Rendezvous::new();
+    tame::run(|| {
+        res.lookup(
+            "h1.test",
+            tame::add_timeout(Duration::from_millis(20), r.event(())),
+        );
+        *seen.borrow_mut() = tame::blocked_locations();
+    });
+    let seen = seen.borrow();
+    let count = |what: &str| seen.iter().filter(|l| l.ends_with(what)).count();
+    assert_eq!(count(" the A and AAAA answers"), 1, "{seen:?}");
+    assert_eq!(count(" a DNS reply"), 2, "{seen:?}");
+    assert!(seen.iter().all(|l| l.contains("dns")), "{seen:?}");
+}
+
+#[test]
 fn the_thread_resolver_reads_the_system_files() {
     // /etc/hosts or the localhost rule: never a query, whatever resolv.conf says.
     let r: Rendezvous<(), Found> = Rendezvous::new();

@@ -523,7 +523,10 @@ fn ask_over_tcp(server: SocketAddr, question: Question<'static>, done: Event<Ans
     let Ok(stream) = TcpStream::connect(server) else {
         return done.trigger(Err(DnsError::Truncated));
     };
-    twait! { stream.writable(mkevent!()); }
+    twait! {
+        #![describe("connecting to the DNS server over TCP")]
+        stream.writable(mkevent!());
+    }
     if !matches!(stream.take_error(), Ok(None)) {
         return done.trigger(Err(DnsError::Truncated));
     }
@@ -534,7 +537,10 @@ fn ask_over_tcp(server: SocketAddr, question: Question<'static>, done: Event<Ans
         match stream.try_write(&out[sent..]) {
             Ok(n) => sent += n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                twait! { stream.writable(mkevent!()); }
+                twait! {
+                    #![describe("sending the DNS query over TCP")]
+                    stream.writable(mkevent!());
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => return done.trigger(Err(DnsError::Truncated)),
@@ -548,7 +554,10 @@ fn ask_over_tcp(server: SocketAddr, question: Question<'static>, done: Event<Ans
             Ok(0) => return done.trigger(Err(DnsError::Truncated)),
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                twait! { stream.readable(mkevent!()); }
+                twait! {
+                    #![describe("the DNS answer over TCP")]
+                    stream.readable(mkevent!());
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => return done.trigger(Err(DnsError::Truncated)),
@@ -561,7 +570,10 @@ fn ask_over_tcp(server: SocketAddr, question: Question<'static>, done: Event<Ans
             Ok(0) => return done.trigger(Err(DnsError::Truncated)),
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                twait! { stream.readable(mkevent!()); }
+                twait! {
+                    #![describe("the DNS answer over TCP")]
+                    stream.readable(mkevent!());
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => return done.trigger(Err(DnsError::Truncated)),

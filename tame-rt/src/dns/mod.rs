@@ -718,6 +718,7 @@ fn resolve_retrying(res: Resolver, name: String, qtype: QueryType, done: Event<A
         for i in 0..servers {
             let mut got = Err(TimedOut);
             twait! {
+                #![describe("a DNS reply")]
                 res.inner.query(i, &name, qtype, add_timeout(timeout, mkevent!(got)));
             }
             match got {
@@ -748,6 +749,7 @@ fn lookup_both(res: Resolver, names: Vec<String>, done: Event<io::Result<Vec<IpA
     for name in names {
         let (mut v4, mut v6) = (Err(DnsError::Timeout), Err(DnsError::Timeout));
         twait! {
+            #![describe("the A and AAAA answers")]
             res.resolve(&name, QueryType::A, mkevent!(v4));
             res.resolve(&name, QueryType::Aaaa, mkevent!(v6));
         }
