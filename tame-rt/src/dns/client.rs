@@ -603,6 +603,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri has no sockets")]
     fn ids_in_flight_never_collide() {
         let res = Client::new("127.0.0.1:9".parse().unwrap(), 64).unwrap();
         let inner = &res.inner;
@@ -624,6 +625,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri has no sockets")]
     fn ids_of_remembered_attempts_are_not_handed_out() {
         let res = Client::new("127.0.0.1:9".parse().unwrap(), 64).unwrap();
         let inner = &res.inner;

@@ -860,6 +860,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri has no sockets")]
     fn the_search_list_is_ordered_by_ndots() {
         let mut c = Config {
             search: vec!["a.example".into(), "b.example.".into()],

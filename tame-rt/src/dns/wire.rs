@@ -411,6 +411,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "too slow under Miri")]
     fn judging_a_reply_takes_time_linear_in_its_size() {
         // Per link, a reply of 2,000 CNAME links must cost about what one of 200 costs: a
         // handler quadratic in the chain would take ~10 times as long per link, a cubic one
@@ -435,6 +436,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "too slow under Miri")]
     fn a_maximal_reply_costs_at_most_its_size_in_minimal_ones() {
         // The largest reply a datagram or a TCP frame can carry (a chain of CNAMEs filling
         // 65,535 bytes) against the smallest useful one (one address): the time may grow with
@@ -524,6 +526,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "too slow under Miri")]
     fn garbage_is_malformed_never_a_panic() {
         let q = question("x.example", TYPE::A);
         let good = {
@@ -614,6 +617,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "too slow under Miri")]
     fn judging_keeps_its_promises_on_random_replies() {
         // The fuzz target's checks, on 30,000 generated replies, each judged against the
         // question it carries and against a fixed one, for both types.
