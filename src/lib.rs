@@ -177,6 +177,46 @@ pub mod sync {
     pub use tame_rt::sync::{Channel, Mutex, MutexGuard};
 }
 
+/// Name lookups that do not block the loop (the `dns` feature, on by default):
+/// [`lookup`](dns::lookup) resolves a host name with this thread's resolver (/etc/hosts, then
+/// DNS as /etc/resolv.conf says: `A` and `AAAA`, timeouts and retries over the servers, TCP
+/// when an answer is truncated); a [`Resolver`](dns::Resolver) made from a
+/// [`Config`](dns::Config) chooses its own servers and limits. Names must be ASCII (convert an
+/// internationalised name first). What is and is not done is listed in the runtime's
+/// documentation of the module.
+///
+/// ```
+/// # if cfg!(miri) { return; } // Miri has no sockets
+/// use std::io;
+/// use std::net::{IpAddr, SocketAddr};
+/// use std::time::Duration;
+/// use tame::{Event, TimedOut, tamed};
+///
+/// /// `host:port` as socket addresses, found within two seconds.
+/// #[tamed]
+/// fn addresses(host: String, port: u16, done: Event<io::Result<Vec<SocketAddr>>>) {
+///     let mut found = Err(TimedOut);
+///     twait! {
+///         tame::dns::lookup(&host, tame::add_timeout(Duration::from_secs(2), mkevent!(found)));
+///     }
+///     done.trigger(match found {
+///         Ok(Ok(ips)) => Ok(ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect()),
+///         Ok(Err(e)) => Err(e),
+///         Err(TimedOut) => Err(io::ErrorKind::TimedOut.into()),
+///     });
+/// }
+///
+/// let r = tame::Rendezvous::<(), io::Result<Vec<SocketAddr>>>::new();
+/// tame::run(|| addresses("localhost".to_string(), 8080, r.event(())));
+/// let addrs = r.try_join().unwrap().1.unwrap();
+/// assert!(addrs.iter().all(|a| a.ip().is_loopback() && a.port() == 8080));
+/// # let _: Option<IpAddr> = None;
+/// ```
+#[cfg(feature = "dns")]
+pub mod dns {
+    pub use tame_rt::dns::*;
+}
+
 /// Unix signals as events: [`at_signal`](signal::at_signal) triggers an event when a signal
 /// arrives, and [`add_signal`](signal::add_signal) lets a signal interrupt an operation, as
 /// [`add_timeout`] lets a timer.

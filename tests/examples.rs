@@ -11,6 +11,10 @@ mod hello;
 mod per_thread;
 #[path = "../examples/rendezvous.rs"]
 mod rendezvous;
+#[cfg(feature = "dns")]
+#[path = "../examples/resolve.rs"]
+#[allow(dead_code)]
+mod resolve;
 #[path = "../examples/scheduling.rs"]
 mod scheduling;
 #[path = "../examples/stack_ripping.rs"]
@@ -111,4 +115,30 @@ fn one_loop_per_thread_every_loop_answers_and_each_stops_when_told() {
 #[test]
 fn the_per_thread_example_runs() {
     per_thread::main();
+}
+
+#[cfg(feature = "dns")]
+#[test]
+fn resolve_looks_names_up_at_once_and_keeps_their_order() {
+    // No DNS server is needed: an address is its own answer, localhost is answered by
+    // /etc/hosts or by the localhost rule, and a name that cannot be sent fails at once.
+    let names = ["192.0.2.1", "localhost", "b\u{fc}cher.example", "::1"].map(String::from);
+    let r = tame::Rendezvous::<(), Vec<resolve::Outcome>>::new();
+    tame::run(|| resolve::resolve_all(names.to_vec(), Duration::from_secs(3), r.event(())));
+    let ((), out) = r.try_join().unwrap();
+    let got: Vec<&str> = out.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(got, names);
+    assert_eq!(
+        out[0].1.as_ref().unwrap(),
+        &["192.0.2.1".parse::<std::net::IpAddr>().unwrap()]
+    );
+    assert!(out[1].1.as_ref().unwrap().iter().all(|ip| ip.is_loopback()));
+    assert_eq!(
+        out[2].1.as_ref().unwrap_err().kind(),
+        std::io::ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        out[3].1.as_ref().unwrap(),
+        &["::1".parse::<std::net::IpAddr>().unwrap()]
+    );
 }

@@ -5,6 +5,7 @@
 //!
 //! Without unbound the real-server test prints `skipped: unbound not installed`, unless
 //! `CI=true`, where it fails (`.ci/run` installs it).
+#![cfg(feature = "dns")]
 use std::collections::HashSet;
 use std::fs;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -17,8 +18,8 @@ mod dns;
 #[path = "util/process.rs"]
 mod process;
 use dns::{
-    Datagram, Responder, Run, TcpReply, TcpResponder, TempDir, Unbound, Zone, a_record, have, host,
-    multidns, reply, zone,
+    Datagram, Responder, Run, TcpReply, TempDir, Unbound, Zone, a_record, have, host, multidns,
+    reply, zone,
 };
 
 /// A bound for every run of the binary: a hang fails the test instead of blocking it.
@@ -635,33 +636,37 @@ fn ip_literals_answer_themselves_and_odd_lines_stay_one_line() {
 fn a_truncated_reply_is_asked_again_over_tcp() {
     // Over UDP every reply is truncated (TC, no records); over TCP the server answers, or
     // misbehaves as the name says.
-    let udp = Responder::start(|p, q| {
-        vec![Datagram::now(reply(p, q.id, |r| {
-            r.set_flags(PacketFlag::TRUNCATION)
-        }))]
-    });
-    let tcp = TcpResponder::start(udp.addr.port(), |p, q| {
-        match q.name.split('.').next().unwrap_or("") {
-            "close" => TcpReply::Close,
-            "half" => TcpReply::Raw(vec![0x01]), // half a length
-            "short" => TcpReply::Raw(vec![0x00, 0x40, 0x12]), // a frame cut short
-            "wrongid" => TcpReply::Message(right(
-                p,
-                &dns::Query {
-                    id: q.id ^ 1,
-                    ..q.clone()
-                },
-            )),
-            "tcagain" => TcpReply::Message(reply(p, q.id, |r| r.set_flags(PacketFlag::TRUNCATION))),
-            "big" => TcpReply::Message(reply(p, q.id, |r| {
-                for j in 0..100u32 {
-                    r.answers
-                        .push(a_record(&q.name, Ipv4Addr::from(0x0a03_0000 + j)));
+    let (udp, tcp) = Responder::start_with_tcp(
+        |p, q| {
+            vec![Datagram::now(reply(p, q.id, |r| {
+                r.set_flags(PacketFlag::TRUNCATION)
+            }))]
+        },
+        |p, q| {
+            match q.name.split('.').next().unwrap_or("") {
+                "close" => TcpReply::Close,
+                "half" => TcpReply::Raw(vec![0x01]), // half a length
+                "short" => TcpReply::Raw(vec![0x00, 0x40, 0x12]), // a frame cut short
+                "wrongid" => TcpReply::Message(right(
+                    p,
+                    &dns::Query {
+                        id: q.id ^ 1,
+                        ..q.clone()
+                    },
+                )),
+                "tcagain" => {
+                    TcpReply::Message(reply(p, q.id, |r| r.set_flags(PacketFlag::TRUNCATION)))
                 }
-            })),
-            _ => TcpReply::Message(right(p, q)),
-        }
-    });
+                "big" => TcpReply::Message(reply(p, q.id, |r| {
+                    for j in 0..100u32 {
+                        r.answers
+                            .push(a_record(&q.name, Ipv4Addr::from(0x0a03_0000 + j)));
+                    }
+                })),
+                _ => TcpReply::Message(right(p, q)),
+            }
+        },
+    );
     let input = "n1.test\nclose.test\nhalf.test\nshort.test\nwrongid.test\ntcagain.test\n\
                  big.test\nn9.test\n";
     let run = multidns(&["--server", &udp.server()], input, LIMIT);
@@ -689,12 +694,14 @@ fn a_truncated_reply_is_asked_again_over_tcp() {
 
 #[test]
 fn a_tcp_answer_that_never_comes_times_out_and_its_connection_closes() {
-    let udp = Responder::start(|p, q| {
-        vec![Datagram::now(reply(p, q.id, |r| {
-            r.set_flags(PacketFlag::TRUNCATION)
-        }))]
-    });
-    let tcp = TcpResponder::start(udp.addr.port(), |_, _| TcpReply::Hold);
+    let (udp, tcp) = Responder::start_with_tcp(
+        |p, q| {
+            vec![Datagram::now(reply(p, q.id, |r| {
+                r.set_flags(PacketFlag::TRUNCATION)
+            }))]
+        },
+        |_, _| TcpReply::Hold,
+    );
     let start = Instant::now();
     let run = multidns(
         &[

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::resolver::QueryType;
+use tame::dns::QueryType;
 
 pub const USAGE: &str = "\
 multidns: resolve many names at once, with a window of queries in flight

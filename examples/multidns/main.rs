@@ -4,13 +4,12 @@
 //! `--help` lists the options. The book chapter "multidns"
 //! walks through it (the parts between the ANCHOR lines below).
 //!
-//! The shape: [`resolver::Resolver`] owns one UDP socket and the table of queries in flight;
-//! [`multidns_win`] keeps at most `--window` names in flight, each resolved by
-//! [`lookup_retrying`] (a [`Resolver::lookup`](resolver::Resolver::lookup) under
-//! `add_timeout`, retried), and prints the answers in input order as they come.
+//! The shape: a [`tame::dns::Resolver`] owns the UDP socket and the table of queries in
+//! flight, and resolves each name with its timeout and retries
+//! ([`Resolver::resolve`](tame::dns::Resolver::resolve)); [`multidns_win`] keeps at most
+//! `--window` names in flight, and prints the answers in input order as they come.
 
 mod cli;
-mod resolver;
 
 use std::collections::VecDeque;
 use std::fs;
@@ -19,9 +18,8 @@ use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use tame::{Event, Rendezvous, TimedOut, tamed};
-
-use resolver::{Answer, DnsError, Resolver, Stats};
+use tame::dns::{Answer, DnsError, QueryType, Resolver, Stats};
+use tame::{Event, Rendezvous, tamed};
 
 /// How often the progress line is redrawn.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -65,7 +63,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let res = match Resolver::new(server, opts.qtype, opts.window) {
+    let mut config = tame::dns::Config::default();
+    config.nameservers = vec![server];
+    config.timeout = opts.timeout;
+    config.attempts = opts.retries + 1;
+    config.window = opts.window;
+    let res = match Resolver::new(config) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("multidns: cannot open a UDP socket for {server}: {e}");
@@ -86,8 +89,7 @@ fn main() -> ExitCode {
     let finished: Rendezvous<(), Printer> = Rendezvous::new();
     let cfg = Config {
         window: opts.window,
-        timeout: opts.timeout,
-        retries: opts.retries,
+        qtype: opts.qtype,
         max_held: opts.max_held,
     };
     tame::run(|| multidns_win(res.clone(), names, cfg, printer, finished.event(())));
@@ -266,14 +268,14 @@ impl Drop for Names {
     }
 }
 
-/// The knobs of one run: the window, and each name's timeout and retries.
+/// The knobs of one run: the window, and the record type asked for (each name's timeout
+/// and retries are the resolver's).
 #[derive(Clone, Copy)]
 struct Config {
     window: usize,
+    qtype: QueryType,
     /// Bytes of answers held for in-order output beyond which no new query starts.
     max_held: usize,
-    timeout: Duration,
-    retries: u32,
 }
 
 // ANCHOR: window
@@ -300,7 +302,7 @@ fn multidns_win(
         }
         out.more_to_come = !names.done();
         if room && let Some(name) = names.take() {
-            lookup_retrying(res.clone(), name.clone(), cfg, mkevent!(r, sent));
+            resolve(&res, &name, cfg.qtype, mkevent!(r, sent));
             out.asked(name);
             sent += 1;
         } else if received < sent {
@@ -324,23 +326,20 @@ fn multidns_win(
 }
 // ANCHOR_END: window
 
-// ANCHOR: retry
-/// One name: up to `1 + cfg.retries` attempts, each a fresh query bounded by `cfg.timeout`.
-#[tamed]
-fn lookup_retrying(res: Resolver, name: String, cfg: Config, done: Event<Answer>) {
-    for _attempt in 0..=cfg.retries {
-        let mut got = Err(TimedOut);
-        twait! { res.lookup(&name, tame::add_timeout(cfg.timeout, mkevent!(got))); }
-        if let Ok(answer) = got {
-            return done.trigger(answer);
-        }
-        // Timed out: add_timeout cancelled the query's event, so the resolver dropped it
-        // (a reply to it that comes late still answers the next attempt). Try again with a
-        // new id.
+// ANCHOR: resolve
+/// Resolves one name: a name in another script is asked in its ASCII form (UTS 46 mapping,
+/// then punycode: `bücher.example` as `xn--bcher-kva.example`, as browsers do), since
+/// `tame::dns` takes ASCII names only.
+fn resolve(res: &Resolver, name: &str, qtype: QueryType, done: Event<Answer>) {
+    if name.is_ascii() {
+        return res.resolve(name, qtype, done);
     }
-    done.trigger(Err(DnsError::Timeout));
+    match idna::domain_to_ascii(name) {
+        Ok(ascii) => res.resolve(&ascii, qtype, done),
+        Err(_) => done.trigger(Err(DnsError::InvalidName)),
+    }
 }
-// ANCHOR_END: retry
+// ANCHOR_END: resolve
 
 /// How the names came out.
 #[derive(Debug, Default, Clone, Copy)]
@@ -527,7 +526,7 @@ impl Printer {
             let _ = writeln!(
                 err,
                 "multidns: sending to {}: {}",
-                self.res.server(),
+                self.res.nameservers()[0],
                 io::Error::from(kind)
             );
         }
@@ -535,7 +534,7 @@ impl Printer {
             let _ = writeln!(
                 err,
                 "multidns: {} is unreachable: {} (an ICMP error came back)",
-                self.res.server(),
+                self.res.nameservers()[0],
                 io::Error::from(kind)
             );
         }
@@ -588,9 +587,25 @@ fn write_line(out: &mut impl Write, name: &str, a: &Answer) -> io::Result<()> {
                 write!(out, "{ip}")?;
             }
         }
-        Err(e) => write!(out, "{e}")?,
+        Err(e) => out.write_all(word(e).as_bytes())?,
     }
     out.write_all(b"\n")
+}
+
+/// The word printed for a name without addresses.
+fn word(e: &DnsError) -> String {
+    match e {
+        DnsError::NxDomain => "NXDOMAIN".into(),
+        DnsError::NoData => "NODATA".into(),
+        DnsError::ServFail => "SERVFAIL".into(),
+        DnsError::Refused => "REFUSED".into(),
+        DnsError::Rcode(n) => tame::dns::rcode_name(*n),
+        DnsError::Truncated => "TRUNCATED".into(),
+        DnsError::Unreachable(_) => "UNREACHABLE".into(),
+        DnsError::Timeout => "TIMEOUT".into(),
+        DnsError::InvalidName => "INVALID".into(),
+        _ => "ERROR".into(),
+    }
 }
 
 /// `n` and the word for one or for many.

@@ -94,6 +94,8 @@ pub(crate) fn wait_owned<S: AsRawFd + ?Sized>(source: &S, d: Direction, e: Event
 /// ```
 pub fn deregister<S: AsRawFd + ?Sized>(source: &S) {
     let fd = source.as_raw_fd();
-    let old = crate::local::with(|c| c.io.borrow_mut().forget(fd));
+    // While the thread ends, the poller may be gone before a socket kept in another
+    // thread-local (tame::dns's resolver): then there is nothing to forget.
+    let old = crate::local::try_with(|c| c.io.borrow_mut().forget(fd));
     drop(old);
 }

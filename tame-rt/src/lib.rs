@@ -14,6 +14,8 @@
 //! - Event adapters: [`Event::alias`], [`Event::unblocker`], [`Event::at_trigger`],
 //!   [`Event::bind`], [`Event::map`], [`Event::rebind`], [`all`], [`push_back_event`],
 //!   [`extend_event`], [`with_timeout`], [`timeout_value`].
+//! - [`dns`] (the `dns` feature, on by default): [`dns::lookup`] resolves a name without
+//!   blocking the loop.
 //! - [`signal`]: [`at_signal`](signal::at_signal) waits for a Unix signal, and
 //!   [`add_signal`](signal::add_signal) lets one interrupt an operation.
 //!   A tamed call whose `Event` parameters all lost their receivers ends where it waits;
@@ -48,6 +50,8 @@
 mod adapter;
 mod clock;
 mod core;
+#[cfg(feature = "dns")]
+pub mod dns;
 mod event;
 mod io;
 mod local;

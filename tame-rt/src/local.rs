@@ -104,6 +104,12 @@ pub(crate) fn with<R>(f: impl FnOnce(&Core) -> R) -> R {
     CORE.with(f)
 }
 
+/// [`with`], or `None` while the thread is ending and the loop's state is already gone (a
+/// socket kept in another thread-local may be dropped after it).
+pub(crate) fn try_with<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
+    CORE.try_with(f).ok()
+}
+
 pub(crate) fn push_asap(e: Event<()>) {
     with(|c| c.asap.borrow_mut().push(e));
 }

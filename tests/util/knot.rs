@@ -99,7 +99,11 @@ impl Knot {
                     last = format!("knot exited with {status}: {}", k.stderr());
                     break;
                 }
-                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                // Listening comes before the first line on stderr (it names the bound
+                // address): wait for both, so that a test may read that line at once.
+                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+                    && k.stderr().contains(" at http://")
+                {
                     return k;
                 }
                 thread::sleep(Duration::from_millis(20));

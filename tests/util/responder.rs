@@ -1,5 +1,5 @@
-//! Scripted DNS responders on threads, over UDP and TCP, for the multidns tests (the
-//! program's, and the resolver's own unit tests in `examples/multidns/resolver.rs`): they
+//! Scripted DNS responders on threads, over UDP and TCP, for the multidns tests
+//! (`tests/multidns.rs`) and those of `tame::dns` (`tests/dns.rs`): they
 //! read queries and send back what a script says, bound to 127.0.0.1, stopped when dropped
 //! or after 60 s. Needs only std and simple-dns.
 #![allow(dead_code)]
@@ -63,9 +63,37 @@ pub struct Responder {
 
 impl Responder {
     pub fn start(
-        mut script: impl FnMut(&Packet<'_>, &Query) -> Vec<Datagram> + Send + 'static,
+        script: impl FnMut(&Packet<'_>, &Query) -> Vec<Datagram> + Send + 'static,
     ) -> Responder {
         let sock = UdpSocket::bind("127.0.0.1:0").expect("bind responder");
+        Responder::on(sock, script)
+    }
+
+    /// A UDP responder and a TCP one on the same port of 127.0.0.1 (a server that a client
+    /// asks again over TCP after a truncated reply). The port is one the kernel hands out
+    /// for TCP and that is free for UDP too: a UDP port picked first may be taken for TCP
+    /// by a connection of another test running meanwhile.
+    pub fn start_with_tcp(
+        script: impl FnMut(&Packet<'_>, &Query) -> Vec<Datagram> + Send + 'static,
+        tcp_script: impl FnMut(&Packet<'_>, &Query) -> TcpReply + Send + 'static,
+    ) -> (Responder, TcpResponder) {
+        for _ in 0..100 {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("bind tcp responder");
+            let port = listener.local_addr().expect("local_addr").port();
+            if let Ok(sock) = UdpSocket::bind(("127.0.0.1", port)) {
+                return (
+                    Responder::on(sock, script),
+                    TcpResponder::on(listener, tcp_script),
+                );
+            }
+        }
+        panic!("no port of 127.0.0.1 free for both TCP and UDP in 100 tries");
+    }
+
+    fn on(
+        sock: UdpSocket,
+        mut script: impl FnMut(&Packet<'_>, &Query) -> Vec<Datagram> + Send + 'static,
+    ) -> Responder {
         let other = UdpSocket::bind("127.0.0.1:0").expect("bind second socket");
         sock.set_read_timeout(Some(Duration::from_millis(2)))
             .expect("timeout");
@@ -232,12 +260,11 @@ pub struct TcpResponder {
 }
 
 impl TcpResponder {
-    /// Listens on `port` (the UDP responder's: TCP ports are a namespace of their own).
-    pub fn start(
-        port: u16,
+    /// Serves on `listener` (see [`Responder::start_with_tcp`]).
+    fn on(
+        listener: TcpListener,
         mut script: impl FnMut(&Packet<'_>, &Query) -> TcpReply + Send + 'static,
     ) -> TcpResponder {
-        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind tcp responder");
         listener.set_nonblocking(true).expect("nonblocking");
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
