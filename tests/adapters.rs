@@ -458,3 +458,186 @@ fn timeout_value_gives_its_value_on_timeout_and_the_answer_before() {
     });
     assert_eq!(joined(&r), [("early", "answer"), ("late", "default")]);
 }
+
+// ---- several handles: the losers, dropped handles, cycles ----
+
+#[tamed]
+fn slow_loser(log: Log, done: Event<u32>) {
+    let _g = Drops(log.clone(), "loser's local");
+    twait! { tame::timer(Duration::from_secs(2), mkevent!()); }
+    log.push("loser finished (wrong)");
+    done.trigger(2);
+}
+
+#[test]
+fn a_tamed_call_holding_the_losing_alias_ends() {
+    let r = Rendezvous::<(), u32>::new();
+    let log = Log::default();
+    let t = std::time::Instant::now();
+    tame::run(|| {
+        let e = r.event(());
+        slow_loser(log.clone(), e.alias());
+        tame::timer(ms(1), e.bind(1)); // wins: the alias is now not live
+    });
+    assert_eq!(r.try_join(), Some(((), 1)));
+    assert_eq!(log.take(), ["drop loser's local"]);
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+}
+
+#[test]
+fn the_on_cancel_hooks_of_a_losing_handle_run_when_another_decides() {
+    let r = Rendezvous::<(), u32>::new();
+    let log = Log::default();
+    let mut a = r.event(());
+    let mut b = a.alias();
+    let mut u = a.unblocker();
+    note_cancel(&mut a, &log, "a");
+    note_cancel(&mut b, &log, "b");
+    note_cancel(&mut u, &log, "u");
+    let l = log.clone();
+    a.at_trigger(Event::from_fn(move |()| l.push("at_trigger")));
+    a.trigger(1);
+    assert!(!b.is_live() && !u.is_live());
+    assert_eq!(log.take(), ["at_trigger", "b cancelled", "u cancelled"]);
+    drop((b, u));
+    assert_eq!(joined(&r), [((), 1)]);
+}
+
+/// Logs "`name` cancelled" when `e`'s `on_cancel` hooks run.
+fn note_cancel<T>(e: &mut Event<T>, log: &Log, name: &'static str) {
+    let l = log.clone();
+    e.on_cancel(move || l.push(format!("{name} cancelled")));
+}
+
+#[test]
+fn a_timer_holding_the_losing_alias_does_not_keep_the_loop_alive() {
+    let r = Rendezvous::<(), u32>::new();
+    let t = std::time::Instant::now();
+    tame::run(|| {
+        let e = r.event(());
+        tame::timer(Duration::from_secs(2), e.alias().bind(2));
+        e.trigger(1);
+    });
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    assert_eq!(joined(&r), [((), 1)]);
+}
+
+#[test]
+fn the_hooks_of_a_dropped_handle_never_run() {
+    let r = Rendezvous::<(), u32>::new();
+    let mut a = r.event(());
+    let mut b = a.alias();
+    let mut u = a.unblocker();
+    let log = Log::default();
+    note_cancel(&mut b, &log, "b");
+    note_cancel(&mut u, &log, "u");
+    drop(b); // not the last handle: the occurrence stays pending
+    drop(u);
+    note_cancel(&mut a, &log, "a");
+    r.cancel();
+    assert_eq!(log.take(), ["a cancelled"]);
+    drop(a);
+}
+
+#[test]
+fn handles_waiting_in_an_at_trigger_list_do_not_keep_an_occurrence_from_being_abandoned() {
+    let r = Rendezvous::<u8, ()>::new();
+    {
+        let mut a = r.event(1);
+        let mut b = r.event(2);
+        let (ua, ub) = (a.unblocker(), b.unblocker());
+        a.at_trigger(ub); // whichever completes first completes the other
+        b.at_trigger(ua);
+        a.abandon();
+        assert_eq!(
+            r.pending(),
+            0,
+            "a abandoned, and with it b (a's at_trigger)"
+        );
+        b.abandon();
+    }
+    assert_eq!(r.pending(), 0);
+}
+
+#[tamed]
+fn self_unblocking(log: Log) {
+    twait! {
+        let mut a = mkevent!();
+        let ua = a.unblocker();
+        a.at_trigger(ua);
+        a.abandon();
+    }
+    log.push("resumed");
+}
+
+#[test]
+fn a_twait_with_a_self_referencing_at_trigger_resumes() {
+    let log = Log::default();
+    tame::run(|| self_unblocking(log.clone()));
+    assert_eq!(log.take(), ["resumed"]);
+}
+
+#[test]
+fn unblocking_a_with_timeout_result_unblocks_its_event() {
+    let r = Rendezvous::<u8, &str>::new();
+    tame::run(|| {
+        let op = tame::with_timeout(ms(100), r.event(1).bind("bound"));
+        op.unblocker().trigger(());
+        let op = tame::timeout_value(ms(100), r.event(2), "default");
+        op.unblocker().trigger(());
+    });
+    assert_eq!(joined(&r), [(1, "bound")]);
+    assert_eq!(r.pending(), 0);
+}
+
+#[test]
+fn at_trigger_on_an_unblocker_fires_when_another_handle_decides() {
+    let r = Rendezvous::<(), u32>::new();
+    let a = r.event(());
+    let mut u = a.unblocker();
+    let fired = Rc::new(Cell::new(false));
+    let f = fired.clone();
+    u.at_trigger(Event::from_fn(move |()| f.set(true)));
+    a.trigger(1);
+    assert!(!u.is_live());
+    assert!(fired.get());
+    drop(u);
+}
+
+#[tamed]
+fn racer(log: Log, name: &'static str, done: Event<u32>) {
+    let _g = Drops(log.clone(), name);
+    twait! { tame::timer(Duration::from_secs(2), mkevent!()); }
+    log.push(format!("{name} answered (wrong)"));
+    done.trigger(1);
+}
+
+#[tamed]
+fn three_racers(log: Log, done: Event<()>) {
+    let mut x = 0;
+    twait! {
+        let e = mkevent!(x);
+        racer(log.clone(), "a", e.alias());
+        racer(log.clone(), "b", e.unblocker().rebind());
+        racer(log.clone(), "c", e);
+    }
+    log.push(format!("x {x} (wrong)"));
+    done.trigger(());
+}
+
+#[test]
+fn every_handle_ends_its_call_when_the_receiver_goes() {
+    let log = Log::default();
+    let t = std::time::Instant::now();
+    let r = Rendezvous::<(), ()>::new();
+    tame::run(|| three_racers(log.clone(), tame::with_timeout(ms(5), r.event(()))));
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    let mut got = log.take();
+    got.sort();
+    assert_eq!(got, ["drop a", "drop b", "drop c"]);
+    assert!(
+        tame::leak_reports().is_empty(),
+        "{:?}",
+        tame::leak_reports()
+    );
+}

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use smallvec::SmallVec;
 
-use crate::event::{Event, FindCaller, Hook, Target};
+use crate::event::{Event, FindCaller, Hook, Shape, Target};
 use crate::timeout::{TimedOut, add_timeout};
 
 /// Drops `e` untriggered; `quiet` when the drop was on purpose (no leak report).
@@ -43,79 +43,147 @@ pub(crate) trait Relay<T> {
     fn find_caller(&self) -> Option<FindCaller>;
 }
 
-/// One occurrence with several handles, seen without its value type (an unblocker is an
-/// `Event<()>` on an occurrence of any type).
+/// One occurrence with several handles, seen without its value type: what an unblocker (an
+/// `Event<()>` on an occurrence of any type) and every handle need. Each handle has an id,
+/// under which its `on_cancel` hooks are kept.
 pub(crate) trait Shared {
-    /// A handle completes the occurrence without a value, and is gone.
-    fn unblock_handle(&self);
-    /// A handle is dropped untriggered (`quiet`: on purpose).
-    fn release(&self, quiet: bool);
+    /// One more handle: its id.
+    fn new_handle(&self) -> u32;
+    /// Handle `id` completes the occurrence without a value, and is gone.
+    fn unblock_handle(&self, id: u32);
+    /// Handle `id` is dropped untriggered (`quiet`: on purpose).
+    fn release(&self, id: u32, quiet: bool);
     fn is_live(&self) -> bool;
-    fn can_cancel(&self) -> bool;
-    fn add_hook(&self, hook: Hook) -> bool;
+    /// Adds an `on_cancel` hook of handle `id`.
+    fn add_hook(&self, id: u32, hook: Hook);
+    /// Adds an `at_trigger` event.
+    fn push_after(&self, n: Event<()>);
+    /// One handle more (`+1`) or less (`-1`) waits in an `at_trigger` list.
+    fn park(&self, delta: i32);
     #[cfg_attr(not(debug_assertions), allow(dead_code))]
     fn find_caller(&self) -> Option<FindCaller>;
 }
 
+/// A handle's view of an occurrence of `T`: [`Shared`], and the trigger with a value.
+pub(crate) trait Handle<T>: Shared {
+    /// Handle `id` triggers with `value`: the first handle consumed decides.
+    fn trigger(&self, id: u32, value: T);
+    fn as_shared(self: Rc<Self>) -> Rc<dyn Shared>;
+}
+
 /// One event shared by several handles.
 ///
-/// The first handle consumed (triggered, or unblocked) completes the underlying event; the
-/// others go not-live and their triggers are dropped. The underlying event is abandoned only
-/// when the last handle is dropped. The `at_trigger` events fire, in the order added, right
-/// after the occurrence completes, whichever way: trigger, unblock, the last handle dropped,
-/// or the receiver cancelled.
+/// - The first handle consumed (triggered, or unblocked) completes the underlying event;
+///   then the `at_trigger` events fire, in the order added, and then every other handle
+///   is cancelled: it goes not-live, its `on_cancel` hooks run (a tamed call holding it as
+///   its `done` ends), and its trigger is dropped.
+/// - A handle dropped untriggered takes its hooks with it. The underlying event is abandoned
+///   when the last handle is dropped; handles that wait in an `at_trigger` list do not count
+///   (else two occurrences that unblock each other would keep each other forever).
+/// - The underlying event's receiver cancelled: the `at_trigger` events fire, and the hooks
+///   of every handle run.
 pub(crate) struct Occurrence<T> {
     /// The underlying event, until it completes.
     inner: Cell<Option<Event<T>>>,
-    /// Handles (`Alias` and `Unblocker` events) not yet consumed or dropped.
-    handles: Cell<usize>,
+    /// Handles not yet consumed or dropped.
+    handles: Cell<u32>,
+    /// Of those, the ones waiting in an `at_trigger` list.
+    parked: Cell<u32>,
+    next_id: Cell<u32>,
+    /// `on_cancel` hooks, by handle, in the order added.
+    hooks: RefCell<SmallVec<[(u32, Hook); 1]>>,
     /// `at_trigger` events, in the order added.
     after: RefCell<SmallVec<[Event<()>; 1]>>,
-    /// A hook on the underlying event fires `after` if its receiver is cancelled.
+    /// A hook on the underlying event tells this occurrence if its receiver is cancelled.
     watching: Cell<bool>,
     me: Weak<Occurrence<T>>,
 }
 
-impl<T> Occurrence<T> {
-    /// A shared occurrence of `inner`, with one handle (the event that was shared).
+impl<T: 'static> Occurrence<T> {
+    /// A shared occurrence of `inner`, with one handle (id 0: the event that was shared).
     pub(crate) fn new(inner: Event<T>) -> Rc<Self> {
         Rc::new_cyclic(|me| Occurrence {
             inner: Cell::new(Some(inner)),
             handles: Cell::new(1),
+            parked: Cell::new(0),
+            next_id: Cell::new(1),
+            hooks: RefCell::new(SmallVec::new()),
             after: RefCell::new(SmallVec::new()),
             watching: Cell::new(false),
             me: me.clone(),
         })
     }
 
-    fn add_handle(&self) {
-        self.handles.set(self.handles.get() + 1);
+    fn end_handle(&self) {
+        self.handles.set(self.handles.get().saturating_sub(1));
     }
 
-    fn drop_handle(&self) -> usize {
-        let left = self.handles.get().saturating_sub(1);
-        self.handles.set(left);
-        left
-    }
-
-    /// A handle triggers with `value`: the first one decides.
-    pub(crate) fn trigger(&self, value: T) {
-        self.drop_handle();
-        match self.inner.take() {
-            Some(e) => {
-                e.trigger(value);
-                self.fire_after();
+    /// The occurrence completed through handle `by` (or, `None`, was abandoned): the
+    /// `at_trigger` events fire, then every other handle is cancelled.
+    fn decided(&self, by: Option<u32>) {
+        self.fire_after();
+        let hooks = std::mem::take(&mut *self.hooks.borrow_mut());
+        let mut mine = SmallVec::<[Hook; 1]>::new();
+        for (id, hook) in hooks {
+            if Some(id) == by {
+                mine.push(hook); // a consumed handle's hooks never run
+            } else {
+                hook.run();
             }
-            None => drop(value),
         }
+        drop(mine);
+    }
+
+    /// The underlying event's receiver was cancelled: every handle is.
+    fn cancelled(&self) {
+        self.fire_after();
+        let hooks = std::mem::take(&mut *self.hooks.borrow_mut());
+        for (_, hook) in hooks {
+            hook.run();
+        }
+    }
+
+    /// Drops the hooks of handle `id` (outside the borrow: dropping one may run user code).
+    fn drop_hooks(&self, id: u32) {
+        let mut gone = SmallVec::<[Hook; 1]>::new();
+        {
+            let mut hooks = self.hooks.borrow_mut();
+            let mut i = 0;
+            while i < hooks.len() {
+                if hooks[i].0 == id {
+                    gone.push(hooks.remove(i).1);
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        drop(gone);
     }
 
     /// The events added by `at_trigger`, fired in order (each once).
     fn fire_after(&self) {
         let after = std::mem::take(&mut *self.after.borrow_mut());
         for n in after {
+            n.park(-1);
             n.trigger(());
         }
+    }
+
+    /// Makes sure a cancellation of the underlying event's receiver reaches this occurrence.
+    fn watch(&self) {
+        if self.watching.replace(true) {
+            return;
+        }
+        let me = self.me.clone();
+        self.with_inner(|e| {
+            e.hook(|| {
+                Hook::User(Box::new(move || {
+                    if let Some(occ) = me.upgrade() {
+                        occ.cancelled();
+                    }
+                }))
+            })
+        });
     }
 
     /// Runs `f` on the underlying event, taken out and put back (hooks that run inside `f`
@@ -136,79 +204,93 @@ impl<T> Occurrence<T> {
     }
 }
 
-impl<T> Occurrence<T> {
-    pub(crate) fn unblock_handle(&self) {
-        self.drop_handle();
-        if let Some(e) = self.inner.take() {
-            e.unblock();
-            self.fire_after();
+impl<T: 'static> Shared for Occurrence<T> {
+    fn new_handle(&self) -> u32 {
+        self.handles.set(self.handles.get() + 1);
+        let id = self.next_id.get();
+        self.next_id.set(id.wrapping_add(1));
+        id
+    }
+
+    fn unblock_handle(&self, id: u32) {
+        self.end_handle();
+        match self.inner.take() {
+            Some(e) => {
+                e.unblock();
+                self.decided(Some(id));
+            }
+            None => self.drop_hooks(id),
         }
     }
 
-    pub(crate) fn release(&self, quiet: bool) {
-        if self.drop_handle() == 0
+    fn release(&self, id: u32, quiet: bool) {
+        self.end_handle();
+        self.drop_hooks(id);
+        if self.handles.get() <= self.parked.get()
             && let Some(e) = self.inner.take()
         {
             drop_event(e, quiet);
-            self.fire_after();
+            self.decided(None);
         }
     }
 
-    pub(crate) fn is_live(&self) -> bool {
+    fn is_live(&self) -> bool {
         self.with_inner(|e| e.is_live()).unwrap_or(false)
     }
 
-    pub(crate) fn can_cancel(&self) -> bool {
-        self.with_inner(|e| e.can_cancel()).unwrap_or(false)
+    fn add_hook(&self, id: u32, hook: Hook) {
+        if !self.is_live() {
+            return hook.run(); // this handle lost already
+        }
+        self.hooks.borrow_mut().push((id, hook));
+        self.watch();
     }
 
-    pub(crate) fn add_hook(&self, hook: Hook) -> bool {
-        self.with_inner(|e| e.hook(|| hook)).unwrap_or(false)
-    }
-}
-
-impl<T: 'static> Occurrence<T> {
-    /// Adds an `at_trigger` event: it fires at once if the occurrence is already over.
     fn push_after(&self, n: Event<()>) {
         if !self.is_live() {
             return n.trigger(());
         }
+        n.park(1);
         self.after.borrow_mut().push(n);
-        if !self.watching.replace(true) {
-            let me = self.me.clone();
-            let hook = Hook::User(Box::new(move || {
-                if let Some(occ) = me.upgrade() {
-                    occ.fire_after();
-                }
-            }));
-            self.add_hook(hook);
-        }
+        self.watch();
     }
 
-    #[cfg_attr(not(debug_assertions), allow(dead_code))]
-    pub(crate) fn find_caller(&self) -> Option<FindCaller> {
+    fn park(&self, delta: i32) {
+        self.parked
+            .set(self.parked.get().saturating_add_signed(delta));
+    }
+
+    fn find_caller(&self) -> Option<FindCaller> {
         self.with_inner(|e| e.find_caller()).flatten()
     }
 }
 
-impl<T: 'static> Shared for Occurrence<T> {
-    fn unblock_handle(&self) {
-        Occurrence::unblock_handle(self)
+impl<T: 'static> Handle<T> for Occurrence<T> {
+    fn trigger(&self, id: u32, value: T) {
+        self.end_handle();
+        match self.inner.take() {
+            Some(e) => {
+                e.trigger(value);
+                self.decided(Some(id));
+            }
+            None => {
+                drop(value);
+                self.drop_hooks(id);
+            }
+        }
     }
-    fn release(&self, quiet: bool) {
-        Occurrence::release(self, quiet)
+
+    fn as_shared(self: Rc<Self>) -> Rc<dyn Shared> {
+        self
     }
-    fn is_live(&self) -> bool {
-        Occurrence::is_live(self)
-    }
-    fn can_cancel(&self) -> bool {
-        Occurrence::can_cancel(self)
-    }
-    fn add_hook(&self, hook: Hook) -> bool {
-        Occurrence::add_hook(self, hook)
-    }
-    fn find_caller(&self) -> Option<FindCaller> {
-        Occurrence::find_caller(self)
+}
+
+impl<T> Drop for Occurrence<T> {
+    /// `at_trigger` events that never fired: they no longer wait in a list.
+    fn drop(&mut self) {
+        for n in self.after.get_mut().drain(..) {
+            n.park(-1);
+        }
     }
 }
 
@@ -373,9 +455,11 @@ impl<T: 'static> Event<T> {
     /// Another handle on the same occurrence.
     ///
     /// Both handles can trigger it; the first one consumed decides (its value is delivered),
-    /// and every handle then goes not-live, its trigger dropped. Dropping a handle untriggered
-    /// abandons the occurrence only if it was the last one. Use it to let two parties race to
-    /// answer one waiter.
+    /// and every other handle is then cancelled: it goes not-live, its `on_cancel` hooks run
+    /// (so a tamed call computing a losing answer ends), its trigger is dropped. Dropping a
+    /// handle untriggered drops its hooks, and abandons the occurrence only if it was the last
+    /// handle. Use it to let two parties race to answer one waiter. An alias of an
+    /// [`unblocker`](Event::unblocker) is another unblocker.
     ///
     /// ```
     /// # use tame_rt as tame;
@@ -390,12 +474,16 @@ impl<T: 'static> Event<T> {
     /// ```
     #[cfg_attr(debug_assertions, track_caller)]
     pub fn alias(&self) -> Event<T> {
-        match self.share() {
-            Some(occ) => {
-                occ.add_handle();
-                Event::new(Target::Alias(occ))
+        match self.shape() {
+            Shape::Alias(occ) => {
+                let id = occ.new_handle();
+                Event::new(Target::Alias(occ, id))
             }
-            None => Event::consumed(),
+            Shape::Unblocker(occ) => {
+                let id = occ.new_handle();
+                Event::new(Target::Unblocker(occ, id))
+            }
+            Shape::Consumed => Event::consumed(),
         }
     }
 
@@ -418,19 +506,22 @@ impl<T: 'static> Event<T> {
     /// ```
     #[cfg_attr(debug_assertions, track_caller)]
     pub fn unblocker(&self) -> Event<()> {
-        match self.share() {
-            Some(occ) => {
-                occ.add_handle();
-                Event::new(Target::Unblocker(occ as Rc<dyn Shared>))
-            }
-            None => Event::consumed(),
-        }
+        let occ = match self.shape() {
+            Shape::Alias(occ) => occ.as_shared(),
+            Shape::Unblocker(occ) => occ,
+            Shape::Consumed => return Event::consumed(),
+        };
+        let id = occ.new_handle();
+        Event::new(Target::Unblocker(occ, id))
     }
 
     /// Fires `n` right after this occurrence completes, whichever way: triggered, unblocked,
     /// abandoned (its last handle dropped), or its receiver cancelled. Several `at_trigger`
     /// events fire in the order they were added, after the value was delivered. If the event
-    /// is already over (consumed, or not live), `n` fires at once.
+    /// is already over (consumed, or not live), `n` fires at once. An `n` that is itself a
+    /// handle ([`alias`](Event::alias), [`unblocker`](Event::unblocker)) does not keep its
+    /// occurrence from being abandoned while it waits here, so two events that unblock each
+    /// other are still abandoned when both are dropped.
     ///
     /// ```
     /// # use tame_rt as tame;
@@ -442,9 +533,10 @@ impl<T: 'static> Event<T> {
     /// assert_eq!(r.try_join(), Some(("after", ())));
     /// ```
     pub fn at_trigger(&mut self, n: Event<()>) {
-        match self.share() {
-            Some(occ) => occ.push_after(n),
-            None => n.trigger(()),
+        match self.shape() {
+            Shape::Alias(occ) => occ.push_after(n),
+            Shape::Unblocker(occ) => occ.push_after(n),
+            Shape::Consumed => n.trigger(()),
         }
     }
 

@@ -19,7 +19,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::rc::{Rc, Weak};
 
-use crate::adapter::{Occurrence, Relay, Shared};
+use crate::adapter::{Handle, Occurrence, Relay, Shared};
 
 /// Something to run when a pending event's receiver is cancelled or goes away.
 ///
@@ -126,6 +126,11 @@ pub(crate) trait Sink<T> {
     fn trigger(&self, slot: u32, value: T);
     /// The event of `slot` was dropped untriggered; the slot is consumed.
     fn abandon(&self, slot: u32);
+    /// The event of `slot` was unblocked (completed without a value, on purpose); the slot
+    /// is consumed. Most receivers see an abandonment.
+    fn unblock(&self, slot: u32) {
+        self.abandon(slot)
+    }
     /// Whether the receiver of `slot` still wants a value.
     fn is_live(&self, slot: u32) -> bool;
     /// Run `hook` if `slot` is cancelled (at once if it already is).
@@ -180,10 +185,10 @@ pub(crate) enum Target<T> {
     Expire(Rc<dyn Expire>),
     /// A handle on an occurrence shared by several events ([`Event::alias`],
     /// [`Event::at_trigger`]).
-    Alias(Rc<Occurrence<T>>),
+    Alias(Rc<dyn Handle<T>>, u32),
     /// A handle that completes a shared occurrence without a value ([`Event::unblocker`]);
     /// only in an `Event<()>`.
-    Unblocker(Rc<dyn Shared>),
+    Unblocker(Rc<dyn Shared>, u32),
     /// An adapter that forwards to other events (`bind`, `map`, `all`, `with_timeout`).
     Relay(Box<dyn Relay<T>>),
 }
@@ -191,6 +196,13 @@ pub(crate) enum Target<T> {
 /// What an `Expire` event tells when it is triggered (see `add_timeout`).
 pub(crate) trait Expire {
     fn expire(self: Rc<Self>);
+}
+
+/// What an event is as a handle on a shared occurrence (see [`Event::shape`]).
+pub(crate) enum Shape<T> {
+    Consumed,
+    Alias(Rc<dyn Handle<T>>),
+    Unblocker(Rc<dyn Shared>),
 }
 
 /// A one-shot event: the sending half of a wait.
@@ -284,31 +296,36 @@ impl<T> Event<T> {
         let target = self.target.get_mut().take();
         std::mem::forget(self);
         match target {
-            Some(Target::Slot { sink, slot }) => sink.abandon(slot),
+            Some(Target::Slot { sink, slot }) => sink.unblock(slot),
             Some(Target::Join(j)) => j.join_done(),
             Some(Target::JoinHooked(j, token)) => {
                 j.join_forget(token);
                 j.join_done();
             }
-            Some(Target::Alias(occ)) => occ.unblock_handle(),
-            Some(Target::Unblocker(occ)) => occ.unblock_handle(),
+            Some(Target::Alias(occ, id)) => occ.unblock_handle(id),
+            Some(Target::Unblocker(occ, id)) => occ.unblock_handle(id),
             Some(Target::Relay(r)) => r.unblock(),
             Some(Target::Func(_) | Target::Expire(_)) | None => {}
         }
     }
 
-    /// Turns this event, once, into a handle on a shared occurrence, and returns the
-    /// occurrence (`None` if the event is consumed).
-    pub(crate) fn share(&self) -> Option<Rc<Occurrence<T>>>
+    /// What this event is as a handle: turns a plain event, once, into the first handle on
+    /// a shared occurrence (`alias`, `unblocker`, `at_trigger`).
+    pub(crate) fn shape(&self) -> Shape<T>
     where
         T: 'static,
     {
         match self.target.take() {
-            None => None,
-            Some(Target::Alias(occ)) => {
-                let shared = occ.clone();
-                self.target.set(Some(Target::Alias(occ)));
-                Some(shared)
+            None => Shape::Consumed,
+            Some(Target::Alias(occ, id)) => {
+                let shape = Shape::Alias(occ.clone());
+                self.target.set(Some(Target::Alias(occ, id)));
+                shape
+            }
+            Some(Target::Unblocker(occ, id)) => {
+                let shape = Shape::Unblocker(occ.clone());
+                self.target.set(Some(Target::Unblocker(occ, id)));
+                shape
             }
             Some(target) => {
                 let inner = Event {
@@ -318,11 +335,21 @@ impl<T> Event<T> {
                     #[cfg(debug_assertions)]
                     volatile: self.volatile,
                 };
-                let occ = Occurrence::new(inner);
-                self.target.set(Some(Target::Alias(occ.clone())));
-                Some(occ)
+                let occ: Rc<dyn Handle<T>> = Occurrence::new(inner);
+                self.target.set(Some(Target::Alias(occ.clone(), 0)));
+                Shape::Alias(occ)
             }
         }
+    }
+
+    /// A handle that waits in an `at_trigger` list (`+1`), or no longer does (`-1`): it does
+    /// not keep its occurrence from being abandoned meanwhile.
+    pub(crate) fn park(&self, delta: i32) {
+        self.with_target(|t| match t {
+            Some(Target::Alias(occ, _)) => occ.park(delta),
+            Some(Target::Unblocker(occ, _)) => occ.park(delta),
+            _ => {}
+        });
     }
 
     /// Drops the event untriggered on purpose: the receiver counts it done, with no value, as
@@ -375,10 +402,10 @@ impl<T> Event<T> {
                 drop(value);
                 x.expire();
             }
-            Some(Target::Alias(occ)) => occ.trigger(value),
-            Some(Target::Unblocker(occ)) => {
+            Some(Target::Alias(occ, id)) => occ.trigger(id, value),
+            Some(Target::Unblocker(occ, id)) => {
                 drop(value);
-                occ.unblock_handle();
+                occ.unblock_handle(id);
             }
             Some(Target::Relay(r)) => r.trigger(value),
             None => {}
@@ -405,8 +432,8 @@ impl<T> Event<T> {
             Some(Target::Slot { sink, slot }) => sink.is_live(*slot),
             Some(Target::Join(j) | Target::JoinHooked(j, _)) => j.join_is_live(),
             Some(Target::Func(_) | Target::Expire(_)) => true,
-            Some(Target::Alias(occ)) => occ.is_live(),
-            Some(Target::Unblocker(occ)) => occ.is_live(),
+            Some(Target::Alias(occ, _)) => occ.is_live(),
+            Some(Target::Unblocker(occ, _)) => occ.is_live(),
             Some(Target::Relay(r)) => r.is_live(),
             None => false,
         })
@@ -425,9 +452,14 @@ impl<T> Event<T> {
     /// run): `false` for a callback, a consumed event, and adapters over only such events.
     pub(crate) fn can_cancel(&self) -> bool {
         self.with_target(|t| match t {
-            Some(Target::Slot { .. } | Target::Join(_) | Target::JoinHooked(..)) => true,
-            Some(Target::Alias(occ)) => occ.can_cancel(),
-            Some(Target::Unblocker(occ)) => occ.can_cancel(),
+            // A handle can always lose to another handle of its occurrence.
+            Some(
+                Target::Slot { .. }
+                | Target::Join(_)
+                | Target::JoinHooked(..)
+                | Target::Alias(..)
+                | Target::Unblocker(..),
+            ) => true,
             Some(Target::Relay(r)) => r.can_cancel(),
             Some(Target::Func(_) | Target::Expire(_)) | None => false,
         })
@@ -478,8 +510,14 @@ impl<T> Event<T> {
                 *target = Some(Target::JoinHooked(j, token));
                 true
             }
-            Some(Target::Alias(occ)) => occ.can_cancel() && occ.add_hook(hook()),
-            Some(Target::Unblocker(occ)) => occ.can_cancel() && occ.add_hook(hook()),
+            Some(Target::Alias(occ, id)) => {
+                occ.add_hook(*id, hook());
+                true
+            }
+            Some(Target::Unblocker(occ, id)) => {
+                occ.add_hook(*id, hook());
+                true
+            }
             Some(Target::Relay(r)) => {
                 let can = r.can_cancel();
                 if can {
@@ -517,8 +555,8 @@ impl<T> Event<T> {
             Some(Target::Slot { sink, .. }) => {
                 Some(FindCaller::At(Rc::downgrade(&sink.clone().as_waiting())))
             }
-            Some(Target::Alias(occ)) => occ.find_caller(),
-            Some(Target::Unblocker(occ)) => occ.find_caller(),
+            Some(Target::Alias(occ, _)) => occ.find_caller(),
+            Some(Target::Unblocker(occ, _)) => occ.find_caller(),
             Some(Target::Relay(r)) => r.find_caller(),
             Some(Target::Func(_) | Target::Expire(_)) | None => None,
         })
@@ -574,8 +612,8 @@ impl<T> Drop for Event<T> {
                 j.join_forget(token);
                 j.join_done()
             }
-            Some(Target::Alias(occ)) => occ.release(self.quiet()),
-            Some(Target::Unblocker(occ)) => occ.release(self.quiet()),
+            Some(Target::Alias(occ, id)) => occ.release(id, self.quiet()),
+            Some(Target::Unblocker(occ, id)) => occ.release(id, self.quiet()),
             Some(Target::Relay(r)) => r.drop_untriggered(self.quiet()),
             Some(Target::Func(_) | Target::Expire(_)) | None => {}
         }
@@ -670,8 +708,8 @@ impl<T> fmt::Debug for Event<T> {
             Some(Target::Join(_) | Target::JoinHooked(..)) => "join",
             Some(Target::Func(_)) => "callback",
             Some(Target::Expire(_)) => "timeout",
-            Some(Target::Alias(_)) => "alias",
-            Some(Target::Unblocker(_)) => "unblocker",
+            Some(Target::Alias(..)) => "alias",
+            Some(Target::Unblocker(..)) => "unblocker",
             Some(Target::Relay(_)) => "adapter",
             None => "consumed",
         });

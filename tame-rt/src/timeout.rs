@@ -144,6 +144,13 @@ impl<T> Race<T> {
         }
     }
 
+    /// The operation's event is done: its hooks are dropped (outside the borrow, since
+    /// dropping one may drop events, and so run user code).
+    fn drop_hooks(&self) {
+        let hooks = std::mem::take(&mut *self.hooks.borrow_mut());
+        drop(hooks);
+    }
+
     /// The operation lost: its event is cancelled and its hooks run.
     fn cancel_operation(&self) {
         self.state.set(State::Cancelled);
@@ -161,10 +168,25 @@ impl<T: 'static> Sink<T> for Race<T> {
         }
         self.state.set(State::Done);
         self.disarm();
-        drop(std::mem::take(&mut *self.hooks.borrow_mut()));
+        self.drop_hooks();
         let outer = self.outer.borrow_mut().take();
         if let Some(e) = outer {
             e.trigger(Ok(value));
+        }
+    }
+
+    /// Unblocked (completed without a value, on purpose): the caller's event is unblocked
+    /// at once, as a trigger would have reached it.
+    fn unblock(&self, _slot: u32) {
+        if self.state.get() != State::Pending {
+            return;
+        }
+        self.state.set(State::Done);
+        self.disarm();
+        self.drop_hooks();
+        let outer = self.outer.borrow_mut().take();
+        if let Some(e) = outer {
+            e.unblock();
         }
     }
 
@@ -174,7 +196,7 @@ impl<T: 'static> Sink<T> for Race<T> {
         }
         self.state.set(State::Abandoned);
         self.disarm();
-        drop(std::mem::take(&mut *self.hooks.borrow_mut()));
+        self.drop_hooks();
         // The caller hears of it on the next turn, through an `Expire` event queued here
         // (the event being dropped holds the race alive while this runs).
         if let Some(me) = self.me.upgrade() {
