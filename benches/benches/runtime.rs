@@ -1,11 +1,15 @@
 //! Runtime micro benchmarks: the cost of the primitives every tamed call is made of.
 //!
 //! Run: `cargo bench -p tame-benches --bench runtime`. Each figure is per operation.
+use std::cell::Cell;
 use std::hint::black_box;
+use std::io::Write;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tame::Rendezvous;
+use tame::net::{TcpListener, TcpStream, read_some};
+use tame::{Rendezvous, tamed};
 
 /// Make an event on an existing rendezvous, trigger it, join it (no loop involved).
 fn make_trigger_join(c: &mut Criterion) {
@@ -65,5 +69,55 @@ fn timer_insert(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, make_trigger_join, trigger_resume, timer_insert);
+/// `n` rounds of: the peer writes 100 bytes, `read_some(.., max, ..)` reads them.
+#[tamed]
+fn read_rounds(
+    stream: Rc<TcpStream>,
+    peer: Rc<std::net::TcpStream>,
+    n: u64,
+    max: usize,
+    got: Rc<Cell<usize>>,
+) {
+    let mut buf = Vec::with_capacity(max);
+    for _ in 0..n {
+        (&*peer).write_all(&[b'x'; 100]).unwrap();
+        let mut res = (Vec::new(), Ok(0));
+        twait! { read_some(stream.clone(), buf, max, mkevent!(res)); }
+        let (b, n) = res;
+        got.set(got.get() + n.unwrap());
+        buf = b;
+        buf.clear();
+    }
+}
+
+/// One `read_some` of a 100-byte message on a loopback TCP connection, with room for `max`
+/// (the write on the other end included).
+fn read_some_small(c: &mut Criterion) {
+    let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let peer = Rc::new(std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap());
+    peer.set_nodelay(true).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let stream = Rc::new(l.try_accept().unwrap().0);
+    for max in [8usize << 10, 64 << 10] {
+        c.bench_function(&format!("read_some/100B_of_{}KiB", max >> 10), |b| {
+            b.iter_custom(|iters| {
+                let got = Rc::new(Cell::new(0));
+                let t0 = Instant::now();
+                tame::run(|| read_rounds(stream.clone(), peer.clone(), iters, max, got.clone()));
+                let t = t0.elapsed();
+                // Reads may merge writes, but nothing is lost.
+                assert!(got.get() <= 100 * iters as usize);
+                t
+            })
+        });
+    }
+}
+
+criterion_group!(
+    benches,
+    make_trigger_join,
+    trigger_resume,
+    timer_insert,
+    read_some_small
+);
 criterion_main!(benches);
