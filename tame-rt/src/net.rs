@@ -10,6 +10,7 @@
 //! its `done` event) if `done`'s receiver is cancelled, so they compose with
 //! [`add_timeout`](crate::add_timeout).
 
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
@@ -456,10 +457,13 @@ pub fn accept(listener: Rc<TcpListener>, done: Event<io::Result<(TcpStream, Sock
     }
 }
 
-/// Reads once: appends at most `max` bytes that have arrived on `stream` to `buf`, waiting
-/// until at least one byte (or end of stream, or an error) is there. Triggers `done` with the
-/// buffer and the number of bytes appended: `Ok(0)` means the peer closed its side (or
-/// `max` is 0).
+/// Reads once: appends to `buf` what has arrived on `stream`, at most `max` bytes (and at most
+/// 64 KiB, a call reads once), waiting until at least one byte (or end of stream, or an
+/// error) is there. Triggers `done` with the buffer and the number of bytes appended: `Ok(0)`
+/// means the peer closed its side (or `max` is 0).
+///
+/// The bytes are read into a buffer of the thread's, zero-filled once as it grows (to 64 KiB
+/// at most), and copied to `buf`: a call costs the bytes that arrived, not `max`.
 ///
 /// If `done`'s receiver is cancelled (for instance by [`add_timeout`](crate::add_timeout)),
 /// the call ends where it waits: the fd interest is removed, and `done` and `buf` dropped.
@@ -491,21 +495,45 @@ pub fn read_some(
     done: Event<(Vec<u8>, io::Result<usize>)>,
 ) {
     let r: Rendezvous<(), ()> = Rendezvous::new();
-    let start = buf.len();
-    buf.resize(start + max, 0);
     loop {
-        match stream.try_read(&mut buf[start..]) {
+        match read_appending(&stream, &mut buf, max) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            res => {
-                buf.truncate(start + *res.as_ref().unwrap_or(&0));
-                return done.trigger((buf, res));
-            }
+            res => return done.trigger((buf, res)),
         }
         stream.readable(r.event(()));
         // If `done`'s receiver is cancelled, the call ends here: `r`, dropped with it, removes
         // the fd interest.
         twait!(r);
+    }
+}
+
+/// The most [`read_some`] reads in one call: the size its thread's buffer grows to.
+const SCRATCH_MAX: usize = 64 << 10;
+
+thread_local! {
+    /// Where [`read_some`] reads before it copies what arrived to the caller's buffer. Its
+    /// length only grows (to [`SCRATCH_MAX`]), so its bytes are zero-filled once, never per
+    /// read: safe code cannot read into a `Vec`'s uninitialised spare capacity.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One `read` of at most `max` bytes (and [`SCRATCH_MAX`]) from `stream`, appended to `buf`.
+fn read_appending(stream: &TcpStream, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+    let want = max.min(SCRATCH_MAX);
+    let mut read = |scratch: &mut Vec<u8>| {
+        if scratch.len() < want {
+            scratch.resize(want, 0);
+        }
+        let n = stream.try_read(&mut scratch[..want])?;
+        buf.extend_from_slice(&scratch[..n]);
+        Ok(n)
+    };
+    // Not reachable while the thread's locals are torn down, nor re-entered (a read runs no
+    // user code); both are answered with a buffer of this call's own all the same.
+    match SCRATCH.try_with(|s| s.try_borrow_mut().map(|mut s| read(&mut s))) {
+        Ok(Ok(res)) => res,
+        _ => read(&mut Vec::new()),
     }
 }
 
