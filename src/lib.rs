@@ -122,7 +122,7 @@ pub use tame_rt::{
 ///     }
 /// }
 ///
-/// let listener = Rc::new(TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap());
+/// let listener = Rc::new(TcpListener::bind("127.0.0.1:0").unwrap());
 /// let addr = listener.local_addr().unwrap();
 /// let client = std::thread::spawn(move || {
 ///     use std::io::{Read, Write};
@@ -139,7 +139,9 @@ pub use tame_rt::{
 /// # let _: Option<TcpStream> = None;
 /// ```
 pub mod net {
-    pub use tame_rt::net::{TcpListener, TcpStream, UdpSocket, accept, read_some, write_all};
+    pub use tame_rt::net::{
+        TcpListener, TcpStream, UdpSocket, accept, connect, read_some, write_all,
+    };
 }
 
 /// Synchronisation between tamed calls: a [`Mutex`](sync::Mutex) held across waits (exclusive

@@ -43,7 +43,7 @@ fn rendezvous_listings_run_as_described() {
 
 #[test]
 fn echo_server_echoes_and_closes_idle_connections() {
-    let listener = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = tame::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let server = std::thread::spawn(move || {
         // Serve exactly two connections, then stop: accept_loop itself runs forever.

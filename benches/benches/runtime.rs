@@ -107,7 +107,7 @@ fn thread_cpu_time() -> Option<Duration> {
 /// (the write on the other end included). Measured in the thread's CPU time where it can be
 /// read: the system calls dominate, and on a shared machine the wall time is mostly noise.
 fn read_some_msgs(c: &mut Criterion) {
-    let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let peer = Rc::new(std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap());
     peer.set_nodelay(true).unwrap();
     std::thread::sleep(Duration::from_millis(20));

@@ -9,10 +9,22 @@
 //! [`write_all`] of a buffer. Each waits for readiness as often as needed, and stops (dropping
 //! its `done` event) if `done`'s receiver is cancelled, so they compose with
 //! [`add_timeout`](crate::add_timeout).
+//!
+//! # Addresses
+//! `bind` and `connect` take any [`ToSocketAddrs`], as std's sockets do: a [`SocketAddr`], an
+//! `(ip, port)` pair, or a string such as `"127.0.0.1:8080"` or `"localhost:8080"`. Each
+//! address it resolves to is tried in turn, and the first that works is used; if none does,
+//! the last error is returned (`InvalidInput` if it resolved to no address at all).
+//!
+//! **A host name is looked up with the system resolver (`getaddrinfo`), which blocks the
+//! thread, and so the loop, until it answers.** An address given as numbers (a `SocketAddr`,
+//! an IP and a port, or a string of them) is parsed without a lookup and never blocks. Look a
+//! name up before the loop starts, or pass numbers; this crate has no lookup that waits
+//! without blocking yet.
 
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 
@@ -73,13 +85,37 @@ macro_rules! readiness {
     };
 }
 
+/// Calls `f` with each address `addr` resolves to, in order, until one succeeds; else the last
+/// error, or `InvalidInput` if there was no address at all (std's rule for its sockets).
+fn each_addr<A: ToSocketAddrs, T>(
+    addr: A,
+    mut f: impl FnMut(SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut last = None;
+    for a in addr.to_socket_addrs()? {
+        match f(a) {
+            Ok(v) => return Ok(v),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(no_address))
+}
+
+/// What resolving to no address at all is reported as (std's error for it).
+fn no_address() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "could not resolve to any addresses",
+    )
+}
+
 /// A TCP listener on the tame loop.
 ///
 /// ```
 /// # use tame_rt as tame;
 /// # if cfg!(miri) { return; } // Miri has no sockets
 /// use tame::net::TcpListener;
-/// let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+/// let l = TcpListener::bind("127.0.0.1:0").unwrap();
 /// // nobody connected yet:
 /// assert_eq!(l.try_accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
 /// ```
@@ -95,17 +131,22 @@ readiness!(
 );
 
 impl TcpListener {
-    /// Binds a listener (with `SO_REUSEADDR`, as mio does).
+    /// Binds a listener (with `SO_REUSEADDR`, as mio does) to the first of `addr`'s addresses
+    /// that can be bound. A host name is looked up first, which blocks (see [Addresses](self#addresses)).
     ///
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// assert!(l.local_addr().unwrap().port() > 0);
+    /// let l = tame::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    /// assert!(l.local_addr().unwrap().ip().is_loopback());
     /// ```
-    pub fn bind(addr: SocketAddr) -> io::Result<Self> {
-        Ok(TcpListener {
-            inner: mio::net::TcpListener::bind(addr)?,
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<Self> {
+        each_addr(addr, |a| {
+            Ok(TcpListener {
+                inner: mio::net::TcpListener::bind(a)?,
+            })
         })
     }
 
@@ -114,7 +155,7 @@ impl TcpListener {
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// std::thread::sleep(std::time::Duration::from_millis(10));
     /// let (_conn, peer) = l.try_accept().unwrap();
@@ -130,7 +171,7 @@ impl TcpListener {
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// assert!(l.local_addr().unwrap().ip().is_loopback());
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -144,7 +185,7 @@ impl TcpListener {
 /// # use tame_rt as tame;
 /// # if cfg!(miri) { return; } // Miri has no sockets
 /// use tame::net::TcpStream;
-/// let s = TcpStream::connect("127.0.0.1:8080".parse().unwrap()).unwrap();
+/// let s = TcpStream::connect("127.0.0.1:8080").unwrap();
 /// // wait writable before the first write: the connect completes in the background
 /// s.writable(tame::Event::from_fn(|()| {}));
 /// ```
@@ -156,24 +197,31 @@ pub struct TcpStream {
 readiness!(
     TcpStream,
     mio::net::TcpStream,
-    "{ let l = tame::net::TcpListener::bind(\"127.0.0.1:0\".parse().unwrap()).unwrap(); tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap() }"
+    "{ let l = tame::net::TcpListener::bind(\"127.0.0.1:0\").unwrap(); tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap() }"
 );
 
 impl TcpStream {
     /// Starts a non-blocking connect; wait [`writable`](TcpStream::writable), then check
-    /// [`take_error`](TcpStream::take_error) or [`peer_addr`](TcpStream::peer_addr).
+    /// [`take_error`](TcpStream::take_error) or [`peer_addr`](TcpStream::peer_addr). The
+    /// tamed [`connect`] does all that, and tries the next address if one fails.
+    ///
+    /// Of `addr`'s addresses, the first whose connect can be started is used: only an error
+    /// that comes at once (no route, an address of a family the host lacks) moves on to the
+    /// next one. A host name is looked up first, which blocks (see [Addresses](self#addresses)).
     ///
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// tame::run(|| s.writable(tame::Event::from_fn(|()| {}))); // connected (or failed)
     /// assert!(s.take_error().unwrap().is_none());
     /// ```
-    pub fn connect(addr: SocketAddr) -> io::Result<Self> {
-        Ok(TcpStream {
-            inner: mio::net::TcpStream::connect(addr)?,
+    pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<Self> {
+        each_addr(addr, |a| {
+            Ok(TcpStream {
+                inner: mio::net::TcpStream::connect(a)?,
+            })
         })
     }
 
@@ -182,7 +230,7 @@ impl TcpStream {
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// let mut buf = [0u8; 16];
     /// assert_eq!(s.try_read(&mut buf).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
@@ -196,7 +244,7 @@ impl TcpStream {
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// tame::run(|| s.writable(tame::Event::from_fn(|()| {})));
     /// assert_eq!(s.try_write(b"hi").unwrap(), 2);
@@ -210,7 +258,7 @@ impl TcpStream {
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// tame::run(|| s.writable(tame::Event::from_fn(|()| {})));
     /// let bufs = [std::io::IoSlice::new(b"he"), std::io::IoSlice::new(b"llo")];
@@ -225,7 +273,7 @@ impl TcpStream {
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// tame::run(|| s.writable(tame::Event::from_fn(|()| {})));
     /// assert_eq!(s.peer_addr().unwrap(), l.local_addr().unwrap());
@@ -239,7 +287,7 @@ impl TcpStream {
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// assert!(s.local_addr().unwrap().ip().is_loopback());
     /// ```
@@ -252,7 +300,7 @@ impl TcpStream {
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// s.set_nodelay(true).unwrap();
     /// ```
@@ -265,7 +313,7 @@ impl TcpStream {
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// assert!(s.take_error().unwrap().is_none());
     /// ```
@@ -278,7 +326,7 @@ impl TcpStream {
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let l = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let l = tame::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// let s = tame::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     /// tame::run(|| s.writable(tame::Event::from_fn(|()| {})));
     /// s.shutdown(std::net::Shutdown::Write).unwrap();
@@ -294,8 +342,8 @@ impl TcpStream {
 /// # use tame_rt as tame;
 /// # if cfg!(miri) { return; } // Miri has no sockets
 /// use tame::net::UdpSocket;
-/// let a = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-/// let b = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+/// let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+/// let b = UdpSocket::bind("127.0.0.1:0").unwrap();
 /// a.try_send_to(b"ping", b.local_addr().unwrap()).unwrap();
 /// let mut buf = [0u8; 16];
 /// # std::thread::sleep(std::time::Duration::from_millis(10));
@@ -310,21 +358,24 @@ pub struct UdpSocket {
 readiness!(
     UdpSocket,
     mio::net::UdpSocket,
-    "tame::net::UdpSocket::bind(\"127.0.0.1:0\".parse().unwrap()).unwrap()"
+    "tame::net::UdpSocket::bind(\"127.0.0.1:0\").unwrap()"
 );
 
 impl UdpSocket {
-    /// Binds a UDP socket.
+    /// Binds a UDP socket to the first of `addr`'s addresses that can be bound. A host name is
+    /// looked up first, which blocks (see [Addresses](self#addresses)).
     ///
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let u = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let u = tame::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// assert!(u.local_addr().unwrap().port() > 0);
     /// ```
-    pub fn bind(addr: SocketAddr) -> io::Result<Self> {
-        Ok(UdpSocket {
-            inner: mio::net::UdpSocket::bind(addr)?,
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<Self> {
+        each_addr(addr, |a| {
+            Ok(UdpSocket {
+                inner: mio::net::UdpSocket::bind(a)?,
+            })
         })
     }
 
@@ -333,7 +384,7 @@ impl UdpSocket {
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let u = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let u = tame::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// assert_eq!(u.try_send_to(b"x", u.local_addr().unwrap()).unwrap(), 1);
     /// ```
     pub fn try_send_to(&self, buf: &[u8], to: SocketAddr) -> io::Result<usize> {
@@ -345,7 +396,7 @@ impl UdpSocket {
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let u = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let u = tame::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// let mut buf = [0u8; 8];
     /// assert_eq!(u.try_recv_from(&mut buf).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
     /// ```
@@ -356,18 +407,19 @@ impl UdpSocket {
     /// Connects the socket to `peer`: [`try_send`](UdpSocket::try_send) goes there, only
     /// datagrams from `peer` are received, and an ICMP error about `peer` (a closed port:
     /// `ConnectionRefused`) is reported by the next send or receive, which an unconnected
-    /// socket never reports.
+    /// socket never reports. The first of `peer`'s addresses that the socket can connect to is
+    /// used; a host name is looked up first, which blocks (see [Addresses](self#addresses)).
     ///
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let a = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    /// let b = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let a = tame::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let b = tame::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// a.connect(b.local_addr().unwrap()).unwrap();
     /// assert_eq!(a.try_send(b"ping").unwrap(), 4);
     /// ```
-    pub fn connect(&self, peer: SocketAddr) -> io::Result<()> {
-        self.inner.connect(peer)
+    pub fn connect<A: ToSocketAddrs>(&self, peer: A) -> io::Result<()> {
+        each_addr(peer, |a| self.inner.connect(a))
     }
 
     /// Sends one datagram to the connected peer, or `WouldBlock`.
@@ -375,7 +427,7 @@ impl UdpSocket {
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let u = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let u = tame::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// // not connected: there is nowhere to send
     /// assert!(u.try_send(b"x").is_err());
     /// ```
@@ -389,8 +441,8 @@ impl UdpSocket {
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let a = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    /// let b = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let a = tame::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let b = tame::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// a.connect(b.local_addr().unwrap()).unwrap();
     /// b.connect(a.local_addr().unwrap()).unwrap();
     /// b.try_send(b"pong").unwrap();
@@ -408,12 +460,86 @@ impl UdpSocket {
     /// ```
     /// # use tame_rt as tame;
     /// # if cfg!(miri) { return; } // Miri has no sockets
-    /// let u = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let u = tame::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// assert!(u.local_addr().unwrap().ip().is_loopback());
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }
+}
+
+/// Connects to `addr`: triggers `done` with the connected stream, or with the error of the
+/// last address tried.
+///
+/// Each address `addr` resolves to is tried in turn, as std's `TcpStream::connect` does: a
+/// non-blocking connect, a wait until the socket is writable, then its pending error
+/// (`take_error`) tells whether it connected; a failure moves on to the next address. If
+/// every address fails, `done` gets the last error (`InvalidInput` if `addr` resolved to
+/// none, or the lookup's error). A host name is looked up first, which blocks (see
+/// [Addresses](self#addresses)); numbers never do. There is no timeout of its own: the
+/// kernel gives up on an unanswered connect after minutes, so wrap `done` in
+/// [`add_timeout`](crate::add_timeout).
+///
+/// If `done`'s receiver is cancelled (by that timeout, say), the call ends where it waits:
+/// the socket of the attempt under way is closed and no further address is tried.
+///
+/// ```
+/// # use tame_rt as tame;
+/// # if cfg!(miri) { return; } // Miri has no sockets
+/// use std::time::Duration;
+/// use tame::net::{TcpListener, connect};
+///
+/// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+/// let port = l.local_addr().unwrap().port();
+/// let r = tame::Rendezvous::<(), _>::new();
+/// tame::run(|| connect(("127.0.0.1", port), tame::add_timeout(Duration::from_secs(5), r.event(()))));
+/// let ((), res) = r.try_join().unwrap();
+/// let stream = res.unwrap().unwrap(); // not timed out, connected
+/// assert_eq!(stream.peer_addr().unwrap(), l.local_addr().unwrap());
+/// ```
+pub fn connect<A: ToSocketAddrs>(addr: A, done: Event<io::Result<TcpStream>>) {
+    match addr.to_socket_addrs() {
+        Ok(addrs) => connect_each(addrs.collect(), done),
+        Err(e) => done.trigger(Err(e)),
+    }
+}
+
+/// [`connect`] once the addresses are known.
+#[tamed(crate = crate)]
+fn connect_each(addrs: Vec<SocketAddr>, done: Event<io::Result<TcpStream>>) {
+    let r: Rendezvous<(), ()> = Rendezvous::new();
+    let mut last = None;
+    for addr in addrs {
+        let stream = match mio::net::TcpStream::connect(addr) {
+            Ok(s) => TcpStream { inner: s },
+            Err(e) => {
+                last = Some(e);
+                continue;
+            }
+        };
+        // mio's recipe: once writable, a pending error means it failed; else `peer_addr`
+        // tells connected from a wake-up that came before the connect was done.
+        let res = loop {
+            stream.writable(r.event(()));
+            // If `done`'s receiver is cancelled, the call ends here: `stream`, dropped with
+            // it, is closed and its fd interest removed.
+            twait!(r);
+            match stream.take_error() {
+                Ok(Some(e)) | Err(e) => break Err(e),
+                Ok(None) => {}
+            }
+            match stream.peer_addr() {
+                Ok(_) => break Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
+                Err(e) => break Err(e),
+            }
+        };
+        match res {
+            Ok(()) => return done.trigger(Ok(stream)),
+            Err(e) => last = Some(e),
+        }
+    }
+    done.trigger(Err(last.unwrap_or_else(no_address)));
 }
 
 /// Accepts one connection: triggers `done` with the new stream and its peer address, or with
@@ -430,7 +556,7 @@ impl UdpSocket {
 /// use std::rc::Rc;
 /// use tame::net::{TcpListener, accept};
 ///
-/// let l = Rc::new(TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap());
+/// let l = Rc::new(TcpListener::bind("127.0.0.1:0").unwrap());
 /// let addr = l.local_addr().unwrap();
 /// let r = tame::Rendezvous::<(), _>::new();
 /// tame::run(|| {
@@ -475,7 +601,7 @@ pub fn accept(listener: Rc<TcpListener>, done: Event<io::Result<(TcpStream, Sock
 /// use std::rc::Rc;
 /// use tame::net::{TcpListener, TcpStream, read_some};
 ///
-/// let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+/// let l = TcpListener::bind("127.0.0.1:0").unwrap();
 /// let mut client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
 /// # std::thread::sleep(std::time::Duration::from_millis(10));
 /// let (server, _) = l.try_accept().unwrap();
@@ -551,7 +677,7 @@ fn read_appending(stream: &TcpStream, buf: &mut Vec<u8>, max: usize) -> io::Resu
 /// use std::rc::Rc;
 /// use tame::net::{TcpListener, write_all};
 ///
-/// let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+/// let l = TcpListener::bind("127.0.0.1:0").unwrap();
 /// let mut client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
 /// # std::thread::sleep(std::time::Duration::from_millis(10));
 /// let (server, _) = l.try_accept().unwrap();

@@ -817,7 +817,7 @@ impl Cx {
 /// # if cfg!(miri) { return; } // Miri has no sockets
 /// use std::rc::Rc;
 /// tame::run(|| {
-///     let l = Rc::new(tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap());
+///     let l = Rc::new(tame::net::TcpListener::bind("127.0.0.1:0").unwrap());
 ///     let r: tame::Rendezvous<(), std::io::Result<(tame::net::TcpStream, std::net::SocketAddr)>> =
 ///         tame::Rendezvous::new();
 ///     // `accept` waits in a tamed helper of the runtime until a client comes.
