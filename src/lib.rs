@@ -140,7 +140,8 @@ pub use tame_rt::{
 /// ```
 pub mod net {
     pub use tame_rt::net::{
-        TcpListener, TcpStream, UdpSocket, accept, connect, read_some, write_all,
+        BufReader, DEFAULT_MAX_LINE, TcpListener, TcpStream, UdpSocket, accept, connect, read_some,
+        write_all,
     };
 }
 

@@ -5,10 +5,11 @@
 //! `readable` / `writable` (as methods here, or the free functions) before trying again.
 //! Dropping a socket removes it from the loop's poller and abandons events waiting on it.
 //!
-//! Three tamed helpers cover the usual loops: [`accept`] one connection, [`read_some`] bytes,
-//! [`write_all`] of a buffer. Each waits for readiness as often as needed, and stops (dropping
-//! its `done` event) if `done`'s receiver is cancelled, so they compose with
-//! [`add_timeout`](crate::add_timeout).
+//! Tamed helpers cover the usual loops: [`connect`], [`accept`] one connection,
+//! [`read_some`] bytes, [`write_all`] of a buffer. Each waits for readiness as often as
+//! needed, and stops (dropping its `done` event) if `done`'s receiver is cancelled, so they
+//! compose with [`add_timeout`](crate::add_timeout). A [`BufReader`] reads lines, delimited
+//! records and exact byte counts, and keeps what arrived across a timeout.
 //!
 //! # Addresses
 //! `bind` and `connect` take any [`ToSocketAddrs`], as std's sockets do: a [`SocketAddr`], an
@@ -32,6 +33,9 @@ use tame_macros::tamed;
 
 use crate::event::Event;
 use crate::rendezvous::Rendezvous;
+
+mod buf_reader;
+pub use buf_reader::{BufReader, DEFAULT_MAX_LINE};
 
 macro_rules! readiness {
     ($t:ty, $mio:ty, $make:literal) => {
