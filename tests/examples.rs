@@ -7,6 +7,8 @@ use std::time::Duration;
 mod echo;
 #[path = "../examples/hello.rs"]
 mod hello;
+#[path = "../examples/networking.rs"]
+mod networking;
 #[path = "util/process.rs"]
 mod process;
 #[path = "../examples/rendezvous.rs"]
@@ -36,6 +38,11 @@ fn both_halves_of_the_stack_ripping_example_agree() {
 #[test]
 fn scheduling_rules_hold_as_the_book_shows() {
     scheduling::main();
+}
+
+#[test]
+fn networking_listings_run_as_described() {
+    networking::main(); // asserts every result it prints
 }
 
 #[test]
