@@ -566,3 +566,20 @@ fn buf_reader_delivers_a_socket_error_and_keeps_what_it_holds() {
     assert_eq!(e.kind(), ErrorKind::ConnectionReset);
     assert_eq!(reader.take_buffered(), b"partial");
 }
+
+#[test]
+fn buf_reader_read_exact_of_a_huge_count_grows_only_with_what_arrives() {
+    let (s, mut c) = pair();
+    c.write_all(b"12345").unwrap();
+    let reader = BufReader::new(s);
+    // No allocation of `n` bytes up front: the read waits, and the timeout ends it.
+    let got = replies(ms(50), |ev| {
+        reader.read_exact(usize::MAX, ev(1));
+        reader.read_exact(1 << 40, ev(2));
+    });
+    assert!(
+        matches!(got[..], [(1, Err(TimedOut)), (2, Err(TimedOut))]),
+        "{got:?}"
+    );
+    assert_eq!(reader.take_buffered(), b"12345");
+}

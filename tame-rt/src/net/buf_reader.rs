@@ -21,6 +21,9 @@ pub const DEFAULT_MAX_LINE: usize = 64 << 10;
 /// How much a [`BufReader`] asks the socket for at a time unless told otherwise: 8 KiB.
 const DEFAULT_CAPACITY: usize = 8 << 10;
 
+/// The most room a [`BufReader::read_exact`] adds to the buffer for one read.
+const READ_EXACT_STEP: usize = 64 << 10;
+
 /// Bytes received and not yet delivered: `bytes[start..end]`.
 ///
 /// Invariant: `start <= end <= bytes.len()`, and `start == end` only as `0 == 0` (an empty
@@ -123,7 +126,9 @@ impl Inner {
                 Next::Read(self.chunk)
             }
             Want::Exact(n) if data.len() >= n => Next::Deliver(n),
-            Want::Exact(n) => Next::Read(self.chunk.max(n - data.len())),
+            // Room for what is missing, but at most READ_EXACT_STEP more at a time: the buffer
+            // grows with what arrives, never to an `n` that the peer may have chosen.
+            Want::Exact(n) => Next::Read(self.chunk.max((n - data.len()).min(READ_EXACT_STEP))),
         }
     }
 }
@@ -146,7 +151,8 @@ impl Inner {
 /// - **Limits.** A line (or record) longer than [`max_line`](BufReader::max_line) bytes,
 ///   delimiter included, fails with `InvalidData` and consumes nothing (close the connection,
 ///   or [`take_buffered`](BufReader::take_buffered) to skip it). `read_exact` has no limit
-///   but the `n` it is given.
+///   but the `n` it is given, and grows the buffer with what arrives, never ahead of it: a
+///   huge `n` (a length the peer sent, say) costs nothing until the bytes come.
 ///
 /// The buffer grows, zero-filled once, to hold the longest line or `read_exact` asked of it,
 /// and keeps that size; a read costs no zero-fill. `BufReader` is a cheap handle (`Clone`):
