@@ -583,3 +583,16 @@ fn buf_reader_read_exact_of_a_huge_count_grows_only_with_what_arrives() {
     );
     assert_eq!(reader.take_buffered(), b"12345");
 }
+
+#[test]
+fn connect_whose_receiver_is_gone_stops_at_once() {
+    let (l, _filler) = unanswering_listener();
+    let addr = l.local_addr().unwrap().as_socket().unwrap();
+    let r = Rendezvous::<(), io::Result<TcpStream>>::new();
+    let e = r.event(());
+    r.cancel();
+    let t0 = Instant::now();
+    tame::run(|| connect(addr, e)); // would wait for the kernel to give up if it went on
+    assert!(t0.elapsed() < ms(900), "{:?}", t0.elapsed());
+    assert_eq!(connects_under_way(addr.port()), 0);
+}

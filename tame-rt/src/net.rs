@@ -485,7 +485,8 @@ impl UdpSocket {
 /// [`add_timeout`](crate::add_timeout).
 ///
 /// If `done`'s receiver is cancelled (by that timeout, say), the call ends where it waits:
-/// the socket of the attempt under way is closed and no further address is tried.
+/// the socket of the attempt under way is closed and no further address is tried. If it is
+/// gone already, nothing is done.
 ///
 /// ```
 /// # use tame_rt as tame;
@@ -502,6 +503,9 @@ impl UdpSocket {
 /// assert_eq!(stream.peer_addr().unwrap(), l.local_addr().unwrap());
 /// ```
 pub fn connect<A: ToSocketAddrs>(addr: A, done: Event<io::Result<TcpStream>>) {
+    if !done.is_live() {
+        return; // nobody would be told: no lookup, no socket
+    }
     match addr.to_socket_addrs() {
         Ok(addrs) => connect_each(addrs.collect(), done),
         Err(e) => done.trigger(Err(e)),
