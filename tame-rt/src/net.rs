@@ -601,6 +601,7 @@ pub fn accept(listener: Rc<TcpListener>, done: Event<io::Result<(TcpStream, Sock
 ///
 /// If `done`'s receiver is cancelled (for instance by [`add_timeout`](crate::add_timeout)),
 /// the call ends where it waits: the fd interest is removed, and `done` and `buf` dropped.
+/// To keep what arrived across a timeout, read through a [`BufReader`].
 ///
 /// ```
 /// # use tame_rt as tame;
