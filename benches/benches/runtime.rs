@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tame::net::{TcpListener, TcpStream, read_some};
+use tame::net::{BufReader, TcpListener, TcpStream, read_some};
 use tame::{Rendezvous, tamed};
 
 /// Make an event on an existing rendezvous, trigger it, join it (no loop involved).
@@ -132,11 +132,54 @@ fn read_some_msgs(c: &mut Criterion) {
     }
 }
 
+/// `n` rounds of: the peer writes a line of `len` bytes, `BufReader::read_line` reads it.
+#[tamed]
+fn line_rounds(
+    reader: BufReader,
+    peer: Rc<std::net::TcpStream>,
+    n: u64,
+    len: usize,
+    got: Rc<Cell<usize>>,
+) {
+    let mut msg = vec![b'x'; len - 1];
+    msg.push(b'\n');
+    for _ in 0..n {
+        (&*peer).write_all(&msg).unwrap();
+        let mut line = Ok(String::new());
+        twait! { reader.read_line(mkevent!(line)); }
+        got.set(got.get() + line.unwrap().len());
+    }
+}
+
+/// One `BufReader::read_line` of a 100-byte line on a loopback TCP connection (the write on
+/// the other end included), in the thread's CPU time as `read_some` above.
+fn read_line_msgs(c: &mut Criterion) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let peer = Rc::new(std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap());
+    peer.set_nodelay(true).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let reader = BufReader::new(Rc::new(l.try_accept().unwrap().0));
+    c.bench_function("buf_reader/read_line_100B", |b| {
+        b.iter_custom(|iters| {
+            let got = Rc::new(Cell::new(0));
+            let (t0, cpu0) = (Instant::now(), thread_cpu_time());
+            tame::run(|| line_rounds(reader.clone(), peer.clone(), iters, 100, got.clone()));
+            let t = match (cpu0, thread_cpu_time()) {
+                (Some(a), Some(b)) => b - a,
+                _ => t0.elapsed(),
+            };
+            assert_eq!(got.get(), 100 * iters as usize);
+            t
+        })
+    });
+}
+
 criterion_group!(
     benches,
     make_trigger_join,
     trigger_resume,
     timer_insert,
-    read_some_msgs
+    read_some_msgs,
+    read_line_msgs
 );
 criterion_main!(benches);
