@@ -66,16 +66,12 @@ pub fn echo(conn: TcpStream, peer: SocketAddr, idle: Duration) {
 // ANCHOR_END: echo
 
 pub fn main() {
-    let mut addr: SocketAddr = "127.0.0.1:7007".parse().expect("valid default");
+    let mut addr = String::from("127.0.0.1:7007");
     let mut idle = Duration::from_secs(10);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match (a.as_str(), args.next()) {
-            ("--addr", Some(v)) => {
-                addr = v
-                    .parse()
-                    .unwrap_or_else(|_| fail(&format!("--addr: bad address {v:?}")))
-            }
+            ("--addr", Some(v)) => addr = v,
             ("--idle-ms", Some(v)) => {
                 let ms = v
                     .parse()
@@ -83,7 +79,7 @@ pub fn main() {
                 idle = Duration::from_millis(ms);
             }
             ("-h" | "--help", _) => {
-                println!("usage: echo [--addr IP:PORT] [--idle-ms N]");
+                println!("usage: echo [--addr HOST:PORT] [--idle-ms N]");
                 return;
             }
             (other, _) => fail(&format!(
@@ -91,8 +87,13 @@ pub fn main() {
             )),
         }
     }
-    let listener = TcpListener::bind(addr).unwrap_or_else(|e| fail(&format!("bind {addr}: {e}")));
-    eprintln!("echo: listening on {addr}");
+    // "localhost:7007" works too: a name is looked up (blocking) before the loop starts.
+    let listener =
+        TcpListener::bind(addr.as_str()).unwrap_or_else(|e| fail(&format!("bind {addr}: {e}")));
+    eprintln!(
+        "echo: listening on {}",
+        listener.local_addr().expect("bound")
+    );
     tame::run(|| accept_loop(Rc::new(listener), idle));
 }
 

@@ -90,9 +90,12 @@ pub use tame_rt::{
 /// Non-blocking TCP and UDP sockets on the tame loop, and tamed helpers built on them.
 ///
 /// The sockets' `try_*` calls never block: on `WouldBlock`, wait with `readable` / `writable`
-/// and try again. The helpers [`accept`](net::accept), [`read_some`](net::read_some) and
-/// [`write_all`](net::write_all) do that loop for you, and stop when their `done` event's
-/// receiver is cancelled, so they compose with [`add_timeout`].
+/// and try again. The helpers [`connect`](net::connect), [`accept`](net::accept),
+/// [`read_some`](net::read_some) and [`write_all`](net::write_all) do that loop for you, and
+/// stop when their `done` event's receiver is cancelled, so they compose with [`add_timeout`].
+/// A [`BufReader`](net::BufReader) reads lines, delimited records and exact byte counts, and
+/// keeps what arrived when a timeout cancels a read. `bind` and `connect` take any
+/// `ToSocketAddrs` (`"localhost:8080"`, say); looking up a host name blocks the loop.
 ///
 /// ```
 /// # if cfg!(miri) { return; } // Miri has no sockets
@@ -124,7 +127,7 @@ pub use tame_rt::{
 ///     }
 /// }
 ///
-/// let listener = Rc::new(TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap());
+/// let listener = Rc::new(TcpListener::bind("127.0.0.1:0").unwrap());
 /// let addr = listener.local_addr().unwrap();
 /// let client = std::thread::spawn(move || {
 ///     use std::io::{Read, Write};
@@ -141,7 +144,10 @@ pub use tame_rt::{
 /// # let _: Option<TcpStream> = None;
 /// ```
 pub mod net {
-    pub use tame_rt::net::{TcpListener, TcpStream, UdpSocket, accept, read_some, write_all};
+    pub use tame_rt::net::{
+        BufReader, DEFAULT_MAX_LINE, TcpListener, TcpStream, UdpSocket, accept, connect, read_some,
+        write_all,
+    };
 }
 
 /// Synchronisation between tamed calls: a [`Mutex`](sync::Mutex) held across waits (exclusive

@@ -262,7 +262,7 @@ fn timeouts_around_tamed_gets_end_them_and_close_their_sockets() {
         return; // no sockets
     }
     // The loop's poller is made at the first wait on an fd, and stays: make it first.
-    let warm = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let warm = tame::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     tame::run(|| {
         let e = tame::add_timeout(Duration::from_millis(1), Event::from_fn(|_| {}));
         tame::readable(&warm, e);
@@ -347,7 +347,7 @@ fn a_tether_ends_a_call_blocked_on_a_timer_and_a_call_blocked_on_a_socket() {
     if cfg!(miri) {
         return; // no sockets
     }
-    let listener = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = tame::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let server = loop {
         match listener.try_accept() {

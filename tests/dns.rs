@@ -708,7 +708,7 @@ fn a_socket_kept_in_a_thread_local_is_dropped_cleanly_when_the_thread_ends() {
             const { std::cell::RefCell::new(None) };
     }
     let t = thread::spawn(|| {
-        let sock = tame::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let sock = tame::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         KEPT.with(|k| *k.borrow_mut() = Some(sock));
         let r: Rendezvous<(), Result<(), TimedOut>> = Rendezvous::new();
         tame::run(|| {

@@ -7,8 +7,12 @@ use std::time::Duration;
 mod echo;
 #[path = "../examples/hello.rs"]
 mod hello;
+#[path = "../examples/networking.rs"]
+mod networking;
 #[path = "../examples/per_thread.rs"]
 mod per_thread;
+#[path = "util/process.rs"]
+mod process;
 #[path = "../examples/rendezvous.rs"]
 mod rendezvous;
 #[cfg(feature = "dns")]
@@ -45,6 +49,11 @@ fn scheduling_rules_hold_as_the_book_shows() {
 }
 
 #[test]
+fn networking_listings_run_as_described() {
+    networking::main(); // asserts every result it prints
+}
+
+#[test]
 fn rendezvous_listings_run_as_described() {
     rendezvous::main();
 }
@@ -56,7 +65,7 @@ fn the_watchdog_on_the_virtual_clock_gives_up_at_90_seconds_exactly() {
 
 #[test]
 fn echo_server_echoes_and_closes_idle_connections() {
-    let listener = tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = tame::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let server = std::thread::spawn(move || {
         // Serve exactly two connections, then stop: accept_loop itself runs forever.
@@ -141,4 +150,117 @@ fn resolve_looks_names_up_at_once_and_keeps_their_order() {
         out[3].1.as_ref().unwrap(),
         &["::1".parse::<std::net::IpAddr>().unwrap()]
     );
+}
+
+/// The line-echo server as a child process on a free loopback port (`127.0.0.1:0`; it prints
+/// the address it got), with `--idle-ms 300`; killed by its PID and reaped on drop.
+struct LineEcho {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl LineEcho {
+    fn start() -> LineEcho {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(process::example_binary("line_echo"))
+            .args(["127.0.0.1:0", "--idle-ms", "300"])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn line_echo");
+        let stderr = child.stderr.take().expect("piped");
+        // The first line names the address; read it on a thread, so a silent child cannot
+        // hang the test.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stderr).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+        let addr = line
+            .trim()
+            .strip_prefix("line_echo: listening on ")
+            .and_then(|a| a.parse().ok());
+        let Some(addr) = addr else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("line_echo did not say where it listens: {line:?}");
+        };
+        LineEcho { child, addr }
+    }
+}
+
+impl Drop for LineEcho {
+    fn drop(&mut self) {
+        let _ = self.child.kill(); // SIGKILL to its PID
+        let _ = process::wait_bounded(&mut self.child, Duration::from_secs(5));
+    }
+}
+
+#[test]
+fn line_echo_echoes_lines_and_closes_idle_connections() {
+    let server = LineEcho::start();
+    let mut a = std::net::TcpStream::connect(server.addr).unwrap();
+    a.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut a_in = std::io::BufReader::new(a.try_clone().unwrap());
+    let mut line = String::new();
+    // Two lines in one write come back as two lines; a line in two pieces comes back whole.
+    a.write_all(b"hello\nworld\n").unwrap();
+    for want in ["hello\n", "world\n"] {
+        line.clear();
+        std::io::BufRead::read_line(&mut a_in, &mut line).unwrap();
+        assert_eq!(line, want);
+    }
+    a.write_all(b"par").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    a.write_all(b"tial\n").unwrap();
+    line.clear();
+    std::io::BufRead::read_line(&mut a_in, &mut line).unwrap();
+    assert_eq!(line, "partial\n");
+    // Silent for the idle time: closed by the server.
+    let t0 = std::time::Instant::now();
+    line.clear();
+    assert_eq!(
+        std::io::BufRead::read_line(&mut a_in, &mut line).unwrap(),
+        0
+    );
+    let waited = t0.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250),
+        "closed after {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(4), "closed after {waited:?}");
+    // Another client is served all the same.
+    let mut b = std::net::TcpStream::connect(server.addr).unwrap();
+    b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    b.write_all(b"again\n").unwrap();
+    let mut got = [0u8; 6];
+    b.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"again\n");
+}
+
+#[test]
+fn line_echo_help_and_bad_arguments() {
+    let bin = process::example_binary("line_echo");
+    let out = process::run_bounded(
+        std::process::Command::new(&bin).arg("--help"),
+        None,
+        Duration::from_secs(10),
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("usage: line_echo"));
+    for bad in [
+        &["--bogus"][..],
+        &["--idle-ms", "soon"],
+        &["not an address"],
+    ] {
+        let out = process::run_bounded(
+            std::process::Command::new(&bin).args(bad),
+            None,
+            Duration::from_secs(10),
+        );
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).starts_with("line_echo: "));
+    }
 }

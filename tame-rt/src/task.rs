@@ -808,7 +808,8 @@ impl Cx {
 
 /// Where each tamed call that is blocked now waits, as `file:line` (and the wait's
 /// description, if its `twait!` has `#![describe("…")]`), sorted. The runtime's own tamed
-/// helpers (`tame::net`'s `accept`, `read_some`, `write_all`) are listed too. Callable at any
+/// helpers (`tame::net`'s `connect`, `accept`, `read_some`, `write_all`, the reads of a
+/// `BufReader`) are listed too. Callable at any
 /// time, also while the loop runs, and in release builds: each call answers from the static
 /// site of its wait, so no call stores a location of its own.
 ///
@@ -817,7 +818,7 @@ impl Cx {
 /// # if cfg!(miri) { return; } // Miri has no sockets
 /// use std::rc::Rc;
 /// tame::run(|| {
-///     let l = Rc::new(tame::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap());
+///     let l = Rc::new(tame::net::TcpListener::bind("127.0.0.1:0").unwrap());
 ///     let r: tame::Rendezvous<(), std::io::Result<(tame::net::TcpStream, std::net::SocketAddr)>> =
 ///         tame::Rendezvous::new();
 ///     // `accept` waits in a tamed helper of the runtime until a client comes.

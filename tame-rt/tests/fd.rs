@@ -81,7 +81,7 @@ fn deregister_abandons_waiters() {
 #[test]
 fn tcp_echo_round_trip_with_spurious_wakeups_tolerated() {
     let log = Log::default();
-    let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     let got = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let g = got.clone();
@@ -171,8 +171,8 @@ fn tcp_echo_round_trip_with_spurious_wakeups_tolerated() {
 
 #[test]
 fn udp_datagrams_arrive_through_readable() {
-    let a = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let b = std::rc::Rc::new(UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap());
+    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let b = std::rc::Rc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
     let to = b.local_addr().unwrap();
     let got = std::rc::Rc::new(std::cell::RefCell::new(None));
     let g = got.clone();
@@ -192,7 +192,7 @@ fn udp_datagrams_arrive_through_readable() {
 fn dropping_a_socket_abandons_its_waiters() {
     let r: Rendezvous<(), ()> = Rendezvous::new();
     run(|| {
-        let s = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
         s.readable(r.event(()));
         assert_eq!(r.pending(), 1);
         drop(s);
@@ -206,7 +206,7 @@ fn net_helpers_accept_read_and_write_all() {
     use std::rc::Rc;
     use tame_rt::net::{accept, read_some, write_all};
 
-    let l = Rc::new(TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap());
+    let l = Rc::new(TcpListener::bind("127.0.0.1:0").unwrap());
     let addr = l.local_addr().unwrap();
     let big: Vec<u8> = (0..(3 << 20)).map(|i| (i % 251) as u8).collect();
     let expect = big.clone();
@@ -237,7 +237,7 @@ fn net_helpers_accept_read_and_write_all() {
 #[test]
 fn read_some_reports_the_end_of_the_stream_as_zero() {
     use std::rc::Rc;
-    let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     let r = Rendezvous::<(), _>::new();
     run(|| {
@@ -258,11 +258,64 @@ fn read_some_reports_the_end_of_the_stream_as_zero() {
     assert_eq!((buf.len(), n.unwrap()), (0, 0));
 }
 
+/// A connected pair: the tame end (accepted) and the std end.
+fn tcp_pair() -> (TcpStream, std::net::TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let t0 = Instant::now();
+    loop {
+        match l.try_accept() {
+            Ok((s, _)) => return (s, c),
+            Err(_) if t0.elapsed() < Duration::from_secs(5) => {
+                std::thread::sleep(Duration::from_millis(1))
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
+#[test]
+fn read_some_grows_the_buffer_by_what_arrived_not_by_max() {
+    use std::rc::Rc;
+    let (s, mut c) = tcp_pair();
+    c.write_all(b"hello").unwrap();
+    let r = Rendezvous::<(), _>::new();
+    run(|| tame_rt::net::read_some(Rc::new(s), b"> ".to_vec(), 1 << 20, r.event(())));
+    let ((), (buf, n)) = r.try_join().unwrap();
+    assert_eq!((buf.as_slice(), n.unwrap()), (&b"> hello"[..], 5));
+    assert!(buf.capacity() < 4096, "capacity {}", buf.capacity());
+}
+
+#[test]
+fn read_some_reads_at_most_64_kib_a_call() {
+    use std::rc::Rc;
+    let (s, mut c) = tcp_pair();
+    let s = Rc::new(s);
+    // The writer may block while the socket buffers are full; it ends when `s` closes.
+    let writer = std::thread::spawn(move || c.write_all(&vec![1u8; 1 << 20]));
+    // Wait until more than 64 KiB has arrived, then read with room for all of it.
+    let t0 = Instant::now();
+    let mut peek = vec![0u8; 256 << 10];
+    while s.as_mio().peek(&mut peek).unwrap_or(0) <= 64 << 10 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "64 KiB never arrived"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let r = Rendezvous::<(), _>::new();
+    run(|| tame_rt::net::read_some(s.clone(), Vec::new(), 1 << 20, r.event(())));
+    let ((), (buf, n)) = r.try_join().unwrap();
+    assert_eq!((buf.len(), n.unwrap()), (64 << 10, 64 << 10));
+    drop(s);
+    let _ = writer.join().unwrap(); // all written, or cut by the close
+}
+
 #[test]
 fn a_helper_stops_waiting_when_its_timeout_fires() {
     use std::rc::Rc;
     use tame_rt::{TimedOut, add_timeout};
-    let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let _quiet = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     std::thread::sleep(Duration::from_millis(10));
     let (s, _) = l.try_accept().unwrap();
