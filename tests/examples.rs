@@ -7,6 +7,8 @@ use std::time::Duration;
 mod echo;
 #[path = "../examples/hello.rs"]
 mod hello;
+#[path = "../examples/pipe.rs"]
+mod pipe;
 #[path = "../examples/rendezvous.rs"]
 mod rendezvous;
 #[path = "../examples/scheduling.rs"]
@@ -41,6 +43,12 @@ fn scheduling_rules_hold_as_the_book_shows() {
 #[test]
 fn rendezvous_listings_run_as_described() {
     rendezvous::main();
+}
+
+#[test]
+#[cfg(target_os = "linux")] // the listing compares errno numbers
+fn the_pipe_listings_read_in_order_and_close_cancels() {
+    pipe::main();
 }
 
 #[test]

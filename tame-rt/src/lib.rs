@@ -9,7 +9,8 @@
 //! - [`set_clock`]`(`[`Clock::Virtual`]`)`: a loop that never sleeps but jumps to the next
 //!   deadline, to test timeouts in microseconds; [`wall_now`], [`run_once`],
 //!   [`timer_background`], [`at_preblock`]: the loop's hooks.
-//! - [`readable`], [`writable`], [`net`]: fd readiness and non-blocking sockets.
+//! - [`readable`], [`writable`], [`hangup`], [`net`]: fd readiness and non-blocking sockets;
+//!   [`fd::Fd`]: a shared fd handle whose reads and writes are queued and served in order.
 //! - [`add_timeout`], [`TimedOut`]: race an operation against a timer, cancelling the loser.
 //! - [`signal`]: [`at_signal`](signal::at_signal) waits for a Unix signal, and
 //!   [`add_signal`](signal::add_signal) lets one interrupt an operation.
@@ -45,6 +46,7 @@
 mod clock;
 mod core;
 mod event;
+pub mod fd;
 mod io;
 mod local;
 pub mod net;
@@ -61,7 +63,7 @@ mod timer_store;
 pub use crate::clock::{Clock, clock, set_clock, wall_now};
 pub use crate::core::{at_preblock, now, run, run_once};
 pub use crate::event::{Event, leak_reports};
-pub use crate::io::{deregister, readable, writable};
+pub use crate::io::{deregister, hangup, readable, writable};
 pub use crate::rendezvous::Rendezvous;
 pub use crate::task::{backtrace, blocked_locations};
 pub use crate::tether::{Lifeline, Tether};
