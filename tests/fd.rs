@@ -456,3 +456,25 @@ fn a_regular_file_never_hangs_up_and_is_read_at_once() {
     fd.close();
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn hangup_on_an_fd_fires_when_its_peer_closes_and_is_dropped_when_it_closes() {
+    let (r, w) = Fd::pipe().unwrap();
+    let ev: Rendezvous<&str> = Rendezvous::new();
+    tame::run(|| {
+        tame::hangup(&r, ev.event("writer gone"));
+        let w2 = w.clone();
+        w.write(
+            "last words",
+            Event::from_fn(move |_: io::Result<usize>| w2.close()),
+        );
+    });
+    assert_eq!(ev.try_join(), Some(("writer gone", ())));
+    // A hang-up wait on an Fd that is closed first is dropped with it: nothing keeps the loop.
+    let (r, _w) = Fd::pipe().unwrap();
+    tame::run(|| {
+        tame::hangup(&r, ev.event("never"));
+        r.close();
+    });
+    assert_eq!((ev.try_join(), ev.pending()), (None, 0));
+}

@@ -111,6 +111,28 @@ impl std::fmt::Debug for Fd {
     }
 }
 
+/// The fd's number, for [`hangup`](crate::hangup) and other readiness waits (meaningless once
+/// the `Fd` is closed: the number may belong to another fd by then). Closing the `Fd` drops
+/// the events waiting on it.
+///
+/// ```
+/// # use tame_rt as tame;
+/// # if cfg!(miri) { return; } // Miri has no pipes
+/// let (r, w) = tame::fd::Fd::pipe().unwrap();
+/// let gone = tame::Rendezvous::<(), ()>::new();
+/// tame::run(|| {
+///     tame::hangup(&r, gone.event(()));
+///     w.close(); // the writer is gone: the reader's peer hung up
+/// });
+/// assert_eq!(gone.try_join(), Some(((), ())));
+/// r.close();
+/// ```
+impl AsRawFd for Fd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.raw
+    }
+}
+
 /// A queued read.
 struct ReadOp {
     buf: Rc<RefCell<Vec<u8>>>,
@@ -305,7 +327,8 @@ impl Fd {
 
     /// Closes the fd: every op pending or queued completes with `ECANCELED` (reads first, then
     /// writes, each in issue order), then the [`at_close`](Fd::at_close) events fire. Later
-    /// ops complete with `EBADF`. The fd's former flags are restored before it is closed.
+    /// ops complete with `EBADF`. The fd's former flags are restored before it is closed, and
+    /// other events waiting on its number (a [`hangup`](crate::hangup), say) are abandoned.
     /// Closing a closed `Fd` does nothing.
     ///
     /// ```
@@ -628,9 +651,10 @@ impl Inner {
         };
         let reads = std::mem::take(&mut *self.reads.borrow_mut());
         let writes = std::mem::take(&mut *self.writes.borrow_mut());
-        // Out of the poller (its readiness events are dropped) while the number is still
-        // this fd's; then the flags back; then the fd is closed.
-        crate::io::deregister(&self.raw);
+        // Out of the poller (its readiness events are dropped, and the `hangup` waits on it,
+        // on purpose: no leak report) while the number is still this fd's; then the flags
+        // back; then the fd is closed.
+        crate::event::silently(|| crate::io::deregister(&self.raw));
         if let Some(flags) = self.restore {
             // Nothing useful to do if it fails: the fd is being closed.
             let _ = rustix::fs::fcntl_setfl(&file, flags);
