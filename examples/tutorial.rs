@@ -254,7 +254,7 @@ pub fn main() {
             .map(String::from)
             .to_vec()
     };
-    let t0 = Instant::now();
+    let (t0, start) = (Instant::now(), tame::now());
     tame::run(|| {
         sleep_then_print(20);
         ticker(3, Duration::from_millis(5), ticks.event("ticker"));
@@ -284,14 +284,22 @@ pub fn main() {
     .map(String::from)
     .to_vec();
     // Every version gives the answers in input order. They finish in order of speed
-    // (parallel after about 10 ms, windowed 21, sequential 36), which is printed, not checked:
-    // a loaded machine may delay any timer.
+    // (parallel after about 10 ms, windowed 21, sequential 36), which is printed, and checked
+    // only on the virtual clock: on the real one a loaded machine may delay any timer.
     let mut finished = Vec::new();
     while let Some((version, got)) = lists.try_join() {
         assert_eq!(got, answers, "{version}");
         finished.push(version);
     }
     println!("multidns versions, fastest first: {finished:?}");
+    // On the virtual clock (tests/examples.rs runs it there), every timer fires exactly at
+    // its deadline, so the orders and counts below are exact.
+    let exact = tame::clock() == tame::Clock::Virtual;
+    if exact {
+        assert_eq!(finished, ["parallel", "windowed", "sequential"]);
+        // The last timer: `slow_double(200, …)`, whose timeout fired long before.
+        assert_eq!(tame::now() - start, Duration::from_millis(200));
+    }
     finished.sort_unstable();
     assert_eq!(finished, ["parallel", "sequential", "windowed"]);
     assert_eq!(timed.try_join(), Some(("fast enough", Ok(10))));
@@ -313,5 +321,8 @@ pub fn main() {
     // `count_forever` ticked every 10 ms for 35 ms, then ended; the loop did not wait for it.
     let (_, counted) = stopped.try_join().expect("count_for_a_while reported");
     assert!((1..=3).contains(&counted), "{counted} ticks");
+    if exact {
+        assert_eq!((tick_counts["within 55 ms"], counted), (5, 3));
+    }
     println!("all tutorial listings ran as described");
 }

@@ -82,9 +82,9 @@ mod macros;
 pub use tame_macros::{main, tamed};
 pub use tame_rt::{
     Clock, Event, Lifeline, Rendezvous, Tether, TimedOut, Timer, add_timeout, all, asap, at,
-    at_preblock, backtrace, blocked_locations, clock, deregister, extend_event, leak_reports, now,
-    push_back_event, readable, run, run_once, set_clock, timeout_value, timer, timer_background,
-    wall_now, with_timeout, writable,
+    at_preblock, backtrace, blocked_locations, clock, deregister, extend_event, hangup,
+    leak_reports, now, push_back_event, readable, run, run_once, set_clock, timeout_value, timer,
+    timer_background, wall_now, with_timeout, writable,
 };
 
 /// Non-blocking TCP and UDP sockets on the tame loop, and tamed helpers built on them.
@@ -260,6 +260,45 @@ pub mod dns {
 /// ```
 pub mod signal {
     pub use tame_rt::signal::*;
+}
+
+/// File descriptors on the tame loop: [`Fd`](fd::Fd), a shared handle whose reads are served
+/// one at a time in the order issued, and writes too; `close()` completes every pending op
+/// with `ECANCELED`. [`hangup`] tells when the peer of an fd is gone.
+///
+/// ```
+/// # if cfg!(miri) { return; } // Miri has no pipes
+/// use std::{cell::RefCell, io, rc::Rc};
+/// use tame::{Event, fd::Fd, tamed};
+///
+/// /// Reads 4-byte records until end of file, and reports how many came.
+/// #[tamed]
+/// fn count_records(fd: Fd, done: Event<usize>) {
+///     let mut n = 0;
+///     loop {
+///         let buf = Rc::new(RefCell::new(Vec::new()));
+///         let mut res: io::Result<()> = Ok(());
+///         twait! { fd.read(buf.clone(), 4, mkevent!(res)); }
+///         if res.is_err() || buf.borrow().len() < 4 {
+///             break;
+///         }
+///         n += 1;
+///     }
+///     done.trigger(n);
+/// }
+///
+/// let (r, w) = Fd::pipe().unwrap();
+/// let count = Rc::new(RefCell::new(0));
+/// let c = count.clone();
+/// tame::run(|| {
+///     count_records(r, Event::from_fn(move |n| *c.borrow_mut() = n));
+///     let w2 = w.clone();
+///     w.write("aaaabbbbcccc", Event::from_fn(move |_| w2.close())); // then end of file
+/// });
+/// assert_eq!(*count.borrow(), 3);
+/// ```
+pub mod fd {
+    pub use tame_rt::fd::*;
 }
 
 /// What `#[tamed]` expands to. Not a public API: it may change in any release.

@@ -11,6 +11,8 @@ mod hello;
 mod networking;
 #[path = "../examples/per_thread.rs"]
 mod per_thread;
+#[path = "../examples/pipe.rs"]
+mod pipe;
 #[path = "util/process.rs"]
 mod process;
 #[path = "../examples/rendezvous.rs"]
@@ -30,6 +32,9 @@ mod virtual_time;
 
 #[test]
 fn tutorial_listings_run_as_described() {
+    // On the virtual clock: its 200 ms of timers take no real time, and the order in which
+    // the versions finish, printed on the real clock, is checked exactly.
+    tame::set_clock(tame::Clock::Virtual);
     tutorial::main(); // asserts every result it prints
 }
 
@@ -55,7 +60,14 @@ fn networking_listings_run_as_described() {
 
 #[test]
 fn rendezvous_listings_run_as_described() {
+    tame::set_clock(tame::Clock::Virtual); // its 200 ms of timers take no real time
     rendezvous::main();
+}
+
+#[test]
+#[cfg(target_os = "linux")] // the listing compares errno numbers
+fn the_pipe_listings_read_in_order_and_close_cancels() {
+    pipe::main();
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Fd readiness: `readable` / `writable` on any file descriptor, and `deregister`.
+//! Fd readiness: `readable` / `writable` / `hangup` on any file descriptor, and `deregister`.
 //!
 //! These reach the thread's [`Poller`](crate::poller::Poller) through the loop; the model
 //! (registration, remembered edges, fd numbers reused) is described there.
@@ -74,6 +74,58 @@ pub fn readable<S: AsRawFd + ?Sized>(source: &S, e: Event<()>) {
 /// ```
 pub fn writable<S: AsRawFd + ?Sized>(source: &S, e: Event<()>) {
     wait(source, Direction::Write, e, false)
+}
+
+/// Triggers `e` when the peer of `source` hangs up: the other end of a pipe or socket is
+/// closed, the peer shut its writing side down (`shutdown(Write)`), or the fd reports an
+/// error. Never on data alone: a readable socket with data and a live peer does not fire it.
+///
+/// The same rules as [`readable`] apply otherwise: the loop stays alive while `e` waits; if
+/// `e`'s receiver is cancelled, the interest is removed at once; a hang-up that happened
+/// while nobody waited is remembered for the next wait (once). An fd that cannot be polled (a
+/// regular file) never hangs up: the wait is dropped at once (its receiver sees an abandoned
+/// event). A peer that writes and then closes fires it once the close is seen, whether or not
+/// its data was read.
+///
+/// ```
+/// # use tame_rt as tame;
+/// # if cfg!(miri) { return; } // Miri has no sockets
+/// use std::io::Write;
+/// use std::os::unix::net::UnixStream;
+/// use tame::Rendezvous;
+///
+/// let (mut a, b) = UnixStream::pair().unwrap();
+/// b.set_nonblocking(true).unwrap();
+/// let r: Rendezvous<&str> = Rendezvous::new();
+/// tame::run(|| {
+///     tame::hangup(&b, r.event("hung up"));
+///     a.write_all(b"data").unwrap(); // not a hang-up
+///     let late = tame::Event::from_fn(move |()| drop(a));
+///     tame::timer(std::time::Duration::from_millis(5), late); // this is
+/// });
+/// assert_eq!(r.try_join(), Some(("hung up", ())));
+/// tame::deregister(&b);
+/// ```
+pub fn hangup<S: AsRawFd + ?Sized>(source: &S, e: Event<()>) {
+    let fd = source.as_raw_fd();
+    if !e.is_live() {
+        return;
+    }
+    let mut e = e;
+    if let Ok(i) = usize::try_from(fd) {
+        e.on_cancel_internal(prune_hook, i, 0);
+    }
+    let now = crate::local::with(|c| c.io.borrow_mut().wait(fd, Direction::Hangup, e, false));
+    // Ready at once: a remembered hang-up, or an fd that cannot be polled, which never hangs
+    // up (its event is dropped).
+    if let Some(e) = now {
+        let pollable = crate::local::with(|c| c.io.borrow().is_registered(fd));
+        if pollable {
+            e.trigger(());
+        } else {
+            e.abandon(); // on purpose: no leak report
+        }
+    }
 }
 
 /// `readable` / `writable` for a `tame::net` socket, which deregisters itself when dropped.

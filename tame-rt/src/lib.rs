@@ -9,7 +9,8 @@
 //! - [`set_clock`]`(`[`Clock::Virtual`]`)`: a loop that never sleeps but jumps to the next
 //!   deadline, to test timeouts in microseconds; [`wall_now`], [`run_once`],
 //!   [`timer_background`], [`at_preblock`]: the loop's hooks.
-//! - [`readable`], [`writable`], [`net`]: fd readiness and non-blocking sockets.
+//! - [`readable`], [`writable`], [`hangup`], [`net`]: fd readiness and non-blocking sockets;
+//!   [`fd::Fd`]: a shared fd handle whose reads and writes are queued and served in order.
 //! - [`add_timeout`], [`TimedOut`]: race an operation against a timer, cancelling the loser.
 //! - Event adapters: [`Event::alias`], [`Event::unblocker`], [`Event::at_trigger`],
 //!   [`Event::bind`], [`Event::map`], [`Event::rebind`], [`all`], [`push_back_event`],
@@ -53,6 +54,7 @@ mod core;
 #[cfg(feature = "dns")]
 pub mod dns;
 mod event;
+pub mod fd;
 mod io;
 mod local;
 pub mod net;
@@ -70,7 +72,7 @@ pub use crate::adapter::{all, extend_event, push_back_event, timeout_value, with
 pub use crate::clock::{Clock, clock, set_clock, wall_now};
 pub use crate::core::{at_preblock, now, run, run_once};
 pub use crate::event::{Event, leak_reports};
-pub use crate::io::{deregister, readable, writable};
+pub use crate::io::{deregister, hangup, readable, writable};
 pub use crate::rendezvous::Rendezvous;
 pub use crate::task::{backtrace, blocked_locations};
 pub use crate::tether::{Lifeline, Tether};

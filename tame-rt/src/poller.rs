@@ -21,6 +21,10 @@
 //! loop on their `try_*` call until `WouldBlock`, then wait again. Errors and hang-ups count as
 //! ready in both directions so the caller's next `try_*` call sees them.
 //!
+//! A third kind of wait, *hang-up* (`hangup`), has its own waiters and remembered edge, and is
+//! fired only by an error, a hang-up or a read side shut down by the peer (mio's `is_error`,
+//! `is_read_closed`, `is_write_closed`), never by data.
+//!
 //! # Fd numbers are reused
 //! The kernel drops a closed fd from the poller by itself, and the next socket may get the same
 //! number. A `tame::net` socket deregisters when dropped, so its entry is always its own (the
@@ -57,6 +61,9 @@ pub(crate) struct Fd {
     owned: bool,
     read: Dir,
     write: Dir,
+    /// Waiting for the peer to hang up (`hangup`): fired on HUP, ERR or a shut-down read side
+    /// only, never on data.
+    hup: Dir,
 }
 
 pub(crate) struct Poller {
@@ -75,6 +82,7 @@ const EVENTS: usize = 1024;
 pub(crate) enum Direction {
     Read,
     Write,
+    Hangup,
 }
 
 impl Poller {
@@ -103,11 +111,20 @@ impl Poller {
         Ok(self.poll.as_ref().expect("just created"))
     }
 
+    /// Whether `fd` is registered with the poller (it could be polled).
+    pub(crate) fn is_registered(&self, fd: RawFd) -> bool {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.fds.get(i))
+            .is_some_and(|f| f.registered)
+    }
+
     fn dir(&mut self, fd: RawFd, d: Direction) -> &mut Dir {
         let f = &mut self.fds[fd as usize];
         match d {
             Direction::Read => &mut f.read,
             Direction::Write => &mut f.write,
+            Direction::Hangup => &mut f.hup,
         }
     }
 
@@ -130,13 +147,15 @@ impl Poller {
         let remembered = match d {
             Direction::Read => f.read.ready,
             Direction::Write => f.write.ready,
+            Direction::Hangup => f.hup.ready,
         };
         let idle = f.registered
             && !f.owned
             && !owned
             && !remembered
             && f.read.waiters.is_empty()
-            && f.write.waiters.is_empty();
+            && f.write.waiters.is_empty()
+            && f.hup.waiters.is_empty();
         if !f.registered || idle {
             let interest = Interest::READABLE | Interest::WRITABLE;
             let res = match self.poll() {
@@ -192,7 +211,7 @@ impl Poller {
         let Some(f) = self.fds.get_mut(fd) else {
             return;
         };
-        for dir in [&mut f.read, &mut f.write] {
+        for dir in [&mut f.read, &mut f.write, &mut f.hup] {
             let mut i = 0;
             while i < dir.waiters.len() {
                 if dir.waiters[i].is_live() {
@@ -232,6 +251,9 @@ impl Poller {
             if ev.is_writable() || trouble {
                 Self::fire(&mut f.write, &mut self.waiters, out);
             }
+            if trouble {
+                Self::fire(&mut f.hup, &mut self.waiters, out);
+            }
         }
         Ok(())
     }
@@ -255,6 +277,7 @@ impl Poller {
         for f in &mut self.fds {
             out.extend(f.read.waiters.drain(..));
             out.extend(f.write.waiters.drain(..));
+            out.extend(f.hup.waiters.drain(..));
         }
         self.waiters = 0;
     }
@@ -265,7 +288,7 @@ impl Poller {
             return None;
         }
         let old = std::mem::take(f);
-        self.waiters -= old.read.waiters.len() + old.write.waiters.len();
+        self.waiters -= old.read.waiters.len() + old.write.waiters.len() + old.hup.waiters.len();
         self.check();
         if let Some(p) = &self.poll {
             // The fd may already be closed; nothing useful to do with an error here.
@@ -282,7 +305,7 @@ impl Poller {
             let n: usize = self
                 .fds
                 .iter()
-                .map(|f| f.read.waiters.len() + f.write.waiters.len())
+                .map(|f| f.read.waiters.len() + f.write.waiters.len() + f.hup.waiters.len())
                 .sum();
             assert_eq!(
                 self.waiters, n,
