@@ -297,3 +297,43 @@ fn match_arm_bindings_shadowing_a_kept_local() {
         ]
     );
 }
+
+/// `Option::and`, `Result::or`, `is_some_and`, …: methods of the standard library that take
+/// `self`, used on kept locals after a wait (the macro must count them as moves, or it drops
+/// the moved local again at the end of its scope: E0382).
+#[tamed]
+fn combinators_that_take_self(done: Event<(Option<String>, Result<String, String>, bool)>) {
+    let (a, b) = (Some("a".to_string()), Some("b".to_string()));
+    let (c, d): (Result<String, String>, Result<String, String>) =
+        (Err("c".into()), Ok("d".into()));
+    let e = Some("e".to_string());
+    twait! { tame::asap(mkevent!()); }
+    let (mut f, mut g): (Result<u8, String>, Result<u8, String>) = (Ok(0), Ok(0));
+    twait! {
+        mkevent!(f).trigger(Ok(1));
+        mkevent!(g).trigger(Ok(2));
+    }
+    let fg = match f.and(g) {
+        Ok(v) => v,
+        Err(e) => return done.trigger((None, Err(e), false)),
+    };
+    twait! { tame::asap(mkevent!()); }
+    let _ = fg;
+    let ab = a.and(b);
+    let cd = c.or(d);
+    let has_e = e.is_some_and(|s| s == "e");
+    if ab.is_none() {
+        // A `return` drops, explicitly, the locals still in scope that were not moved.
+        return done.trigger((None, cd, has_e));
+    }
+    done.trigger((ab, cd, has_e));
+}
+
+#[test]
+fn methods_of_the_standard_library_that_take_self_are_moves() {
+    let got = result(combinators_that_take_self);
+    assert_eq!(
+        got,
+        Some((Some("b".to_string()), Ok("d".to_string()), true))
+    );
+}

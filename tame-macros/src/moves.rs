@@ -88,6 +88,17 @@ fn consumes(method: &str) -> bool {
         "then",
         "then_some",
         "leak",
+        // `Option` and `Result` by value: `a.and(b)`, `a.or(b)`, `o.is_some_and(f)`, …
+        "and",
+        "or",
+        "xor",
+        "is_some_and",
+        "is_none_or",
+        "is_ok_and",
+        "is_err_and",
+        "inspect",
+        "inspect_err",
+        "transpose",
     ];
     EXACT.contains(&method)
         || method.starts_with("into_")
@@ -438,6 +449,14 @@ mod tests {
                 "f(a); let x = b; S { v: c }; d.trigger(()); (e, 1); g.into_iter(); vec![k]; vec![None; l.len()]; println!(\"{}\", f(m));"
             ),
             ["None", "a", "b", "c", "d", "e", "g", "k", "m"]
+        );
+    }
+
+    #[test]
+    fn option_and_result_combinators_take_self() {
+        assert_eq!(
+            moved("a.and(b); c.or(d); e.xor(f); g.is_some_and(|x| x > 0); h.is_ok_and(|x| x);"),
+            ["a", "b", "c", "d", "e", "f", "g", "h"]
         );
     }
 
