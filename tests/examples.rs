@@ -276,3 +276,99 @@ fn line_echo_help_and_bad_arguments() {
         assert!(String::from_utf8_lossy(&out.stderr).starts_with("line_echo: "));
     }
 }
+
+#[cfg(feature = "dns")]
+/// A tiny HTTP/1.0 server on a thread, for `fetch`: `/small` (100 bytes), `/binary` (100 KiB
+/// of every byte value), anything else 404; it stops after `n` requests or 20 s.
+fn http_server(n: usize) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    l.set_nonblocking(true).unwrap();
+    let t = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut served = 0;
+        while served < n && std::time::Instant::now() < deadline {
+            let Ok((s, _)) = l.accept() else {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            };
+            s.set_nonblocking(false).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+            let mut request = String::new();
+            let _ = r.read_line(&mut request);
+            let mut h = String::new();
+            while r.read_line(&mut h).is_ok_and(|k| k > 2) {
+                h.clear();
+            }
+            let (status, body): (&str, Vec<u8>) = match request.split(' ').nth(1) {
+                Some("/small") => ("200 OK", vec![b'x'; 100]),
+                Some("/binary") => ("200 OK", (0..102_400).map(|i| (i % 256) as u8).collect()),
+                _ => ("404 Not Found", b"no such file\n".to_vec()),
+            };
+            let mut s = s;
+            let head = format!(
+                "HTTP/1.0 {status}\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = s
+                .write_all(head.as_bytes())
+                .and_then(|()| s.write_all(&body));
+            served += 1;
+        }
+    });
+    (addr, t)
+}
+
+#[cfg(feature = "dns")]
+#[test]
+fn fetch_gets_urls_in_parallel_by_name_and_by_address() {
+    let (addr, server) = http_server(4);
+    let port = addr.port();
+    let urls = [
+        format!("http://localhost:{port}/small"),
+        format!("http://127.0.0.1:{port}/binary"),
+        format!("http://127.0.0.1:{port}/missing"),
+        format!("http://localhost:{port}"),
+        "http://127.0.0.1:1/refused".to_string(),
+    ];
+    let out = process::run_bounded(
+        std::process::Command::new(process::example_binary("fetch")).args(&urls),
+        None,
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines: Vec<&str> = stdout.lines().collect();
+    lines.sort();
+    let want = [
+        format!("100 bytes, HTTP/1.0 200 OK: {}", urls[0]),
+        format!("102400 bytes, HTTP/1.0 200 OK: {}", urls[1]),
+        format!("13 bytes, HTTP/1.0 404 Not Found: {}", urls[2]),
+        format!("13 bytes, HTTP/1.0 404 Not Found: {}", urls[3]),
+    ];
+    for w in &want {
+        assert!(lines.contains(&w.as_str()), "{w:?} not in {lines:?}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("error, ") && l.ends_with(&urls[4])),
+        "{lines:?}"
+    );
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    server.join().unwrap();
+}
+
+#[cfg(feature = "dns")]
+#[test]
+fn fetch_says_how_to_use_it() {
+    let out = process::run_bounded(
+        std::process::Command::new(process::example_binary("fetch")).arg("--help"),
+        None,
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("usage: fetch URL..."));
+}
