@@ -47,6 +47,7 @@ fn f2(m: Mutex, log: Log, x: Rc<Cell<u32>>) {
     assert_eq!(x.get(), 5);
 }
 
+// ANCHOR: mutex_timeout
 #[tamed]
 fn f3(m: Mutex, log: Log, x: Rc<Cell<u32>>) {
     let mut outcome: Result<(), TimedOut> = Ok(());
@@ -61,6 +62,7 @@ fn f3(m: Mutex, log: Log, x: Rc<Cell<u32>>) {
         m.release_shared();
     }
 }
+// ANCHOR_END: mutex_timeout
 
 #[tamed]
 fn f4(m: Mutex, log: Log, x: Rc<Cell<u32>>) {
@@ -151,6 +153,7 @@ fn shared_holders_pass_the_turn_on_but_never_overtake_an_exclusive_waiter() {
 
 // ---- t21: a channel: 0 -1, then block before each of 1 0, 2 1, 3 2 ----
 
+// ANCHOR: channel
 #[tamed]
 fn take(c: Channel<i32>, log: Log) {
     for i in 0..4 {
@@ -188,6 +191,7 @@ fn a_channel_hands_values_over_in_tamers_order() {
     assert_eq!(c.waiters(), 0);
     assert_eq!(tame::now() - t0, ms(30));
 }
+// ANCHOR_END: channel
 
 // ---- cancel-safety ----
 
