@@ -294,6 +294,28 @@ impl<T> Drop for Occurrence<T> {
     }
 }
 
+/// The part of a [`Relay`] over one event `self.e` that is the same for all: dropped, it drops
+/// `e`; it is live, and cancelled, as `e` is.
+macro_rules! relay_through_e {
+    () => {
+        fn drop_untriggered(self: Box<Self>, quiet: bool) {
+            drop_event(self.e, quiet);
+        }
+        fn is_live(&self) -> bool {
+            self.e.is_live()
+        }
+        fn can_cancel(&self) -> bool {
+            self.e.can_cancel()
+        }
+        fn add_hook(&mut self, hook: Hook) {
+            self.e.hook(|| hook);
+        }
+        fn find_caller(&self) -> Option<FindCaller> {
+            self.e.find_caller()
+        }
+    };
+}
+
 /// `e.bind(v)`: an `Event<()>` that triggers `e` with `v`.
 struct Bind<T> {
     e: Event<T>,
@@ -307,21 +329,7 @@ impl<T: 'static> Relay<()> for Bind<T> {
     fn unblock(self: Box<Self>) {
         self.e.trigger(self.v);
     }
-    fn drop_untriggered(self: Box<Self>, quiet: bool) {
-        drop_event(self.e, quiet);
-    }
-    fn is_live(&self) -> bool {
-        self.e.is_live()
-    }
-    fn can_cancel(&self) -> bool {
-        self.e.can_cancel()
-    }
-    fn add_hook(&mut self, hook: Hook) {
-        self.e.hook(|| hook);
-    }
-    fn find_caller(&self) -> Option<FindCaller> {
-        self.e.find_caller()
-    }
+    relay_through_e!();
 }
 
 /// `e.map(f)`: an `Event<S>` that triggers `e` with `f(s)`.
@@ -338,21 +346,7 @@ impl<S, T: 'static, F: FnOnce(S) -> T> Relay<S> for Map<T, F> {
     fn unblock(self: Box<Self>) {
         self.e.unblock();
     }
-    fn drop_untriggered(self: Box<Self>, quiet: bool) {
-        drop_event(self.e, quiet);
-    }
-    fn is_live(&self) -> bool {
-        self.e.is_live()
-    }
-    fn can_cancel(&self) -> bool {
-        self.e.can_cancel()
-    }
-    fn add_hook(&mut self, hook: Hook) {
-        self.e.hook(|| hook);
-    }
-    fn find_caller(&self) -> Option<FindCaller> {
-        self.e.find_caller()
-    }
+    relay_through_e!();
 }
 
 /// `with_timeout`'s bridge from `add_timeout`: `Ok(v)` triggers `e` with `v`, `Err` unblocks it.
@@ -370,21 +364,7 @@ impl<T: 'static> Relay<Result<T, TimedOut>> for OrUnblock<T> {
     fn unblock(self: Box<Self>) {
         self.e.unblock();
     }
-    fn drop_untriggered(self: Box<Self>, quiet: bool) {
-        drop_event(self.e, quiet);
-    }
-    fn is_live(&self) -> bool {
-        self.e.is_live()
-    }
-    fn can_cancel(&self) -> bool {
-        self.e.can_cancel()
-    }
-    fn add_hook(&mut self, hook: Hook) {
-        self.e.hook(|| hook);
-    }
-    fn find_caller(&self) -> Option<FindCaller> {
-        self.e.find_caller()
-    }
+    relay_through_e!();
 }
 
 /// `all(events)`: one event that triggers each of `events` in turn.

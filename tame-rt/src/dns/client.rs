@@ -46,7 +46,7 @@ use tame_macros::tamed;
 use super::wire::{Verdict, encodable, judge, name_hash, query_bytes};
 use super::{Answer, DnsError, QueryType, Stats};
 use crate::event::Event;
-use crate::net::{TcpStream, UdpSocket};
+use crate::net::{BufReader, UdpSocket, connect, write_all};
 use crate::rendezvous::Rendezvous;
 
 /// Largest datagram read. Without EDNS a server sends at most 512 bytes over UDP; a larger
@@ -520,68 +520,44 @@ fn ask_over_tcp(server: SocketAddr, question: Question<'static>, done: Event<Ans
     let Ok(query) = query_bytes(id, &question) else {
         return done.trigger(Err(DnsError::Truncated));
     };
-    let Ok(stream) = TcpStream::connect(server) else {
-        return done.trigger(Err(DnsError::Truncated));
-    };
+    let mut conn = Err(io::ErrorKind::NotConnected.into());
     twait! {
         #![describe("connecting to the DNS server over TCP")]
-        stream.writable(mkevent!());
+        connect(server, mkevent!(conn));
     }
-    if !matches!(stream.take_error(), Ok(None)) {
+    let Ok(stream) = conn.map(Rc::new) else {
         return done.trigger(Err(DnsError::Truncated));
-    }
+    };
     let mut out = (query.len() as u16).to_be_bytes().to_vec();
     out.extend_from_slice(&query);
-    let mut sent = 0;
-    while sent < out.len() {
-        match stream.try_write(&out[sent..]) {
-            Ok(n) => sent += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                twait! {
-                    #![describe("sending the DNS query over TCP")]
-                    stream.writable(mkevent!());
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return done.trigger(Err(DnsError::Truncated)),
-        }
+    let mut sent = Ok(0);
+    twait! {
+        #![describe("sending the DNS query over TCP")]
+        write_all(stream.clone(), out, mkevent!(sent));
     }
     // The reply: its length, then that many bytes (at most 65,535: the frame bounds it).
-    let mut len = [0u8; 2];
-    let mut got = 0;
-    while got < len.len() {
-        match stream.try_read(&mut len[got..]) {
-            Ok(0) => return done.trigger(Err(DnsError::Truncated)),
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                twait! {
-                    #![describe("the DNS answer over TCP")]
-                    stream.readable(mkevent!());
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return done.trigger(Err(DnsError::Truncated)),
+    let reader = BufReader::new(stream);
+    let mut len = sent.map(|_| Vec::new());
+    if len.is_ok() {
+        twait! {
+            #![describe("the DNS answer over TCP")]
+            reader.read_exact(2, mkevent!(len));
         }
     }
-    let mut reply = vec![0u8; usize::from(u16::from_be_bytes(len))];
-    got = 0;
-    while got < reply.len() {
-        match stream.try_read(&mut reply[got..]) {
-            Ok(0) => return done.trigger(Err(DnsError::Truncated)),
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                twait! {
-                    #![describe("the DNS answer over TCP")]
-                    stream.readable(mkevent!());
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return done.trigger(Err(DnsError::Truncated)),
-        }
+    let Ok(&[hi, lo]) = len.as_deref() else {
+        return done.trigger(Err(DnsError::Truncated));
+    };
+    let mut reply = Ok(Vec::new());
+    twait! {
+        #![describe("the DNS answer over TCP")]
+        reader.read_exact(usize::from(u16::from_be_bytes([hi, lo])), mkevent!(reply));
     }
-    drop(stream);
-    let answer = match (header_buffer::id(&reply), judge(&reply, &question)) {
-        (Ok(0), Verdict::Answer(a)) => a,
+    drop(reader); // the connection closes
+    let answer = match reply
+        .as_deref()
+        .map(|r| (header_buffer::id(r), judge(r, &question)))
+    {
+        Ok((Ok(0), Verdict::Answer(a))) => a,
         _ => Err(DnsError::Truncated),
     };
     done.trigger(answer);
