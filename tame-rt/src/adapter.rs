@@ -17,58 +17,12 @@ use std::time::Duration;
 
 use smallvec::SmallVec;
 
-use crate::event::{Event, FindCaller, Hook, Shape, Target};
+use crate::event::{Event, FindCaller, Handle, Hook, Relay, Shape, Shared, Target};
 use crate::timeout::{TimedOut, add_timeout};
 
 /// Drops `e` untriggered; `quiet` when the drop was on purpose (no leak report).
 fn drop_event<T>(e: Event<T>, quiet: bool) {
     if quiet { e.abandon() } else { drop(e) }
-}
-
-/// An event that forwards to other events: the target of `bind`, `map`, `all`, and the
-/// timeout adapters.
-pub(crate) trait Relay<T> {
-    /// The adapted event was triggered with `value`.
-    fn trigger(self: Box<Self>, value: T);
-    /// The adapted event completed without a value.
-    fn unblock(self: Box<Self>);
-    /// The adapted event was dropped untriggered (`quiet`: on purpose).
-    fn drop_untriggered(self: Box<Self>, quiet: bool);
-    fn is_live(&self) -> bool;
-    /// Whether a receiver's cancellation can reach the adapted event.
-    fn can_cancel(&self) -> bool;
-    /// Runs `hook` when the adapted event is cancelled (called only if `can_cancel`).
-    fn add_hook(&mut self, hook: Hook);
-    #[cfg_attr(not(debug_assertions), allow(dead_code))]
-    fn find_caller(&self) -> Option<FindCaller>;
-}
-
-/// One occurrence with several handles, seen without its value type: what an unblocker (an
-/// `Event<()>` on an occurrence of any type) and every handle need. Each handle has an id,
-/// under which its `on_cancel` hooks are kept.
-pub(crate) trait Shared {
-    /// One more handle: its id.
-    fn new_handle(&self) -> u32;
-    /// Handle `id` completes the occurrence without a value, and is gone.
-    fn unblock_handle(&self, id: u32);
-    /// Handle `id` is dropped untriggered (`quiet`: on purpose).
-    fn release(&self, id: u32, quiet: bool);
-    fn is_live(&self) -> bool;
-    /// Adds an `on_cancel` hook of handle `id`.
-    fn add_hook(&self, id: u32, hook: Hook);
-    /// Adds an `at_trigger` event.
-    fn push_after(&self, n: Event<()>);
-    /// One handle more (`+1`) or less (`-1`) waits in an `at_trigger` list.
-    fn park(&self, delta: i32);
-    #[cfg_attr(not(debug_assertions), allow(dead_code))]
-    fn find_caller(&self) -> Option<FindCaller>;
-}
-
-/// A handle's view of an occurrence of `T`: [`Shared`], and the trigger with a value.
-pub(crate) trait Handle<T>: Shared {
-    /// Handle `id` triggers with `value`: the first handle consumed decides.
-    fn trigger(&self, id: u32, value: T);
-    fn as_shared(self: Rc<Self>) -> Rc<dyn Shared>;
 }
 
 /// One event shared by several handles.
@@ -101,7 +55,11 @@ pub(crate) struct Occurrence<T> {
 
 impl<T: 'static> Occurrence<T> {
     /// A shared occurrence of `inner`, with one handle (id 0: the event that was shared).
-    pub(crate) fn new(inner: Event<T>) -> Rc<Self> {
+    fn share(inner: Event<T>) -> Rc<dyn Handle<T>> {
+        Occurrence::new(inner)
+    }
+
+    fn new(inner: Event<T>) -> Rc<Self> {
         Rc::new_cyclic(|me| Occurrence {
             inner: Cell::new(Some(inner)),
             handles: Cell::new(1),
@@ -454,7 +412,7 @@ impl<T: 'static> Event<T> {
     /// ```
     #[cfg_attr(debug_assertions, track_caller)]
     pub fn alias(&self) -> Event<T> {
-        match self.shape() {
+        match self.shape(Occurrence::share) {
             Shape::Alias(occ) => {
                 let id = occ.new_handle();
                 Event::new(Target::Alias(occ, id))
@@ -486,7 +444,7 @@ impl<T: 'static> Event<T> {
     /// ```
     #[cfg_attr(debug_assertions, track_caller)]
     pub fn unblocker(&self) -> Event<()> {
-        let occ = match self.shape() {
+        let occ = match self.shape(Occurrence::share) {
             Shape::Alias(occ) => occ.as_shared(),
             Shape::Unblocker(occ) => occ,
             Shape::Consumed => return Event::consumed(),
@@ -513,7 +471,7 @@ impl<T: 'static> Event<T> {
     /// assert_eq!(r.try_join(), Some(("after", ())));
     /// ```
     pub fn at_trigger(&mut self, n: Event<()>) {
-        match self.shape() {
+        match self.shape(Occurrence::share) {
             Shape::Alias(occ) => occ.push_after(n),
             Shape::Unblocker(occ) => occ.push_after(n),
             Shape::Consumed => n.trigger(()),

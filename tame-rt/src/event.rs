@@ -19,8 +19,6 @@ use std::cell::Cell;
 use std::fmt;
 use std::rc::{Rc, Weak};
 
-use crate::adapter::{Handle, Occurrence, Relay, Shared};
-
 /// Something to run when a pending event's receiver is cancelled or goes away.
 ///
 /// Internal hooks (timers, fd interests) are a plain function pointer with two words of
@@ -198,6 +196,52 @@ pub(crate) trait Expire {
     fn expire(self: Rc<Self>);
 }
 
+/// An event that forwards to other events: the target of `bind`, `map`, `all`, and the
+/// timeout adapters.
+pub(crate) trait Relay<T> {
+    /// The adapted event was triggered with `value`.
+    fn trigger(self: Box<Self>, value: T);
+    /// The adapted event completed without a value.
+    fn unblock(self: Box<Self>);
+    /// The adapted event was dropped untriggered (`quiet`: on purpose).
+    fn drop_untriggered(self: Box<Self>, quiet: bool);
+    fn is_live(&self) -> bool;
+    /// Whether a receiver's cancellation can reach the adapted event.
+    fn can_cancel(&self) -> bool;
+    /// Runs `hook` when the adapted event is cancelled (called only if `can_cancel`).
+    fn add_hook(&mut self, hook: Hook);
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
+    fn find_caller(&self) -> Option<FindCaller>;
+}
+
+/// One occurrence with several handles, seen without its value type: what an unblocker (an
+/// `Event<()>` on an occurrence of any type) and every handle need. Each handle has an id,
+/// under which its `on_cancel` hooks are kept.
+pub(crate) trait Shared {
+    /// One more handle: its id.
+    fn new_handle(&self) -> u32;
+    /// Handle `id` completes the occurrence without a value, and is gone.
+    fn unblock_handle(&self, id: u32);
+    /// Handle `id` is dropped untriggered (`quiet`: on purpose).
+    fn release(&self, id: u32, quiet: bool);
+    fn is_live(&self) -> bool;
+    /// Adds an `on_cancel` hook of handle `id`.
+    fn add_hook(&self, id: u32, hook: Hook);
+    /// Adds an `at_trigger` event.
+    fn push_after(&self, n: Event<()>);
+    /// One handle more (`+1`) or less (`-1`) waits in an `at_trigger` list.
+    fn park(&self, delta: i32);
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
+    fn find_caller(&self) -> Option<FindCaller>;
+}
+
+/// A handle's view of an occurrence of `T`: [`Shared`], and the trigger with a value.
+pub(crate) trait Handle<T>: Shared {
+    /// Handle `id` triggers with `value`: the first handle consumed decides.
+    fn trigger(&self, id: u32, value: T);
+    fn as_shared(self: Rc<Self>) -> Rc<dyn Shared>;
+}
+
 /// What an event is as a handle on a shared occurrence (see [`Event::shape`]).
 pub(crate) enum Shape<T> {
     Consumed,
@@ -309,9 +353,9 @@ impl<T> Event<T> {
         }
     }
 
-    /// What this event is as a handle: turns a plain event, once, into the first handle on
-    /// a shared occurrence (`alias`, `unblocker`, `at_trigger`).
-    pub(crate) fn shape(&self) -> Shape<T>
+    /// What this event is as a handle: turns a plain event, once, into the first handle
+    /// (id 0) on a shared occurrence made by `share` (`alias`, `unblocker`, `at_trigger`).
+    pub(crate) fn shape(&self, share: fn(Event<T>) -> Rc<dyn Handle<T>>) -> Shape<T>
     where
         T: 'static,
     {
@@ -335,7 +379,7 @@ impl<T> Event<T> {
                     #[cfg(debug_assertions)]
                     volatile: self.volatile,
                 };
-                let occ: Rc<dyn Handle<T>> = Occurrence::new(inner);
+                let occ = share(inner);
                 self.target.set(Some(Target::Alias(occ.clone(), 0)));
                 Shape::Alias(occ)
             }
