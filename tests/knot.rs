@@ -1659,3 +1659,34 @@ fn with_one_worker_the_first_line_names_no_workers() {
         "{err}"
     );
 }
+
+#[test]
+fn a_second_knot_with_workers_shares_the_port_and_one_with_workers_1_is_refused() {
+    let k = Knot::start(&["--workers", "2"]);
+    let addr = k.addr.to_string();
+    // --workers 1 binds without SO_REUSEPORT: the address is in use.
+    let out = run(
+        Command::new(knot::binary()).args(["--addr", &addr, "--workers", "1"]),
+        Duration::from_secs(10),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Address already in use"), "{err}");
+    // --workers 2 joins the group of listeners: it starts, and the two share the port.
+    let mut second = Command::new(knot::binary())
+        .args(["--addr", &addr, "--workers", "2"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first_line = String::new();
+    let stderr = second.stderr.take().unwrap();
+    BufReader::new(stderr).read_line(&mut first_line).unwrap();
+    let _ = second.kill();
+    let _ = second.wait();
+    assert!(
+        first_line.contains(&format!("at http://{addr}/ with 2 workers")),
+        "{first_line}"
+    );
+}
