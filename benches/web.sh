@@ -10,9 +10,11 @@
 #
 # Usage: bash benches/web.sh [--duration SECONDS] [--conns "10 100 1000"]
 #                            [--servers "knot mio tokio axum axum-mt threads nginx"]
-#                            [--rounds N]
+#                            [--rounds N] [--close]
 # --rounds N runs the whole sequence N times and keeps, for each cell, the run with the median
-# req/s. Needs: wrk, nginx, curl (apt-get install -y wrk nginx-light curl), taskset, python3.
+# req/s. --close sends `Connection: close` with every request, so each request is a connection
+# of its own (accept, answer, close) instead of keep-alive.
+# Needs: wrk, nginx, curl (apt-get install -y wrk nginx-light curl), taskset, python3.
 # Prints markdown tables: req/s, p50/p99 latency, the server's CPU time per request (user +
 # system; steadier than req/s on a busy machine), peak server RSS during the run, errors, req/s
 # as a ratio to knot; then knot's req/s divided by each other server's.
@@ -24,12 +26,14 @@ duration=5
 conns="10 100 1000"
 servers="knot mio tokio axum axum-mt threads nginx"
 rounds=1
+close=
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
     --conns) conns=$2; shift 2 ;;
     --servers) servers=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --close) close=1; shift ;;
     -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
     *) echo "web.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -138,7 +142,12 @@ for round in $(seq "$rounds"); do
         echo "wrk: round $round, $file c=$c $server ${duration}s..." >&2
         reset_peak "$serving_pid"
         t0=$(cpu_ticks "$serving_pid")
-        out=$(taskset -c 1 wrk -t1 -c"$c" -d"${duration}s" --latency "http://127.0.0.1:$port/$file" 2>&1)
+        if [ -n "$close" ]; then
+          out=$(taskset -c 1 wrk -t1 -c"$c" -d"${duration}s" --latency -H "Connection: close" \
+            "http://127.0.0.1:$port/$file" 2>&1)
+        else
+          out=$(taskset -c 1 wrk -t1 -c"$c" -d"${duration}s" --latency "http://127.0.0.1:$port/$file" 2>&1)
+        fi
         t1=$(cpu_ticks "$serving_pid")
         key=$server,$file,$c,$round
         RPS[$key]=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
@@ -173,6 +182,7 @@ rps() { echo "${RPS[$1,$2,$3,${PICK[$1,$2,$3]}]}"; }
 ratio() { python3 -c "a,b=float('$1' or 0),float('$2' or 0); print(f'{a/b:.2f}' if b else '-')"; }
 
 echo
+if [ -n "$close" ]; then echo "Every request with \`Connection: close\` (a connection per request)."; echo; fi
 echo "| file | conns | server | req/s | p50 | p99 | server CPU µs/req | server RSS (MiB) | req/s ÷ knot | errors |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for file in 1k.html 14k.html; do
