@@ -337,3 +337,34 @@ fn methods_of_the_standard_library_that_take_self_are_moves() {
         Some((Some("b".to_string()), Ok("d".to_string()), true))
     );
 }
+
+/// A binding that borrows a kept local (`while let Ok(l) = &line`) is a reference: it has no
+/// drop, so it is not kept to the end of its scope, and the wait may assign the local it
+/// borrowed once the borrow is over, as in Rust.
+#[tamed]
+fn lines_until_empty(done: Event<Vec<String>>) {
+    let mut line: Result<String, ()> = Ok("start".to_string());
+    let mut seen = Vec::new();
+    let mut n = 0;
+    while let Ok(l) = &line
+        && !l.is_empty()
+    {
+        seen.push(l.clone());
+        n += 1;
+        twait! { mkevent!(line).trigger(Ok(if n < 3 { format!("line {n}") } else { String::new() })); }
+    }
+    let last = &seen[seen.len() - 1]; // a borrow, last used before the wait
+    let count = format!("{} lines, the last {last:?}", seen.len());
+    twait! { tame::asap(mkevent!()); }
+    seen.push(count);
+    done.trigger(seen);
+}
+
+#[test]
+fn a_binding_that_borrows_a_kept_local_ends_its_borrow_at_its_last_use() {
+    let got = result(lines_until_empty);
+    assert_eq!(
+        got.unwrap(),
+        ["start", "line 1", "line 2", "3 lines, the last \"line 2\""]
+    );
+}

@@ -30,7 +30,7 @@ use crate::receiver::self_ident;
 use crate::rewrite::{Hoisted, Hoister, Jumps, LoopCx, Mkevents, find_loop};
 use crate::syntax::{
     PatBinding, contains_wait, definite_assigns, free_names, free_names_stmt, is_construct,
-    let_bindings, pat_bindings,
+    let_bindings, pat_bindings, pat_bindings_of,
 };
 
 pub fn lower(input: &Input) -> syn::Result<Machine> {
@@ -182,10 +182,10 @@ impl Lower {
         }
     }
 
-    /// Binds the names of `defs` as new bindings, returning them and the visible bindings they
-    /// shadow.
-    fn bind_pat(&mut self, p: &Pat) -> (Vec<BindId>, Vec<BindId>) {
-        self.bind_names(pat_bindings(p))
+    /// Binds the names of `p`, matched against `scrutinee`, as new bindings, returning them and
+    /// the visible bindings they shadow.
+    fn bind_pat(&mut self, p: &Pat, scrutinee: &Expr) -> (Vec<BindId>, Vec<BindId>) {
+        self.bind_names(pat_bindings_of(p, scrutinee))
     }
 
     fn bind_names(&mut self, names: Vec<PatBinding>) -> (Vec<BindId>, Vec<BindId>) {
@@ -193,7 +193,15 @@ impl Lower {
         let mut stash = Vec::new();
         for b in names {
             let before = visible(&self.m.binds, &self.in_scope());
+            let by_ref = b.by_ref;
             let new = self.bind(b.ident, b.mutable, b.ty);
+            if by_ref {
+                // A reference has no drop of its own: keeping it to the end of its scope would
+                // show nothing, and would keep a borrow across a wait (a borrow of a local
+                // cannot be saved), where Rust ends it at its last use. So it is kept only
+                // while it is live, as a moved local is.
+                self.moved.insert(new);
+            }
             stash.extend(
                 before
                     .into_iter()
@@ -630,8 +638,8 @@ impl Lower {
                 self.frames.push(Vec::new());
                 let mut defs = Vec::new();
                 let mut stash = Vec::new();
-                for p in let_pats(&i.cond) {
-                    let (d, s) = self.bind_pat(p);
+                for (p, scrutinee) in let_pats(&i.cond) {
+                    let (d, s) = self.bind_pat(p, scrutinee);
                     defs.extend(d);
                     stash.extend(s);
                 }
@@ -665,7 +673,7 @@ impl Lower {
                 let mut stash = Vec::new();
                 for a in &mm.arms {
                     self.frames.push(Vec::new());
-                    let (defs, s) = self.bind_pat(&a.pat);
+                    let (defs, s) = self.bind_pat(&a.pat, &mm.expr);
                     stash.extend(s);
                     let guard = a.guard.as_ref().map(|(_, g)| (**g).clone());
                     let guard_uses = guard
@@ -1084,9 +1092,9 @@ pub fn cfg_attrs(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
 }
 
 /// The patterns of the `let`s in an `if` condition (`if let P = e && let Q = f`).
-fn let_pats(cond: &Expr) -> Vec<&Pat> {
+fn let_pats(cond: &Expr) -> Vec<(&Pat, &Expr)> {
     match cond {
-        Expr::Let(l) => vec![&l.pat],
+        Expr::Let(l) => vec![(&l.pat, &l.expr)],
         Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
             let mut v = let_pats(&b.left);
             v.extend(let_pats(&b.right));

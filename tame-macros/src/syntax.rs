@@ -301,14 +301,36 @@ pub struct PatBinding {
     pub mutable: bool,
     /// The annotation, when the pattern is exactly `x: T`.
     pub ty: Option<Type>,
+    /// The binding holds a reference, so it has no drop of its own: an explicit `ref` or
+    /// `ref mut`, or a binding matched against a borrow (`let x = &v;`,
+    /// `if let Some(x) = &opt`) and not under a `&` pattern.
+    pub by_ref: bool,
 }
 
 /// The names `p` binds, in order. Heuristic: a bare identifier starting with an upper-case
 /// letter (`None`, `Red`) is a constant or unit variant, not a binding.
 pub fn pat_bindings(p: &Pat) -> Vec<PatBinding> {
     let mut out = Vec::new();
-    pat_into(p, None, false, &mut out);
+    pat_into(p, None, false, false, &mut out);
     out
+}
+
+/// [`pat_bindings`] of `p` matched against `scrutinee`: a borrow (`&x`, `&mut x`) makes the
+/// bindings not under a `&` pattern references ([`PatBinding::by_ref`]).
+pub fn pat_bindings_of(p: &Pat, scrutinee: &Expr) -> Vec<PatBinding> {
+    let mut out = Vec::new();
+    pat_into(p, None, false, is_borrow(scrutinee), &mut out);
+    out
+}
+
+/// Whether `e` is written as a borrow: `&x`, `&mut x` (in parentheses or not).
+fn is_borrow(e: &Expr) -> bool {
+    match e {
+        Expr::Reference(_) => true,
+        Expr::Paren(p) => is_borrow(&p.expr),
+        Expr::Group(g) => is_borrow(&g.expr),
+        _ => false,
+    }
 }
 
 /// The names a `let` binds. Without `else` its pattern is irrefutable, so a bare identifier
@@ -316,13 +338,21 @@ pub fn pat_bindings(p: &Pat) -> Vec<PatBinding> {
 /// which is kept and restored by the same code.
 pub fn let_bindings(l: &syn::Local) -> Vec<PatBinding> {
     let irrefutable = l.init.as_ref().is_none_or(|i| i.diverge.is_none());
+    let borrowed = l.init.as_ref().is_some_and(|i| is_borrow(&i.expr));
     let mut out = Vec::new();
-    pat_into(&l.pat, None, irrefutable, &mut out);
+    pat_into(&l.pat, None, irrefutable, borrowed, &mut out);
     out
 }
 
-fn pat_into(p: &Pat, ty: Option<&Type>, upper_binds: bool, out: &mut Vec<PatBinding>) {
-    let go = |p: &Pat, out: &mut Vec<PatBinding>| pat_into(p, None, upper_binds, out);
+/// `borrowed`: `p` is matched against a borrow, with no `&` pattern on the way here.
+fn pat_into(
+    p: &Pat,
+    ty: Option<&Type>,
+    upper_binds: bool,
+    borrowed: bool,
+    out: &mut Vec<PatBinding>,
+) {
+    let go = |p: &Pat, out: &mut Vec<PatBinding>| pat_into(p, None, upper_binds, borrowed, out);
     match p {
         Pat::Ident(i) => {
             let upper = !upper_binds && i.ident.to_string().starts_with(|c: char| c.is_uppercase());
@@ -331,18 +361,20 @@ fn pat_into(p: &Pat, ty: Option<&Type>, upper_binds: bool, out: &mut Vec<PatBind
                     ident: i.ident.clone(),
                     mutable: i.mutability.is_some(),
                     ty: ty.cloned(),
+                    by_ref: i.by_ref.is_some() || borrowed,
                 });
             }
             if let Some((_, sp)) = &i.subpat {
                 go(sp, out);
             }
         }
-        Pat::Type(t) => pat_into(&t.pat, Some(&t.ty), upper_binds, out),
+        Pat::Type(t) => pat_into(&t.pat, Some(&t.ty), upper_binds, borrowed, out),
         Pat::Tuple(t) => t.elems.iter().for_each(|p| go(p, out)),
         Pat::TupleStruct(t) => t.elems.iter().for_each(|p| go(p, out)),
         Pat::Struct(s) => s.fields.iter().for_each(|f| go(&f.pat, out)),
         Pat::Slice(s) => s.elems.iter().for_each(|p| go(p, out)),
-        Pat::Reference(r) => go(&r.pat, out),
+        // Under `&`, the default binding mode is by value again.
+        Pat::Reference(r) => pat_into(&r.pat, None, upper_binds, false, out),
         Pat::Paren(p) => go(&p.pat, out),
         // Every alternative binds the same names.
         Pat::Or(o) => {
