@@ -54,18 +54,8 @@ nginx_conf="$root_dir/benches/nginx.conf"
 # 1000 connections on each side, plus the listener and friends.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-work=$(mktemp -d /tmp/tame-web.XXXXXX)
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Identical bytes for every server: a 1 KiB and a 14 KiB file.
-mkdir -p "$work/root"
-head -c 1024 /dev/urandom | base64 -w 76 | head -c 1024 > "$work/root/1k.html"
-head -c 14336 /dev/urandom | base64 -w 76 | head -c 14336 > "$work/root/14k.html"
+# The scratch directory, its clean-up, and the two files every server serves.
+. benches/files.sh web # (the working directory is the repository, see above)
 chmod -R a+rX "$work" # nginx's worker runs as nobody
 
 echo "building knot and the baselines (release)..." >&2

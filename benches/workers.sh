@@ -42,17 +42,8 @@ for prog in wrk taskset curl python3 /usr/bin/time; do
 done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-work=$(mktemp -d /tmp/tame-workers.XXXXXX)
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-mkdir -p "$work/root"
-head -c 1024 /dev/urandom | base64 -w 76 | head -c 1024 > "$work/root/1k.html"
-head -c 14336 /dev/urandom | base64 -w 76 | head -c 14336 > "$work/root/14k.html"
+# The scratch directory, its clean-up, and the two files every server serves.
+. benches/files.sh workers # (the working directory is the repository, see above)
 
 echo "building knot (release)..." >&2
 cargo build --release --quiet --example knot

@@ -566,17 +566,9 @@ fn ask_over_tcp(server: SocketAddr, question: Question<'static>, done: Event<Ans
 
 #[cfg(test)]
 mod tests {
+    use super::super::wire::tests::question;
     use super::*;
     use simple_dns::TYPE;
-
-    fn question(name: &str, t: TYPE) -> Question<'static> {
-        Question::new(
-            encodable(name).unwrap(),
-            QTYPE::TYPE(t),
-            QCLASS::CLASS(CLASS::IN),
-            false,
-        )
-    }
 
     #[test]
     #[cfg_attr(miri, ignore = "Miri has no sockets")]

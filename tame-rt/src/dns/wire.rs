@@ -261,12 +261,13 @@ pub mod promises {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use simple_dns::rdata::{A, AAAA, CNAME};
     use simple_dns::{QCLASS, ResourceRecord, TYPE};
 
-    fn question(name: &str, t: TYPE) -> Question<'static> {
+    /// A question of type `t` about `name` (the client's tests ask them too).
+    pub(crate) fn question(name: &str, t: TYPE) -> Question<'static> {
         Question::new(
             encodable(name).unwrap(),
             QTYPE::TYPE(t),
