@@ -54,24 +54,14 @@ nginx_conf="$root_dir/benches/nginx.conf"
 # 1000 connections on each side, plus the listener and friends.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-# The scratch directory, its clean-up, and the two files every server serves.
-. benches/files.sh web # (the working directory is the repository, see above)
+# The scratch directory and its two files, `$bin`, free_port, wait_port, cpu_ticks.
+. benches/common.sh web # (the working directory is the repository, see above)
 chmod -R a+rX "$work" # nginx's worker runs as nobody
 
 echo "building knot and the baselines (release)..." >&2
 cargo build --release --quiet --example knot
 cargo build --release --quiet -p tame-benches --bins
-# `cargo metadata` honours CARGO_TARGET_DIR.
-bin=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "web.sh: nothing listens on port $1" >&2; return 1
-}
 
 # Every server listens on 127.0.0.1 only, runs on core 0, and is killed by its PID.
 start() {
@@ -105,8 +95,6 @@ start() {
 # Peak resident memory over one wrk run: the kernel's high-water mark, reset before the run
 # (writing 5 to clear_refs); the current RSS where that is not allowed.
 reset_peak() { echo 5 > "/proc/$1/clear_refs" 2>/dev/null || true; }
-# CPU time of the serving process (user + system, all its threads), in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 hz=$(getconf CLK_TCK)
 peak_mib() {
   local kb

@@ -42,22 +42,12 @@ for prog in wrk taskset curl python3 /usr/bin/time; do
 done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-# The scratch directory, its clean-up, and the two files every server serves.
-. benches/files.sh workers # (the working directory is the repository, see above)
+# The scratch directory and its two files, `$bin`, free_port, wait_port, cpu_ticks.
+. benches/common.sh workers # (the working directory is the repository, see above)
 
 echo "building knot (release)..." >&2
 cargo build --release --quiet --example knot
-bin=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "workers.sh: nothing listens on port $1" >&2; return 1
-}
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 hz=$(getconf CLK_TCK)
 
 declare -A RPS P99 CPU WRK ERRS
