@@ -64,19 +64,8 @@ pub fn main() {
     // ANCHOR: close
     let (r, _w) = Fd::pipe().unwrap();
     let outcome = Rc::new(RefCell::new(Vec::new()));
-    tame::run(|| {
-        for _ in 0..2 {
-            let o = outcome.clone();
-            let buf = Rc::new(RefCell::new(Vec::new()));
-            r.read(
-                buf,
-                1,
-                Event::from_fn(move |res: io::Result<()>| {
-                    o.borrow_mut().push(res.unwrap_err().raw_os_error())
-                }),
-            );
-        }
-        r.close(); // both reads were waiting: ECANCELED, in issue order
+    // A one-byte read whose error number is noted in `outcome`.
+    let read_one = || {
         let o = outcome.clone();
         let buf = Rc::new(RefCell::new(Vec::new()));
         r.read(
@@ -85,7 +74,13 @@ pub fn main() {
             Event::from_fn(move |res: io::Result<()>| {
                 o.borrow_mut().push(res.unwrap_err().raw_os_error())
             }),
-        ); // after close: EBADF
+        );
+    };
+    tame::run(|| {
+        read_one();
+        read_one();
+        r.close(); // both reads were waiting: ECANCELED, in issue order
+        read_one(); // after close: EBADF
     });
     let (ecanceled, ebadf) = (Some(125), Some(9)); // Linux's numbers
     assert_eq!(*outcome.borrow(), [ecanceled, ecanceled, ebadf]);
