@@ -39,6 +39,8 @@ mod print;
 mod reduce;
 #[path = "fuzz/run.rs"]
 mod run;
+#[path = "util/splitmix.rs"]
+mod splitmix;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

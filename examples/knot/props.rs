@@ -282,21 +282,16 @@ pub fn check_date(t: u64) {
 /// (every header knot reads, with odd values), then mutated (bytes changed, inserted, deleted,
 /// spans repeated, cut short).
 #[cfg(test)]
+#[path = "../../tests/util/splitmix.rs"]
+mod splitmix;
+
+#[cfg(test)]
 pub mod generate {
-    /// splitmix64, as the project's program fuzzer uses: seeded, so a failure repeats.
-    pub struct Rng(u64);
+    /// splitmix64, the program fuzzer's generator (`tests/util/splitmix.rs`): seeded, so a
+    /// failure repeats.
+    pub use super::splitmix::Rng;
 
     impl Rng {
-        pub fn new(seed: u64) -> Rng {
-            Rng(seed)
-        }
-        pub fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
         /// A number below `n` (> 0).
         pub fn below(&mut self, n: usize) -> usize {
             (self.next() % n as u64) as usize

@@ -5,20 +5,11 @@
 
 use super::ast::*;
 
-/// splitmix64: small, seeded, good enough to pick among a few choices.
-pub struct Rng(u64);
+/// splitmix64 (`tests/util/splitmix.rs`): small, seeded, good enough to pick among a few
+/// choices.
+pub use super::splitmix::Rng;
 
 impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
     /// A number in `0..n` (`n > 0`).
     pub fn below(&mut self, n: u32) -> u32 {
         (self.next() % u64::from(n)) as u32
