@@ -76,8 +76,9 @@ impl<T: 'static> Occurrence<T> {
         self.handles.set(self.handles.get().saturating_sub(1));
     }
 
-    /// The occurrence completed through handle `by` (or, `None`, was abandoned): the
-    /// `at_trigger` events fire, then every other handle is cancelled.
+    /// The occurrence completed through handle `by` (or, `None`, was abandoned, or its
+    /// receiver was cancelled): the `at_trigger` events fire, then every other handle is
+    /// cancelled.
     fn decided(&self, by: Option<u32>) {
         self.fire_after();
         let hooks = std::mem::take(&mut *self.hooks.borrow_mut());
@@ -90,15 +91,6 @@ impl<T: 'static> Occurrence<T> {
             }
         }
         drop(mine);
-    }
-
-    /// The underlying event's receiver was cancelled: every handle is.
-    fn cancelled(&self) {
-        self.fire_after();
-        let hooks = std::mem::take(&mut *self.hooks.borrow_mut());
-        for (_, hook) in hooks {
-            hook.run();
-        }
     }
 
     /// Drops the hooks of handle `id` (outside the borrow: dropping one may run user code).
@@ -137,7 +129,7 @@ impl<T: 'static> Occurrence<T> {
             e.hook(|| {
                 Hook::User(Box::new(move || {
                     if let Some(occ) = me.upgrade() {
-                        occ.cancelled();
+                        occ.decided(None);
                     }
                 }))
             })
@@ -149,16 +141,23 @@ impl<T: 'static> Occurrence<T> {
     fn with_inner<R>(&self, f: impl FnOnce(&mut Event<T>) -> R) -> Option<R> {
         let mut e = self.inner.take()?;
         let r = f(&mut e);
-        match self.inner.take() {
-            // Nothing can put another event here while `e` is out: a handle that completed
-            // the occurrence meanwhile found it empty.
-            None => self.inner.set(Some(e)),
-            Some(other) => {
-                self.inner.set(Some(other));
-                drop(e);
-            }
-        }
+        // The cell is still empty: only `new` fills it, and a handle consumed meanwhile found
+        // it empty (its trigger was dropped).
+        self.inner.set(Some(e));
         Some(r)
+    }
+
+    /// Handle `id` is consumed: the first one completes the underlying event with `finish`
+    /// (its trigger, or an unblock) and decides; a later one only takes its hooks away.
+    fn consume(&self, id: u32, finish: impl FnOnce(Event<T>)) {
+        self.end_handle();
+        match self.inner.take() {
+            Some(e) => {
+                finish(e);
+                self.decided(Some(id));
+            }
+            None => self.drop_hooks(id),
+        }
     }
 }
 
@@ -171,14 +170,7 @@ impl<T: 'static> Shared for Occurrence<T> {
     }
 
     fn unblock_handle(&self, id: u32) {
-        self.end_handle();
-        match self.inner.take() {
-            Some(e) => {
-                e.unblock();
-                self.decided(Some(id));
-            }
-            None => self.drop_hooks(id),
-        }
+        self.consume(id, Event::unblock);
     }
 
     fn release(&self, id: u32, quiet: bool) {
@@ -225,17 +217,7 @@ impl<T: 'static> Shared for Occurrence<T> {
 
 impl<T: 'static> Handle<T> for Occurrence<T> {
     fn trigger(&self, id: u32, value: T) {
-        self.end_handle();
-        match self.inner.take() {
-            Some(e) => {
-                e.trigger(value);
-                self.decided(Some(id));
-            }
-            None => {
-                drop(value);
-                self.drop_hooks(id);
-            }
-        }
+        self.consume(id, |e| e.trigger(value)); // a later handle's value is dropped
     }
 
     fn as_shared(self: Rc<Self>) -> Rc<dyn Shared> {
