@@ -144,6 +144,19 @@ impl<T> Race<T> {
         }
     }
 
+    /// The operation's event completed first (triggered or unblocked): the race is over, the
+    /// timer removed, the operation's hooks dropped; the caller's event, to be told (`None` if
+    /// the race was already decided, or its caller went away).
+    fn operation_won(&self) -> Option<Event<Result<T, TimedOut>>> {
+        if self.state.get() != State::Pending {
+            return None;
+        }
+        self.state.set(State::Done);
+        self.disarm();
+        self.drop_hooks();
+        self.outer.borrow_mut().take()
+    }
+
     /// The operation's event is done: its hooks are dropped (outside the borrow, since
     /// dropping one may drop events, and so run user code).
     fn drop_hooks(&self) {
@@ -163,14 +176,8 @@ impl<T> Race<T> {
 
 impl<T: 'static> Sink<T> for Race<T> {
     fn trigger(&self, _slot: u32, value: T) {
-        if self.state.get() != State::Pending {
-            return drop(value); // it lost already: a late answer is dropped
-        }
-        self.state.set(State::Done);
-        self.disarm();
-        self.drop_hooks();
-        let outer = self.outer.borrow_mut().take();
-        if let Some(e) = outer {
+        // If it lost already, a late answer is dropped.
+        if let Some(e) = self.operation_won() {
             e.trigger(Ok(value));
         }
     }
@@ -178,14 +185,7 @@ impl<T: 'static> Sink<T> for Race<T> {
     /// Unblocked (completed without a value, on purpose): the caller's event is unblocked
     /// at once, as a trigger would have reached it.
     fn unblock(&self, _slot: u32) {
-        if self.state.get() != State::Pending {
-            return;
-        }
-        self.state.set(State::Done);
-        self.disarm();
-        self.drop_hooks();
-        let outer = self.outer.borrow_mut().take();
-        if let Some(e) = outer {
+        if let Some(e) = self.operation_won() {
             e.unblock();
         }
     }
