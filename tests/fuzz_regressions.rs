@@ -456,3 +456,33 @@ fn seed_500374_jump_inside_a_break_value() {
         ["drop 8", "drop 8", "drop 1"]
     );
 }
+
+// A loop's back edge that went round from under an `if let` shadowing a kept late local (its
+// `else` takes the local back from its slot under a new binding) reused the local its state
+// had restored at entry, moved into the slot by then: E0382.
+#[tame::tamed]
+fn back_edge_past_a_shadowing_if_let() {
+    let x;
+    x = D(1);
+    let mut n = 0;
+    while n < 4 {
+        n += 1;
+        if let Some((_, x)) = w::opt(n) {
+            twait! {
+                w::ready(mkevent!());
+            }
+            log(format!("inner {x}"));
+        } else {
+            continue;
+        }
+    }
+    log(format!("outer {x:?}"));
+}
+
+#[test]
+fn seed_1301588_back_edge_past_a_shadowing_if_let() {
+    assert_eq!(
+        w::run_tamed(back_edge_past_a_shadowing_if_let),
+        ["inner 1", "inner 2", "inner 4", "outer D(1)", "drop 1"]
+    );
+}

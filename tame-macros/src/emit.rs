@@ -6,7 +6,8 @@
 //! closure: a `loop` around a `match` on the state. Each state's arm restores the locals kept
 //! at its entry, in declaration order, under their own names (a shadowed one under its hidden
 //! name), runs its code, and at each jump drops what leaves scope and saves what the target
-//! keeps.
+//! keeps. A jump back to the top of its own state, where nothing restored was shadowed,
+//! continues a loop around the state's code instead (`'__tame_entry`), the locals in place.
 //!
 //! Input:  state `W` of `let d = D; twait!{…}; use(&d);`
 //! Output: `W => { let d = take(&mut d); use(&d); return Step::Done; }`
@@ -63,6 +64,12 @@ struct Emitter<'a> {
     holds: std::cell::RefCell<BTreeSet<BindId>>,
     /// Bindings the current state's code may shadow while they are still needed.
     shadowable: std::cell::RefCell<BTreeSet<BindId>>,
+    /// What the current state restores at its entry, if a jump back to that entry may skip
+    /// the saves and restores: every restore is a plain `let x = take(&mut x);` of a binding
+    /// visible under its own name (see [`Self::back_edge`]).
+    loop_entry: std::cell::RefCell<Option<BTreeSet<BindId>>>,
+    /// Whether some jump of the current state went back to its entry in place.
+    looped: std::cell::Cell<bool>,
 }
 
 /// What the emitter knows at a point of a state's code, saved and restored around branches:
@@ -77,6 +84,14 @@ type Snapshot = (
 
 fn mixed(name: &str) -> syn::Ident {
     syn::Ident::new(name, Span::mixed_site())
+}
+
+/// The label of the loop around a state's code that its back edges continue.
+fn entry_label() -> syn::Lifetime {
+    syn::Lifetime {
+        apostrophe: Span::mixed_site(),
+        ident: mixed("__tame_entry"),
+    }
 }
 
 impl<'a> Emitter<'a> {
@@ -130,6 +145,8 @@ impl<'a> Emitter<'a> {
             used: Default::default(),
             hidden_now: Default::default(),
             nlabel: Default::default(),
+            loop_entry: Default::default(),
+            looped: Default::default(),
         }
     }
 
@@ -471,10 +488,22 @@ impl<'a> Emitter<'a> {
         *self.shadowable.borrow_mut() = shadowable;
         self.holds.borrow_mut().clear();
         let vis = visible(&self.m.binds, &st.scope);
+        // A jump back to this state's entry can stay in the arm when its entry only restores
+        // bindings under their own names (no hidden one, no hold, no declaration without a
+        // value): the restores then make the same locals the jump would save.
+        let mut in_place = i != 0;
+        let mut restored_here = BTreeSet::new();
         for &b in &st.scope {
             let bind = &self.m.binds[b];
             let cfg = self.cfg(b);
             let init = !bind.late || self.init[i].contains(&b);
+            let live = self.lv.live_in[i].contains(&b) && init;
+            if live {
+                restored_here.insert(b);
+            }
+            if (live && !vis.contains(&b)) || (!live && self.lv.mentioned[i].contains(&b)) {
+                in_place = false;
+            }
             if !vis.contains(&b) {
                 if self.lv.live_in[i].contains(&b) && init {
                     let slot = self.slot(b);
@@ -504,6 +533,12 @@ impl<'a> Emitter<'a> {
                 restores.extend(quote!(#cfg #only let #mutability #id #ty;));
             }
         }
+        // A binding the code may shadow or stash is, after that, another local of the same
+        // name (taken back from its slot or hold), not the one the entry restored.
+        in_place &=
+            self.holds.borrow().is_empty() && restored_here.is_disjoint(&self.shadowable.borrow());
+        *self.loop_entry.borrow_mut() = in_place.then_some(restored_here);
+        self.looped.set(false);
         self.current.set(i);
         *self.cur.borrow_mut() = self.init[i].clone();
         // What was restored was saved by every way in: it holds a value.
@@ -558,6 +593,14 @@ impl<'a> Emitter<'a> {
         } else {
             TokenStream::new()
         };
+        if self.looped.get() {
+            // Input:  while let Some(x) = twait!(r) { … }     (state 1 is the wait)
+            // Output: 1 => { let r = take(&mut r); '__tame_entry: loop { match poll(&r) {
+            //           Some(t) => { …; continue '__tame_entry; }   (was: save r; state = 1)
+            //           None => { put(&mut r, r); return Blocked; } } } }
+            let entry = entry_label();
+            return quote!(#(#cfg)* #n => { #(#items)* #watch #restores #entry: loop { #ending #body } });
+        }
         quote!(#(#cfg)* #n => { #(#items)* #watch #restores #ending #body })
     }
 
@@ -824,6 +867,10 @@ impl<'a> Emitter<'a> {
             drops.extend(quote!(#cfg ::core::mem::drop(#id);));
         }
         drop(hidden);
+        if self.back_edge(target, vis) {
+            let entry = entry_label();
+            return quote!(#drops continue #entry;);
+        }
         let saves = self.saves(target, vis);
         let saves = quote!(#drops #saves);
         match target {
@@ -838,6 +885,39 @@ impl<'a> Emitter<'a> {
             }
             Next::Done => quote!(#saves return #krate::__private::Step::Done;),
         }
+    }
+
+    /// Whether a jump to `target`, from where `vis` is in scope, goes back to the entry of the
+    /// state being emitted with every binding it would save in the very local that the
+    /// state's entry restored (not shadowed, not in a hold): then saving and restoring them
+    /// is moving each value out of its local and back, and the jump can instead continue the
+    /// loop around the state's code (its `'__tame_entry`). Nothing else differs: what leaves
+    /// scope is dropped first, as by any jump, and the locals of the state's code end with
+    /// the loop's body as they would with the arm.
+    fn back_edge(&self, target: Next, vis: &[BindId]) -> bool {
+        let Next::Goto(t) = target else {
+            return false;
+        };
+        let entry = self.loop_entry.borrow();
+        let Some(restored) = entry.as_ref().filter(|_| t == self.current.get()) else {
+            return false;
+        };
+        let visible = visible(&self.m.binds, vis);
+        let hidden = self.hidden_now.borrow();
+        let saved: BTreeSet<BindId> = self
+            .lv
+            .live_at(&target)
+            .into_iter()
+            .filter(|b| vis.contains(b) && (!self.m.binds[*b].late || self.init[t].contains(b)))
+            .collect();
+        let in_place = saved == *restored
+            && saved.iter().all(|b| {
+                visible.contains(b) && !hidden.contains(b) && !self.holds.borrow().contains(b)
+            });
+        if in_place {
+            self.looped.set(true);
+        }
+        in_place
     }
 
     /// A statement kept as written whose jumps leave from under bindings of its own (which

@@ -73,38 +73,32 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                         let mut answers = ::tame::__private::take(&mut answers);
                         let mut sent = ::tame::__private::take(&mut sent);
                         let mut received = ::tame::__private::take(&mut received);
-                        if received < names.len() {
-                            if sent < names.len() && sent - received < window {
-                                lookup(names[sent].clone(), (r).event(sent));
-                                sent += 1;
-                                ::tame::__private::put(&mut names, names);
-                                ::tame::__private::put(&mut window, window);
-                                ::tame::__private::put(&mut done, done);
-                                ::tame::__private::put(&mut r, r);
-                                ::tame::__private::put(&mut answers, answers);
-                                ::tame::__private::put(&mut sent, sent);
-                                ::tame::__private::put(&mut received, received);
-                                __tame_state = 1;
-                                continue '__tame_resume;
+                        '__tame_entry: loop {
+                            if received < names.len() {
+                                if sent < names.len() && sent - received < window {
+                                    lookup(names[sent].clone(), (r).event(sent));
+                                    sent += 1;
+                                    continue '__tame_entry;
+                                } else {
+                                    ::tame::__private::put(&mut names, names);
+                                    ::tame::__private::put(&mut window, window);
+                                    ::tame::__private::put(&mut done, done);
+                                    ::tame::__private::put(&mut r, r);
+                                    ::tame::__private::put(&mut answers, answers);
+                                    ::tame::__private::put(&mut sent, sent);
+                                    ::tame::__private::put(&mut received, received);
+                                    __tame_state = 2;
+                                    continue '__tame_resume;
+                                }
                             } else {
                                 ::tame::__private::put(&mut names, names);
                                 ::tame::__private::put(&mut window, window);
                                 ::tame::__private::put(&mut done, done);
                                 ::tame::__private::put(&mut r, r);
                                 ::tame::__private::put(&mut answers, answers);
-                                ::tame::__private::put(&mut sent, sent);
-                                ::tame::__private::put(&mut received, received);
-                                __tame_state = 2;
+                                __tame_state = 3;
                                 continue '__tame_resume;
                             }
-                        } else {
-                            ::tame::__private::put(&mut names, names);
-                            ::tame::__private::put(&mut window, window);
-                            ::tame::__private::put(&mut done, done);
-                            ::tame::__private::put(&mut r, r);
-                            ::tame::__private::put(&mut answers, answers);
-                            __tame_state = 3;
-                            continue '__tame_resume;
                         }
                     }
                     2 => {

@@ -59,34 +59,36 @@ fn tamed_player(
                         let to_peer = ::tame::__private::take(&mut to_peer);
                         let from_peer = ::tame::__private::take(&mut from_peer);
                         let left = ::tame::__private::take(&mut left);
-                        match __tame_cx.poll_rv(&(mine), ::core::line!()) {
-                            ::core::option::Option::Some(__tame_t1) => {
-                                '__tame_j1: {
-                                    '__tame_j0: {
-                                        if let Some(((), ())) = __tame_t1 {
-                                            let n = left.get();
-                                            if n == 0 {
-                                                from_peer.borrow_mut().take();
+                        '__tame_entry: loop {
+                            match __tame_cx.poll_rv(&(mine), ::core::line!()) {
+                                ::core::option::Option::Some(__tame_t1) => {
+                                    '__tame_j1: {
+                                        '__tame_j0: {
+                                            if let Some(((), ())) = __tame_t1 {
+                                                let n = left.get();
+                                                if n == 0 {
+                                                    from_peer.borrow_mut().take();
+                                                    {
+                                                        break '__tame_j0;
+                                                    };
+                                                }
+                                                left.set(n - 1);
+                                                *to_peer.borrow_mut() = Some(mine.event(()));
+                                                if let Some(e) = from_peer.borrow_mut().take() {
+                                                    e.trigger(());
+                                                }
+                                            } else {
                                                 {
-                                                    break '__tame_j0;
-                                                };
-                                            }
-                                            left.set(n - 1);
-                                            *to_peer.borrow_mut() = Some(mine.event(()));
-                                            if let Some(e) = from_peer.borrow_mut().take() {
-                                                e.trigger(());
-                                            }
-                                        } else {
-                                            {
-                                                break '__tame_j1;
-                                            }
-                                        };
-                                        ::tame::__private::put(&mut mine, mine);
-                                        ::tame::__private::put(&mut to_peer, to_peer);
-                                        ::tame::__private::put(&mut from_peer, from_peer);
-                                        ::tame::__private::put(&mut left, left);
-                                        __tame_state = 1;
-                                        continue '__tame_resume;
+                                                    break '__tame_j1;
+                                                }
+                                            };
+                                            continue '__tame_entry;
+                                        }
+                                        ::core::mem::drop(left);
+                                        ::core::mem::drop(from_peer);
+                                        ::core::mem::drop(to_peer);
+                                        ::core::mem::drop(mine);
+                                        return ::tame::__private::Step::Done;
                                     }
                                     ::core::mem::drop(left);
                                     ::core::mem::drop(from_peer);
@@ -94,19 +96,14 @@ fn tamed_player(
                                     ::core::mem::drop(mine);
                                     return ::tame::__private::Step::Done;
                                 }
-                                ::core::mem::drop(left);
-                                ::core::mem::drop(from_peer);
-                                ::core::mem::drop(to_peer);
-                                ::core::mem::drop(mine);
-                                return ::tame::__private::Step::Done;
-                            }
-                            ::core::option::Option::None => {
-                                ::tame::__private::put(&mut mine, mine);
-                                ::tame::__private::put(&mut to_peer, to_peer);
-                                ::tame::__private::put(&mut from_peer, from_peer);
-                                ::tame::__private::put(&mut left, left);
-                                __tame_state = 1;
-                                return ::tame::__private::Step::Blocked;
+                                ::core::option::Option::None => {
+                                    ::tame::__private::put(&mut mine, mine);
+                                    ::tame::__private::put(&mut to_peer, to_peer);
+                                    ::tame::__private::put(&mut from_peer, from_peer);
+                                    ::tame::__private::put(&mut left, left);
+                                    __tame_state = 1;
+                                    return ::tame::__private::Step::Blocked;
+                                }
                             }
                         }
                     }
