@@ -14,6 +14,7 @@
 //! cache may exceed `cap` by the bytes in flight (bounded by connections × file size). Files
 //! larger than a quarter of the cache are not cached: they are streamed from disk.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
@@ -81,16 +82,56 @@ pub fn percent_decode(s: &str) -> Option<Vec<u8>> {
 /// the fuzz target check it; the cache uses [`relative_key`]).
 #[cfg(any(test, fuzzing))]
 pub fn relative(target: &str) -> Option<PathBuf> {
-    relative_key(target).map(PathBuf::from)
+    relative_key(target).map(|k| PathBuf::from(k.into_owned()))
+}
+
+/// Panics unless the short way to a plain target's key ([`plain_key`]) gives the key the long
+/// way ([`normalised_key`]) gives (the property tests and the fuzz target check it).
+#[cfg(any(test, fuzzing))]
+pub fn check_plain_key(target: &str) {
+    let path = target.split(['?', '#']).next().unwrap_or("");
+    if let Some(key) = path.starts_with('/').then(|| plain_key(path)).flatten() {
+        assert_eq!(
+            Some(key),
+            normalised_key(path).as_deref(),
+            "{target:?}: the plain key differs"
+        );
+    }
 }
 
 /// [`relative`] as the cache keys it: its segments joined with `/` (`""` for the root). A
-/// `String` hashes in a fraction of the time a `Path` does (which hashes its components).
-fn relative_key(target: &str) -> Option<String> {
+/// string hashes in a fraction of the time a `Path` does (which hashes its components). A plain
+/// path (the usual case: see [`plain_key`]) is its own key, borrowed from the target.
+fn relative_key(target: &str) -> Option<Cow<'_, str>> {
     let path = target.split(['?', '#']).next().unwrap_or("");
     if !path.starts_with('/') {
         return None;
     }
+    if let Some(key) = plain_key(path) {
+        return Some(Cow::Borrowed(key));
+    }
+    normalised_key(path).map(Cow::Owned)
+}
+
+/// The key of `path` (which starts with `/`) without decoding or normalising it, when there is
+/// nothing to decode or normalise: no `%`, no `\` or NUL, no empty segment but a last one
+/// (`//`), and no segment that starts with `.` (`.`, `..`, and names like `.x`, left to
+/// [`normalised_key`]). It is then `path` without its first `/` and a last one.
+fn plain_key(path: &str) -> Option<&str> {
+    let b = path.as_bytes();
+    let plain = b.iter().all(|&c| !matches!(c, b'%' | b'\\' | 0))
+        && !b
+            .windows(2)
+            .any(|w| w[0] == b'/' && matches!(w[1], b'/' | b'.'));
+    if !plain {
+        return None;
+    }
+    let rel = &path[1..];
+    Some(rel.strip_suffix('/').unwrap_or(rel))
+}
+
+/// [`relative_key`] the long way: percent-decoded, then `.` and `..` resolved.
+fn normalised_key(path: &str) -> Option<String> {
     let decoded = String::from_utf8(percent_decode(path)?).ok()?;
     if decoded.contains('\0') || decoded.contains('\\') {
         return None;
@@ -219,9 +260,7 @@ impl Cache {
             .split(['?', '#'])
             .next()
             .is_some_and(|p| p.ends_with('/'));
-        self.tick += 1;
-        let tick = self.tick;
-        if let Some(e) = self.map.get_mut(&rel) {
+        if let Some(e) = self.map.get_mut(&*rel) {
             if want_dir && !e.dir {
                 return None;
             }
@@ -240,15 +279,19 @@ impl Cache {
                 fresh.is_some() && fresh == e.modified && same_len
             };
             if unchanged {
-                // The key moves to its new place in the LRU order (`rel`, equal, is dropped).
-                let key = self.lru.remove(&e.tick).unwrap_or(rel);
-                e.tick = tick;
-                self.lru.insert(tick, key);
+                // The key moves to its new place in the LRU order, unless it is there already
+                // (it was the last one used).
+                if e.tick != self.tick {
+                    let key = self.lru.remove(&e.tick).unwrap_or_else(|| rel.into_owned());
+                    self.tick += 1;
+                    e.tick = self.tick;
+                    self.lru.insert(e.tick, key);
+                }
                 return Some(Ok(Found::Cached(e.file.clone())));
             }
             self.evict(&rel);
         }
-        let (path, meta, dir) = self.resolve(Path::new(&rel))?;
+        let (path, meta, dir) = self.resolve(Path::new(&*rel))?;
         if want_dir && !dir {
             return None;
         }
@@ -277,6 +320,9 @@ impl Cache {
             validators: crate::http::Validators::new(len, meta.modified().ok()),
         });
         self.bytes += file.body.len();
+        let rel = rel.into_owned();
+        self.tick += 1;
+        let tick = self.tick;
         self.lru.insert(tick, rel.clone());
         self.map.insert(
             rel,

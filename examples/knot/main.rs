@@ -615,10 +615,13 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
     if let Some(t) = srv.tether(&_slot) {
         exit_with!(t);
     }
+    // Each wait is for the socket or the connection's deadline, whichever comes first (see
+    // `Waits`).
+    let mut waits = Waits::default();
     loop {
         // 1. Read a request. The whole head must arrive within the idle timeout, so a client
         //    that sends nothing, or one byte at a time, is closed on time.
-        let deadline = tame::now() + idle;
+        waits.set_deadline(tame::now() + idle);
         let mut parsed = http::parse(input.bytes());
         while parsed == Parse::Partial {
             match input.read_from(&sock) {
@@ -634,8 +637,6 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(_) => return,
             }
-            let mut ready = Err(TimedOut);
-            let left = deadline.saturating_duration_since(tame::now());
             // Between requests, the connection is idle: evictable while it waits, and closed
             // at once while draining.
             let idle = input.bytes().is_empty();
@@ -645,11 +646,12 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
                 }
                 srv.set_idle(&_slot, true);
             }
-            twait! { sock.readable(tame::add_timeout(left, mkevent!(ready))); }
+            waits.prepare(Wake::Read, |e| sock.readable(e));
+            let woke = twait!(waits.wake);
             if idle {
                 srv.set_idle(&_slot, false);
             }
-            if ready.is_err() {
+            if !waits.go_on(woke) {
                 return; // idle timeout: `sock` is dropped, which closes it
             }
         }
@@ -684,9 +686,9 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
                 match out.write_to(&sock) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        let mut ready = Err(TimedOut);
-                        twait! { sock.writable(tame::add_timeout(idle, mkevent!(ready))); }
-                        if ready.is_err() {
+                        waits.set_deadline(tame::now() + idle);
+                        waits.prepare(Wake::Write, |e| sock.writable(e));
+                        if !waits.go_on(twait!(waits.wake)) {
                             return; // the client stopped reading
                         }
                     }
@@ -705,6 +707,82 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
     }
 }
 // ANCHOR_END: serve
+
+// ANCHOR: waits
+/// What woke a connection: its socket (readable, writable), or its timer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Wake {
+    Read,
+    Write,
+    Timer,
+}
+
+/// How a connection waits for its socket or its deadline, whichever comes first: one
+/// rendezvous that the socket's events and one [`tame::Timer`] trigger.
+///
+/// The timer is armed lazily. Moving the deadline later (each request does) only writes
+/// `deadline`; the timer, still armed for an earlier instant, fires early at worst, and is then
+/// armed again for the rest. So a busy connection costs one timer per idle period, not a timer
+/// set and cancelled per wait, and nothing is allocated per wait. An event of each kind is out
+/// at most once: a wake-up the code did not wait for (the socket turned readable while it
+/// waited to write, the timer fired early) is a spurious one, and the code tries its read or
+/// write again.
+#[derive(Default)]
+struct Waits {
+    wake: Rendezvous<Wake>,
+    timer: tame::Timer,
+    deadline: Option<Instant>,
+    /// The timer holds an event of `wake`, for no later than `deadline`.
+    armed: bool,
+    /// The socket holds an event of `wake` for readable, for writable.
+    reading: bool,
+    writing: bool,
+}
+
+impl Waits {
+    /// The deadline is now `at`, never earlier than the last one (the timer may be armed for
+    /// that one, and fires early at worst).
+    fn set_deadline(&mut self, at: Instant) {
+        self.deadline = Some(at);
+    }
+
+    /// Before a wait for `kind` (`Read` or `Write`): hands `register` (the socket's
+    /// `readable` or `writable`) an event for it, unless one is out already, and makes sure
+    /// the timer will wake the connection by its deadline.
+    fn prepare(&mut self, kind: Wake, register: impl FnOnce(tame::Event<()>)) {
+        let out = match kind {
+            Wake::Read => &mut self.reading,
+            Wake::Write => &mut self.writing,
+            Wake::Timer => unreachable!("a connection waits for its socket"),
+        };
+        if !*out {
+            *out = true;
+            register(self.wake.event(kind));
+        }
+        if !self.armed
+            && let Some(at) = self.deadline
+        {
+            self.armed = true;
+            self.timer.arm(at, self.wake.event(Wake::Timer));
+        }
+    }
+
+    /// After `twait!(wake)`: whether to try the read or write again (`false`: the deadline
+    /// passed, or no event is left to wake the connection).
+    fn go_on(&mut self, woke: Option<(Wake, ())>) -> bool {
+        match woke {
+            Some((Wake::Read, ())) => self.reading = false,
+            Some((Wake::Write, ())) => self.writing = false,
+            Some((Wake::Timer, ())) => {
+                self.armed = false;
+                return self.deadline.is_some_and(|at| tame::now() < at);
+            }
+            None => return false,
+        }
+        true
+    }
+}
+// ANCHOR_END: waits
 
 /// Closes a connection whose client may still be sending (an oversized or refused request).
 ///

@@ -193,6 +193,7 @@ fn named<'a>(
 
 /// The path a target names stays inside the root.
 pub fn check_path(target: &str) {
+    files::check_plain_key(target);
     let Some(rel) = files::relative(target) else {
         return; // refused: 404
     };
@@ -337,6 +338,11 @@ pub mod generate {
         "//double//slash",
         "/\u{e9}t\u{e9}",
         "/%c3%a9",
+        "/sub/a.txt",
+        "/a/b/",
+        "/a.b/c..d/e.",
+        "/.hidden",
+        "/a/",
     ];
     const VERSIONS: &[&str] = &[
         "HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/1.2", "http/1.1", "",
