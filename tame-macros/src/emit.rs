@@ -417,6 +417,7 @@ impl<'a> Emitter<'a> {
             }
         }
         let state = mixed("__tame_state");
+        let at = mixed("__tame_at");
         let cx = mixed("__tame_cx");
         let resume = syn::Lifetime {
             apostrophe: Span::mixed_site(),
@@ -465,8 +466,9 @@ impl<'a> Emitter<'a> {
                 )]
                 #krate::__private::spawn_tamed(#name, ::core::file!(), move |#cx: &#krate::__private::Cx| -> #krate::__private::Step {
                     #describe
+                    let mut #at = #state;
                     #resume: loop {
-                        match #state {
+                        match #at {
                             #(#arms)*
                             _ => ::core::unreachable!(),
                         }
@@ -875,13 +877,16 @@ impl<'a> Emitter<'a> {
         let saves = quote!(#drops #saves);
         match target {
             Next::Goto(t) => {
-                let state = mixed("__tame_state");
+                // The state this run goes on in, a local of the run: the state number the call
+                // keeps is written only where it blocks, so that the optimiser sees which arm
+                // comes next and can go there straight.
+                let at = mixed("__tame_at");
                 let resume = syn::Lifetime {
                     apostrophe: Span::mixed_site(),
                     ident: mixed("__tame_resume"),
                 };
                 let t = Literal::u32_unsuffixed(t as u32);
-                quote!(#saves #state = #t; continue #resume;)
+                quote!(#saves #at = #t; continue #resume;)
             }
             Next::Done => quote!(#saves return #krate::__private::Step::Done;),
         }
@@ -1176,12 +1181,14 @@ impl<'a> Emitter<'a> {
             } => {
                 let saves = self.saves_at(Next::Goto(*target), vis, Some(*span));
                 let t = Literal::u32_unsuffixed(*target as u32);
+                let at = mixed("__tame_at");
                 quote! {
                     #saves
-                    #state = #t;
                     if #cx.join_ready(#line) {
+                        #at = #t;
                         continue #resume;
                     }
+                    #state = #t;
                     return #krate::__private::Step::Blocked;
                 }
             }

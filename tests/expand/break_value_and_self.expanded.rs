@@ -43,8 +43,9 @@ impl Pool {
                         );
                     return ::tame::__private::Step::Blocked;
                 }
+                let mut __tame_at = __tame_state;
                 '__tame_resume: loop {
-                    match __tame_state {
+                    match __tame_at {
                         0 => {
                             __tame_cx.watch_params(1usize);
                             __tame_cx.watch(&mut done);
@@ -56,7 +57,7 @@ impl Pool {
                             ::tame::__private::put(&mut __tame_s_self, __tame_self);
                             ::tame::__private::put(&mut min, min);
                             ::tame::__private::put(&mut done, done);
-                            __tame_state = 1;
+                            __tame_at = 1;
                             continue '__tame_resume;
                         }
                         1 => {
@@ -94,27 +95,27 @@ impl Pool {
                                                 ::tame::__private::put(&mut __tame_s_self, __tame_self);
                                                 ::tame::__private::put(&mut min, min);
                                                 ::tame::__private::put(&mut done, done);
-                                                __tame_state = 1;
+                                                __tame_at = 1;
                                                 continue '__tame_resume;
                                             }
                                             ::tame::__private::put(&mut __tame_s_self, __tame_self);
                                             ::tame::__private::put(&mut min, min);
                                             ::tame::__private::put(&mut done, done);
                                             ::tame::__private::put(&mut __tame_s_d1, __tame_d1);
-                                            __tame_state = 2;
+                                            __tame_at = 2;
                                             continue '__tame_resume;
                                         }
                                         ::tame::__private::put(&mut __tame_s_self, __tame_self);
                                         ::tame::__private::put(&mut min, min);
                                         ::tame::__private::put(&mut done, done);
-                                        __tame_state = 1;
+                                        __tame_at = 1;
                                         continue '__tame_resume;
                                     }
                                     ::tame::__private::put(&mut __tame_s_self, __tame_self);
                                     ::tame::__private::put(&mut min, min);
                                     ::tame::__private::put(&mut done, done);
                                     ::tame::__private::put(&mut __tame_s_d1, __tame_d1);
-                                    __tame_state = 2;
+                                    __tame_at = 2;
                                     continue '__tame_resume;
                                 }
                                 ::core::option::Option::None => {

@@ -33,8 +33,9 @@ pub fn ping(e: Event<()>) {
                     );
                 return crate::__private::Step::Blocked;
             }
+            let mut __tame_at = __tame_state;
             '__tame_resume: loop {
-                match __tame_state {
+                match __tame_at {
                     0 => {
                         __tame_cx.watch_params(1usize);
                         __tame_cx.watch(&mut e);
@@ -43,10 +44,11 @@ pub fn ping(e: Event<()>) {
                             asap(__tame_cx.join_event());
                         }
                         crate::__private::put(&mut e, e);
-                        __tame_state = 1;
                         if __tame_cx.join_ready(::core::line!()) {
+                            __tame_at = 1;
                             continue '__tame_resume;
                         }
+                        __tame_state = 1;
                         return crate::__private::Step::Blocked;
                     }
                     1 => {

@@ -41,8 +41,9 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                     );
                 return ::tame::__private::Step::Blocked;
             }
+            let mut __tame_at = __tame_state;
             '__tame_resume: loop {
-                match __tame_state {
+                match __tame_at {
                     0 => {
                         __tame_cx.watch_params(1usize);
                         __tame_cx.watch(&mut done);
@@ -60,7 +61,7 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                         ::tame::__private::put(&mut answers, answers);
                         ::tame::__private::put(&mut sent, sent);
                         ::tame::__private::put(&mut received, received);
-                        __tame_state = 1;
+                        __tame_at = 1;
                         continue '__tame_resume;
                     }
                     1 => {
@@ -87,7 +88,7 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                                     ::tame::__private::put(&mut answers, answers);
                                     ::tame::__private::put(&mut sent, sent);
                                     ::tame::__private::put(&mut received, received);
-                                    __tame_state = 2;
+                                    __tame_at = 2;
                                     continue '__tame_resume;
                                 }
                             } else {
@@ -96,7 +97,7 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                                 ::tame::__private::put(&mut done, done);
                                 ::tame::__private::put(&mut r, r);
                                 ::tame::__private::put(&mut answers, answers);
-                                __tame_state = 3;
+                                __tame_at = 3;
                                 continue '__tame_resume;
                             }
                         }
@@ -126,7 +127,7 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                                 ::tame::__private::put(&mut answers, answers);
                                 ::tame::__private::put(&mut sent, sent);
                                 ::tame::__private::put(&mut received, received);
-                                __tame_state = 1;
+                                __tame_at = 1;
                                 continue '__tame_resume;
                             }
                             ::core::option::Option::None => {

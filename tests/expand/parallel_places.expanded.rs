@@ -38,8 +38,9 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
                     );
                 return ::tame::__private::Step::Blocked;
             }
+            let mut __tame_at = __tame_state;
             '__tame_resume: loop {
-                match __tame_state {
+                match __tame_at {
                     0 => {
                         __tame_cx.watch_params(1usize);
                         __tame_cx.watch(&mut done);
@@ -57,10 +58,11 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
                         ::tame::__private::put(&mut names, names);
                         ::tame::__private::put(&mut done, done);
                         ::tame::__private::put(&mut a, a);
-                        __tame_state = 1;
                         if __tame_cx.join_ready(::core::line!()) {
+                            __tame_at = 1;
                             continue '__tame_resume;
                         }
+                        __tame_state = 1;
                         return ::tame::__private::Step::Blocked;
                     }
                     1 => {

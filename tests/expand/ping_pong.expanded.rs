@@ -40,8 +40,9 @@ fn tamed_player(
                     );
                 return ::tame::__private::Step::Blocked;
             }
+            let mut __tame_at = __tame_state;
             '__tame_resume: loop {
-                match __tame_state {
+                match __tame_at {
                     0 => {
                         let mine = ::tame::__private::take(&mut mine);
                         let to_peer = ::tame::__private::take(&mut to_peer);
@@ -51,7 +52,7 @@ fn tamed_player(
                         ::tame::__private::put(&mut to_peer, to_peer);
                         ::tame::__private::put(&mut from_peer, from_peer);
                         ::tame::__private::put(&mut left, left);
-                        __tame_state = 1;
+                        __tame_at = 1;
                         continue '__tame_resume;
                     }
                     1 => {

@@ -36,8 +36,9 @@ fn tamed_fast(n: u64, out: Rc<Cell<u64>>) {
                     );
                 return ::tame::__private::Step::Blocked;
             }
+            let mut __tame_at = __tame_state;
             '__tame_resume: loop {
-                match __tame_state {
+                match __tame_at {
                     0 => {
                         let n = ::tame::__private::take(&mut n);
                         let out = ::tame::__private::take(&mut out);
@@ -49,7 +50,7 @@ fn tamed_fast(n: u64, out: Rc<Cell<u64>>) {
                             ::tame::__private::put(&mut out, out);
                             ::tame::__private::put(&mut sum, sum);
                             ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
-                            __tame_state = 1;
+                            __tame_at = 1;
                             continue '__tame_resume;
                         }
                     }
@@ -68,17 +69,18 @@ fn tamed_fast(n: u64, out: Rc<Cell<u64>>) {
                                 ::tame::__private::put(&mut sum, sum);
                                 ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
                                 ::tame::__private::put(&mut i, i);
-                                __tame_state = 2;
                                 if __tame_cx.join_ready(::core::line!()) {
+                                    __tame_at = 2;
                                     continue '__tame_resume;
                                 }
+                                __tame_state = 2;
                                 return ::tame::__private::Step::Blocked;
                             }
                             ::core::option::Option::None => {
                                 ::core::mem::drop(__tame_iter1);
                                 ::tame::__private::put(&mut out, out);
                                 ::tame::__private::put(&mut sum, sum);
-                                __tame_state = 3;
+                                __tame_at = 3;
                                 continue '__tame_resume;
                             }
                         }
@@ -94,7 +96,7 @@ fn tamed_fast(n: u64, out: Rc<Cell<u64>>) {
                         ::tame::__private::put(&mut out, out);
                         ::tame::__private::put(&mut sum, sum);
                         ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
-                        __tame_state = 1;
+                        __tame_at = 1;
                         continue '__tame_resume;
                     }
                     3 => {

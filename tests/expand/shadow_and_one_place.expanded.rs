@@ -43,8 +43,9 @@ fn shadow_and_one_place(log: Vec<String>, done: Event<(String, u32)>) {
                     );
                 return ::tame::__private::Step::Blocked;
             }
+            let mut __tame_at = __tame_state;
             '__tame_resume: loop {
-                match __tame_state {
+                match __tame_at {
                     0 => {
                         __tame_cx.watch_params(1usize);
                         __tame_cx.watch(&mut done);
@@ -60,10 +61,11 @@ fn shadow_and_one_place(log: Vec<String>, done: Event<(String, u32)>) {
                         ::tame::__private::put(&mut done, done);
                         ::tame::__private::put(&mut __tame_s_name_2, name);
                         ::tame::__private::put(&mut n, n);
-                        __tame_state = 1;
                         if __tame_cx.join_ready(::core::line!()) {
+                            __tame_at = 1;
                             continue '__tame_resume;
                         }
+                        __tame_state = 1;
                         return ::tame::__private::Step::Blocked;
                     }
                     1 => {
@@ -114,10 +116,11 @@ fn shadow_and_one_place(log: Vec<String>, done: Event<(String, u32)>) {
                         );
                         ::tame::__private::put(&mut n, n);
                         ::tame::__private::put(&mut __tame_s_name_4, name);
-                        __tame_state = 2;
                         if __tame_cx.join_ready(::core::line!()) {
+                            __tame_at = 2;
                             continue '__tame_resume;
                         }
+                        __tame_state = 2;
                         return ::tame::__private::Step::Blocked;
                     }
                     2 => {

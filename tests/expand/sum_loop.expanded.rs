@@ -39,8 +39,9 @@ fn sum(n: u32, done: Event<u32>) {
                     );
                 return ::tame::__private::Step::Blocked;
             }
+            let mut __tame_at = __tame_state;
             '__tame_resume: loop {
-                match __tame_state {
+                match __tame_at {
                     0 => {
                         __tame_cx.watch_params(1usize);
                         __tame_cx.watch(&mut done);
@@ -54,7 +55,7 @@ fn sum(n: u32, done: Event<u32>) {
                             ::tame::__private::put(&mut done, done);
                             ::tame::__private::put(&mut sum, sum);
                             ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
-                            __tame_state = 1;
+                            __tame_at = 1;
                             continue '__tame_resume;
                         }
                     }
@@ -76,17 +77,18 @@ fn sum(n: u32, done: Event<u32>) {
                                 ::tame::__private::put(&mut sum, sum);
                                 ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
                                 ::tame::__private::put(&mut i, i);
-                                __tame_state = 2;
                                 if __tame_cx.join_ready(::core::line!()) {
+                                    __tame_at = 2;
                                     continue '__tame_resume;
                                 }
+                                __tame_state = 2;
                                 return ::tame::__private::Step::Blocked;
                             }
                             ::core::option::Option::None => {
                                 ::core::mem::drop(__tame_iter1);
                                 ::tame::__private::put(&mut done, done);
                                 ::tame::__private::put(&mut sum, sum);
-                                __tame_state = 3;
+                                __tame_at = 3;
                                 continue '__tame_resume;
                             }
                         }
@@ -105,7 +107,7 @@ fn sum(n: u32, done: Event<u32>) {
                         ::tame::__private::put(&mut done, done);
                         ::tame::__private::put(&mut sum, sum);
                         ::tame::__private::put(&mut __tame_s_iter1, __tame_iter1);
-                        __tame_state = 1;
+                        __tame_at = 1;
                         continue '__tame_resume;
                     }
                     3 => {
