@@ -10,14 +10,16 @@
 #
 # Usage: bash benches/web.sh [--duration SECONDS] [--conns "10 100 1000"]
 #                            [--servers "knot mio tokio axum axum-mt threads nginx"]
-#                            [--rounds N] [--close]
+#                            [--rounds N] [--close] [--knot-base PATH]
 # --rounds N runs the whole sequence N times and keeps, for each cell, the run with the median
 # req/s. --close sends `Connection: close` with every request, so each request is a connection
-# of its own (accept, answer, close) instead of keep-alive.
+# of its own (accept, answer, close) instead of keep-alive. --knot-base PATH adds a server
+# `knot-base`: another build of knot (an older commit, say), run exactly as knot is.
 # Needs: wrk, nginx, curl (apt-get install -y wrk nginx-light curl), taskset, python3.
 # Prints markdown tables: req/s, p50/p99 latency, the server's CPU time per request (user +
 # system; steadier than req/s on a busy machine), peak server RSS during the run, errors, req/s
-# as a ratio to knot; then knot's req/s divided by each other server's.
+# as a ratio to knot; then knot's req/s divided by each other server's, and knot's CPU time per
+# request divided by each other server's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root_dir=$PWD
@@ -27,6 +29,7 @@ conns="10 100 1000"
 servers="knot mio tokio axum axum-mt threads nginx"
 rounds=1
 close=
+knot_base=
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
@@ -34,13 +37,19 @@ while [ $# -gt 0 ]; do
     --servers) servers=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --close) close=1; shift ;;
+    --knot-base) knot_base=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
     *) echo "web.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+if [ -n "$knot_base" ]; then
+  [ -x "$knot_base" ] || { echo "web.sh: --knot-base $knot_base is not an executable" >&2; exit 2; }
+  case " $servers " in *" knot-base "*) ;; *) servers="$servers knot-base" ;; esac
+fi
 for s in $servers; do
   case "$s" in
     knot|mio|tokio|axum|axum-mt|threads|nginx) ;;
+    knot-base) [ -n "$knot_base" ] || { echo "web.sh: knot-base needs --knot-base PATH" >&2; exit 2; } ;;
     *) echo "web.sh: unknown server $s (knot mio tokio axum axum-mt threads nginx)" >&2; exit 2 ;;
   esac
 done
@@ -68,6 +77,7 @@ start() {
   port=$(free_port)
   case "$1" in
     knot) taskset -c 0 "$bin/examples/knot" --root "$work/root" --addr "127.0.0.1:$port" --max-conns 20000 --workers 1 2>/dev/null & ;;
+    knot-base) taskset -c 0 "$knot_base" --root "$work/root" --addr "127.0.0.1:$port" --max-conns 20000 --workers 1 2>/dev/null & ;;
     mio) taskset -c 0 "$bin/mio_server" --root "$work/root" --addr "127.0.0.1:$port" 2>/dev/null & ;;
     tokio) taskset -c 0 "$bin/tokio_server" --root "$work/root" --addr "127.0.0.1:$port" 2>/dev/null & ;;
     axum) taskset -c 0 "$bin/axum_server" --root "$work/root" --addr "127.0.0.1:$port" 2>/dev/null & ;;
@@ -185,6 +195,20 @@ for file in 1k.html 14k.html; do
   for c in $conns; do
     printf '| %s | %s |' "${file%.html}" "$c"
     for s in $others; do printf ' %s |' "$(ratio "$(rps knot "$file" "$c")" "$(rps "$s" "$file" "$c")")"; done
+    echo
+  done
+done
+
+# The server CPU time per request, knot's divided by each other server's (lower is better for
+# knot): the steadier figure on a shared machine.
+cpu() { echo "${CPU[$1,$2,$3,${PICK[$1,$2,$3]}]}"; }
+echo
+printf '| file | conns |'; for s in $others; do printf ' knot CPU ÷ %s |' "$s"; done; echo
+printf '|---|---|'; for _ in $others; do printf -- '---|'; done; echo
+for file in 1k.html 14k.html; do
+  for c in $conns; do
+    printf '| %s | %s |' "${file%.html}" "$c"
+    for s in $others; do printf ' %s |' "$(ratio "$(cpu knot "$file" "$c")" "$(cpu "$s" "$file" "$c")")"; done
     echo
   done
 done

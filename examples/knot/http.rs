@@ -142,13 +142,18 @@ pub enum Parse {
 
 /// Parses the request head at the start of `buf`.
 pub fn parse(buf: &[u8]) -> Parse {
+    if buf.is_empty() {
+        return Parse::Partial; // (between requests: the usual case, and the cheapest)
+    }
     let line_end = buf.iter().position(|&b| b == b'\n');
     if line_end.unwrap_or(buf.len()) > MAX_REQUEST_LINE {
         return Parse::Error(Status::UriTooLong);
     }
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut headers);
-    let n = match req.parse(buf) {
+    // Left uninitialised: httparse writes the headers it finds, and `req.headers` is those
+    // only (writing 64 empty ones first cost more than parsing a short head).
+    let mut headers = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let n = match req.parse_with_uninit_headers(buf, &mut headers) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
             return if buf.len() > MAX_HEAD {
@@ -328,10 +333,23 @@ pub fn head(out: &mut Vec<u8>, status: Status, minor: u8, ctype: &str, len: u64,
 /// `HTTP/1.MINOR CODE REASON\r\n`.
 fn status_line(out: &mut Vec<u8>, minor: u8, code: u16, reason: &str) {
     out.extend_from_slice(b"HTTP/1.");
-    push_decimal(out, minor.into());
-    out.push(b' ');
-    push_decimal(out, code.into());
-    out.push(b' ');
+    if minor <= 9 && (100..=999).contains(&code) {
+        // The only case (HTTP/1.0 or 1.1, a three-digit status), in one push.
+        let d = |n: u16| b'0' + (n % 10) as u8;
+        out.extend_from_slice(&[
+            d(minor.into()),
+            b' ',
+            d(code / 100),
+            d(code / 10),
+            d(code),
+            b' ',
+        ]);
+    } else {
+        push_decimal(out, minor.into());
+        out.push(b' ');
+        push_decimal(out, code.into());
+        out.push(b' ');
+    }
     out.extend_from_slice(reason.as_bytes());
     out.extend_from_slice(b"\r\n");
 }
@@ -645,6 +663,29 @@ mod tests {
             push_decimal(&mut out, n);
             assert_eq!(out, format!("x{n}").into_bytes());
         }
+    }
+
+    #[test]
+    fn status_lines_are_written_as_format_writes_them() {
+        let statuses = [
+            Status::Ok,
+            Status::PartialContent,
+            Status::NotModified,
+            Status::UriTooLong,
+            Status::Unavailable,
+        ];
+        for (minor, s) in [0u8, 1, 12]
+            .into_iter()
+            .flat_map(|m| statuses.map(|s| (m, s)))
+        {
+            let mut out = Vec::new();
+            status_line(&mut out, minor, s.code(), s.reason());
+            let want = format!("HTTP/1.{minor} {} {}\r\n", s.code(), s.reason());
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
+        let mut out = Vec::new();
+        status_line(&mut out, 1, 1000, "Odd");
+        assert_eq!(out, b"HTTP/1.1 1000 Odd\r\n");
     }
 
     #[test]
