@@ -159,6 +159,50 @@ fn rel_is_root(rel: &str) -> bool {
     rel.is_empty()
 }
 
+/// The cache's hasher: FxHash (a rotate, a xor and a multiply per 8 bytes), a tenth of what
+/// the standard library's SipHash costs on a short path. SipHash is keyed to resist a client
+/// that picks keys which collide; here the keys in the map are the files under the root, which
+/// the server's owner picks. A client's target is only hashed for a lookup: it can collide
+/// with at most the files there are.
+#[derive(Default, Clone, Copy)]
+struct BuildKeyHasher;
+
+impl std::hash::BuildHasher for BuildKeyHasher {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(0)
+    }
+}
+
+struct KeyHasher(u64);
+
+impl KeyHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.add(b.into()); // `str`'s hash ends with 0xff, so `a` and `a\0` differ
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 struct Entry {
     file: Rc<File>,
     /// The canonical file, stat'ed on a hit (at most once per [`REVALIDATE`]) to notice
@@ -184,7 +228,7 @@ pub struct Cache {
     cap: usize,
     bytes: usize,
     tick: u64,
-    map: HashMap<String, Entry>,
+    map: HashMap<String, Entry, BuildKeyHasher>,
     lru: BTreeMap<u64, String>,
     /// Files that left the cache while a response still pinned them (counted in `held`).
     retired: Vec<std::rc::Weak<File>>,
@@ -207,7 +251,7 @@ impl Cache {
             cap,
             bytes: 0,
             tick: 0,
-            map: HashMap::new(),
+            map: HashMap::default(),
             lru: BTreeMap::new(),
             retired: Vec::new(),
             revalidate: REVALIDATE,
