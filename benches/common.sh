@@ -5,7 +5,7 @@
 #   bytes for every server of a run.
 # - `$bin`: the release binaries' directory (`cargo metadata` honours CARGO_TARGET_DIR).
 # - `free_port`, `wait_port PORT`, `cpu_ticks PID` (user + system, all its threads, in clock
-#   ticks).
+#   ticks), `user_ticks PID` (user only).
 work=$(mktemp -d "/tmp/tame-$1.XXXXXX")
 server_pid=
 cleanup() {
@@ -29,3 +29,4 @@ wait_port() {
   echo "$(basename "$0"): nothing listens on port $1" >&2; return 1
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+user_ticks() { awk '{print $14}' "/proc/$1/stat" 2>/dev/null || echo 0; }

@@ -17,9 +17,9 @@
 # `knot-base`: another build of knot (an older commit, say), run exactly as knot is.
 # Needs: wrk, nginx, curl (apt-get install -y wrk nginx-light curl), taskset, python3.
 # Prints markdown tables: req/s, p50/p99 latency, the server's CPU time per request (user +
-# system; steadier than req/s on a busy machine), peak server RSS during the run, errors, req/s
+# system, and the user part alone; steadier than req/s on a busy machine), peak server RSS during the run, errors, req/s
 # as a ratio to knot; then knot's req/s divided by each other server's, and knot's CPU time per
-# request divided by each other server's.
+# request (all of it, then its user-space part) divided by each other server's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root_dir=$PWD
@@ -112,7 +112,7 @@ peak_mib() {
   python3 -c "print(f'{${kb:-0}/1024:.1f}')"
 }
 
-declare -A RPS P50 P99 RSS CPU ERRS
+declare -A RPS P50 P99 RSS CPU USR ERRS
 # The servers take turns cell by cell (a fresh start for each), so that the runs compared in one
 # cell are seconds apart, not minutes: on a shared machine the background load drifts. Each
 # round starts the turn at the next server, so none is always first.
@@ -130,6 +130,7 @@ for round in $(seq "$rounds"); do
         echo "wrk: round $round, $file c=$c $server ${duration}s..." >&2
         reset_peak "$serving_pid"
         t0=$(cpu_ticks "$serving_pid")
+        u0=$(user_ticks "$serving_pid")
         if [ -n "$close" ]; then
           out=$(taskset -c 1 wrk -t1 -c"$c" -d"${duration}s" --latency -H "Connection: close" \
             "http://127.0.0.1:$port/$file" 2>&1)
@@ -137,6 +138,7 @@ for round in $(seq "$rounds"); do
           out=$(taskset -c 1 wrk -t1 -c"$c" -d"${duration}s" --latency "http://127.0.0.1:$port/$file" 2>&1)
         fi
         t1=$(cpu_ticks "$serving_pid")
+        u1=$(user_ticks "$serving_pid")
         key=$server,$file,$c,$round
         RPS[$key]=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
         P50[$key]=$(awk '$1=="50%" {print $2}' <<<"$out")
@@ -144,6 +146,7 @@ for round in $(seq "$rounds"); do
         RSS[$key]=$(peak_mib "$serving_pid")
         n=$(awk '/requests in/ {print $1}' <<<"$out")
         CPU[$key]=$(python3 -c "n=int('${n:-0}' or 0); print(f'{($t1-$t0)*1e6/$hz/n:.1f}' if n else '-')")
+        USR[$key]=$(python3 -c "n=int('${n:-0}' or 0); print(f'{($u1-$u0)*1e6/$hz/n:.2f}' if n else '-')")
         errs=$(sed -n -e 's/.*Socket errors: //p' -e 's/.*Non-2xx or 3xx responses: \(.*\)/non-2xx \1/p' <<<"$out" | tr '\n' ' ')
         ERRS[$key]=${errs:-none}
         kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
@@ -171,15 +174,15 @@ ratio() { python3 -c "a,b=float('$1' or 0),float('$2' or 0); print(f'{a/b:.2f}' 
 
 echo
 if [ -n "$close" ]; then echo "Every request with \`Connection: close\` (a connection per request)."; echo; fi
-echo "| file | conns | server | req/s | p50 | p99 | server CPU µs/req | server RSS (MiB) | req/s ÷ knot | errors |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| file | conns | server | req/s | p50 | p99 | server CPU µs/req | of it, user | server RSS (MiB) | req/s ÷ knot | errors |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for file in 1k.html 14k.html; do
   for c in $conns; do
     for server in $servers; do
       k=$server,$file,$c,${PICK[$server,$file,$c]}
       r=-
       case " $servers " in *" knot "*) r=$(ratio "${RPS[$k]}" "$(rps knot "$file" "$c")") ;; esac
-      echo "| ${file%.html} | $c | $server | ${RPS[$k]} | ${P50[$k]} | ${P99[$k]} | ${CPU[$k]} | ${RSS[$k]} | $r | ${ERRS[$k]} |"
+      echo "| ${file%.html} | $c | $server | ${RPS[$k]} | ${P50[$k]} | ${P99[$k]} | ${CPU[$k]} | ${USR[$k]} | ${RSS[$k]} | $r | ${ERRS[$k]} |"
     done
   done
 done
@@ -201,14 +204,20 @@ done
 
 # The server CPU time per request, knot's divided by each other server's (lower is better for
 # knot): the steadier figure on a shared machine.
+# Then the same for the user-space part alone (what the servers' own code costs; the kernel's
+# part is the same system calls for all of them).
 cpu() { echo "${CPU[$1,$2,$3,${PICK[$1,$2,$3]}]}"; }
-echo
-printf '| file | conns |'; for s in $others; do printf ' knot CPU ÷ %s |' "$s"; done; echo
-printf '|---|---|'; for _ in $others; do printf -- '---|'; done; echo
-for file in 1k.html 14k.html; do
-  for c in $conns; do
-    printf '| %s | %s |' "${file%.html}" "$c"
-    for s in $others; do printf ' %s |' "$(ratio "$(cpu knot "$file" "$c")" "$(cpu "$s" "$file" "$c")")"; done
-    echo
+usr() { echo "${USR[$1,$2,$3,${PICK[$1,$2,$3]}]}"; }
+for what in cpu usr; do
+  echo
+  label="knot CPU"; [ "$what" = usr ] && label="knot user CPU"
+  printf '| file | conns |'; for s in $others; do printf ' %s ÷ %s |' "$label" "$s"; done; echo
+  printf '|---|---|'; for _ in $others; do printf -- '---|'; done; echo
+  for file in 1k.html 14k.html; do
+    for c in $conns; do
+      printf '| %s | %s |' "${file%.html}" "$c"
+      for s in $others; do printf ' %s |' "$(ratio "$($what knot "$file" "$c")" "$($what "$s" "$file" "$c")")"; done
+      echo
+    done
   done
 done
