@@ -17,9 +17,10 @@
 # `knot-base`: another build of knot (an older commit, say), run exactly as knot is.
 # Needs: wrk, nginx, curl (apt-get install -y wrk nginx-light curl), taskset, python3.
 # Prints markdown tables: req/s, p50/p99 latency, the server's CPU time per request (user +
-# system, and the user part alone; steadier than req/s on a busy machine), peak server RSS during the run, errors, req/s
-# as a ratio to knot; then knot's req/s divided by each other server's, and knot's CPU time per
-# request (all of it, then its user-space part) divided by each other server's.
+# system, and the user part alone; steadier than req/s on a busy machine), peak server RSS
+# during the run, errors, req/s as a ratio to knot; then knot's req/s divided by each other
+# server's, and knot's CPU time per request (all of it, then its user-space part) divided by
+# each other server's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root_dir=$PWD
@@ -30,13 +31,14 @@ servers="knot mio tokio axum axum-mt threads nginx"
 rounds=1
 close=
 knot_base=
+close_header=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
     --conns) conns=$2; shift 2 ;;
     --servers) servers=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
-    --close) close=1; shift ;;
+    --close) close=1; close_header=(-H "Connection: close"); shift ;;
     --knot-base) knot_base=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
     *) echo "web.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -106,6 +108,10 @@ start() {
 # (writing 5 to clear_refs); the current RSS where that is not allowed.
 reset_peak() { echo 5 > "/proc/$1/clear_refs" 2>/dev/null || true; }
 hz=$(getconf CLK_TCK)
+# `per_request TICKS N DIGITS`: clock ticks over N requests, in µs per request.
+per_request() {
+  python3 -c "n=int('${2:-0}' or 0); print(f'{$1*1e6/$hz/n:.$3f}' if n else '-')"
+}
 peak_mib() {
   local kb
   kb=$(awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0)
@@ -131,12 +137,8 @@ for round in $(seq "$rounds"); do
         reset_peak "$serving_pid"
         t0=$(cpu_ticks "$serving_pid")
         u0=$(user_ticks "$serving_pid")
-        if [ -n "$close" ]; then
-          out=$(taskset -c 1 wrk -t1 -c"$c" -d"${duration}s" --latency -H "Connection: close" \
-            "http://127.0.0.1:$port/$file" 2>&1)
-        else
-          out=$(taskset -c 1 wrk -t1 -c"$c" -d"${duration}s" --latency "http://127.0.0.1:$port/$file" 2>&1)
-        fi
+        out=$(taskset -c 1 wrk -t1 -c"$c" -d"${duration}s" --latency "${close_header[@]}" \
+          "http://127.0.0.1:$port/$file" 2>&1)
         t1=$(cpu_ticks "$serving_pid")
         u1=$(user_ticks "$serving_pid")
         key=$server,$file,$c,$round
@@ -145,8 +147,8 @@ for round in $(seq "$rounds"); do
         P99[$key]=$(awk '$1=="99%" {print $2}' <<<"$out")
         RSS[$key]=$(peak_mib "$serving_pid")
         n=$(awk '/requests in/ {print $1}' <<<"$out")
-        CPU[$key]=$(python3 -c "n=int('${n:-0}' or 0); print(f'{($t1-$t0)*1e6/$hz/n:.1f}' if n else '-')")
-        USR[$key]=$(python3 -c "n=int('${n:-0}' or 0); print(f'{($u1-$u0)*1e6/$hz/n:.2f}' if n else '-')")
+        CPU[$key]=$(per_request "$((t1 - t0))" "$n" 1)
+        USR[$key]=$(per_request "$((u1 - u0))" "$n" 2)
         errs=$(sed -n -e 's/.*Socket errors: //p' -e 's/.*Non-2xx or 3xx responses: \(.*\)/non-2xx \1/p' <<<"$out" | tr '\n' ' ')
         ERRS[$key]=${errs:-none}
         kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
@@ -169,7 +171,9 @@ print(v[(len(v)-1)//2].split(':')[0])")
     done
   done
 done
-rps() { echo "${RPS[$1,$2,$3,${PICK[$1,$2,$3]}]}"; }
+# `picked MAP SERVER FILE CONNS`: MAP's value in the round picked for that cell.
+picked() { local -n map=$1; echo "${map[$2,$3,$4,${PICK[$2,$3,$4]}]}"; }
+rps() { picked RPS "$@"; }
 ratio() { python3 -c "a,b=float('$1' or 0),float('$2' or 0); print(f'{a/b:.2f}' if b else '-')"; }
 
 echo
@@ -206,8 +210,8 @@ done
 # knot): the steadier figure on a shared machine.
 # Then the same for the user-space part alone (what the servers' own code costs; the kernel's
 # part is the same system calls for all of them).
-cpu() { echo "${CPU[$1,$2,$3,${PICK[$1,$2,$3]}]}"; }
-usr() { echo "${USR[$1,$2,$3,${PICK[$1,$2,$3]}]}"; }
+cpu() { picked CPU "$@"; }
+usr() { picked USR "$@"; }
 for what in cpu usr; do
   echo
   label="knot CPU"; [ "$what" = usr ] && label="knot user CPU"
