@@ -86,6 +86,12 @@ fn mixed(name: &str) -> syn::Ident {
     syn::Ident::new(name, Span::mixed_site())
 }
 
+/// Whether state `i` restores `b` at its entry (so every jump to `i` saves it): `b` is live
+/// (or kept) there and, if declared without a value, initialised on every way in.
+fn restores(m: &Machine, lv: &Liveness, init: &[BTreeSet<BindId>], i: usize, b: BindId) -> bool {
+    lv.live_in[i].contains(&b) && (!m.binds[b].late || init[i].contains(&b))
+}
+
 /// The label of the loop around a state's code that its back edges continue.
 fn entry_label() -> syn::Lifetime {
     syn::Lifetime {
@@ -102,10 +108,7 @@ impl<'a> Emitter<'a> {
         let reachable = m.reachable();
         let mut saved: BTreeSet<BindId> = BTreeSet::new();
         for (i, live) in lv.live_in.iter().enumerate().filter(|&(i, _)| reachable[i]) {
-            saved.extend(
-                live.iter()
-                    .filter(|&&b| !m.binds[b].late || init[i].contains(&b)),
-            );
+            saved.extend(live.iter().filter(|&&b| restores(m, lv, &init, i, b)));
         }
         saved.extend(m.params.iter().copied());
         // And one for each binding an `if let` or a `match` arm stashes while it shadows it.
@@ -150,6 +153,21 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// [`restores`] for this machine.
+    fn restores(&self, i: usize, b: BindId) -> bool {
+        restores(self.m, self.lv, &self.init, i, b)
+    }
+
+    /// What a jump to state `t` from where `scope` is in scope saves: what `t` restores, of
+    /// `scope`.
+    fn saved_by(&self, t: usize, scope: &[BindId]) -> Vec<BindId> {
+        self.lv.live_in[t]
+            .iter()
+            .copied()
+            .filter(|&b| scope.contains(&b) && self.restores(t, b))
+            .collect()
+    }
+
     fn krate(&self) -> &syn::Path {
         &self.input.opts.krate
     }
@@ -168,9 +186,7 @@ impl<'a> Emitter<'a> {
         let mut conds: Vec<String> = Vec::new();
         let mut preds = Vec::new();
         for (i, st) in self.m.states.iter().enumerate() {
-            let restores = self.lv.live_in[i].contains(&b)
-                && (!self.m.binds[b].late || self.init[i].contains(&b));
-            if !restores {
+            if !self.restores(i, b) {
                 continue;
             }
             if st.cfg.is_empty() {
@@ -498,8 +514,7 @@ impl<'a> Emitter<'a> {
         for &b in &st.scope {
             let bind = &self.m.binds[b];
             let cfg = self.cfg(b);
-            let init = !bind.late || self.init[i].contains(&b);
-            let live = self.lv.live_in[i].contains(&b) && init;
+            let live = self.restores(i, b);
             if live {
                 restored_here.insert(b);
             }
@@ -507,7 +522,7 @@ impl<'a> Emitter<'a> {
                 in_place = false;
             }
             if !vis.contains(&b) {
-                if self.lv.live_in[i].contains(&b) && init {
+                if live {
                     let slot = self.slot(b);
                     let h = &bind.hidden;
                     restores.extend(quote! {
@@ -519,7 +534,7 @@ impl<'a> Emitter<'a> {
             let id = &bind.ident;
             let mutability = bind.mutable.then(|| quote!(mut));
             let ty = bind.ty.as_ref().map(|t| quote!(: #t));
-            if self.lv.live_in[i].contains(&b) && init {
+            if live {
                 let slot = self.slot(b);
                 restores.extend(quote! {
                     #cfg let #mutability #id #ty = #krate::__private::take(&mut #slot);
@@ -536,9 +551,9 @@ impl<'a> Emitter<'a> {
             }
         }
         // A binding the code may shadow or stash is, after that, another local of the same
-        // name (taken back from its slot or hold), not the one the entry restored.
-        in_place &=
-            self.holds.borrow().is_empty() && restored_here.is_disjoint(&self.shadowable.borrow());
+        // name (taken back from its slot or hold), not the one the entry restored. (Only such
+        // a binding gets a hold, so none of these has one.)
+        in_place &= restored_here.is_disjoint(&self.shadowable.borrow());
         *self.loop_entry.borrow_mut() = in_place.then_some(restored_here);
         self.looped.set(false);
         self.current.set(i);
@@ -548,13 +563,7 @@ impl<'a> Emitter<'a> {
             .scope
             .iter()
             .copied()
-            .filter(|&b| {
-                let bind = &self.m.binds[b];
-                bind.scoped
-                    && !self.m.keep.contains(&b)
-                    && self.lv.live_in[i].contains(&b)
-                    && (!bind.late || self.init[i].contains(&b))
-            })
+            .filter(|&b| self.m.binds[b].scoped && !self.m.keep.contains(&b) && self.restores(i, b))
             .collect();
         *self.present.borrow_mut() = restored.clone();
         *self.unmoved.borrow_mut() = restored;
@@ -562,11 +571,7 @@ impl<'a> Emitter<'a> {
             .scope
             .iter()
             .copied()
-            .filter(|b| {
-                !vis.contains(b)
-                    && self.lv.live_in[i].contains(b)
-                    && (!self.m.binds[*b].late || self.init[i].contains(b))
-            })
+            .filter(|&b| !vis.contains(&b) && self.restores(i, b))
             .collect();
         let body = self.seq(&st.body);
         let n = Literal::u32_unsuffixed(i as u32);
@@ -730,16 +735,14 @@ impl<'a> Emitter<'a> {
             return TokenStream::new();
         };
         let mut out = TokenStream::new();
-        for b in self.lv.live_at(&target) {
-            if scope.contains(&b) && (!self.m.binds[b].late || self.init[t].contains(&b)) {
-                let slot = self.slot(b);
-                let id = self.value_in(b, scope, at);
-                let sp = Span::mixed_site()
-                    .located_at(at.unwrap_or_else(|| self.m.binds[b].ident.span()));
-                let krate = self.krate();
-                let cfg = self.cfg(b);
-                out.extend(quote_spanned!(sp=> #cfg #krate::__private::put(&mut #slot, #id);));
-            }
+        for b in self.saved_by(t, scope) {
+            let slot = self.slot(b);
+            let id = self.value_in(b, scope, at);
+            let sp =
+                Span::mixed_site().located_at(at.unwrap_or_else(|| self.m.binds[b].ident.span()));
+            let krate = self.krate();
+            let cfg = self.cfg(b);
+            out.extend(quote_spanned!(sp=> #cfg #krate::__private::put(&mut #slot, #id);));
         }
         out
     }
@@ -909,16 +912,11 @@ impl<'a> Emitter<'a> {
         };
         let visible = visible(&self.m.binds, vis);
         let hidden = self.hidden_now.borrow();
-        let saved: BTreeSet<BindId> = self
-            .lv
-            .live_at(&target)
-            .into_iter()
-            .filter(|b| vis.contains(b) && (!self.m.binds[*b].late || self.init[t].contains(b)))
-            .collect();
+        let saved: BTreeSet<BindId> = self.saved_by(t, vis).into_iter().collect();
         let in_place = saved == *restored
-            && saved.iter().all(|b| {
-                visible.contains(b) && !hidden.contains(b) && !self.holds.borrow().contains(b)
-            });
+            && saved
+                .iter()
+                .all(|b| visible.contains(b) && !hidden.contains(b));
         if in_place {
             self.looped.set(true);
         }
