@@ -456,13 +456,29 @@ impl Cache {
 mod tests {
     use super::*;
 
-    fn site() -> (PathBuf, Cache) {
-        let dir = std::env::temp_dir().join(format!(
+    /// A test site's directory, removed when the test ends (passed or failed).
+    struct Site(PathBuf);
+
+    impl std::ops::Deref for Site {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Site {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn site() -> (Site, Cache) {
+        let dir = Site(std::env::temp_dir().join(format!(
             "knot-cache-test-{}-{:?}",
             std::process::id(),
             std::thread::current().id()
-        ));
-        let _ = fs::remove_dir_all(&dir);
+        )));
+        let _ = fs::remove_dir_all(&dir.0);
         fs::create_dir_all(dir.join("root/sub")).unwrap();
         fs::write(dir.join("root/index.html"), "home").unwrap();
         fs::write(dir.join("root/sub/a.txt"), "aaaa").unwrap();
