@@ -36,6 +36,12 @@ fn wait<S: AsRawFd + ?Sized>(source: &S, d: Direction, mut e: Event<()>, owned: 
 /// …). Readiness is edge-triggered and may be spurious: read until `WouldBlock`, then wait
 /// again. While `e` waits the loop stays alive; if `e`'s receiver is cancelled, the interest is
 /// removed at once. An fd that cannot be polled (a regular file) counts as always ready.
+///
+/// A close is remembered: once the peer has shut its side down or closed (or the fd reported
+/// an error), every wait fires at once, as every read then returns at once. So on a stream
+/// socket or a pipe, a read that returned less than it asked for has drained the fd, and the
+/// caller may wait right away instead of reading once more to see `WouldBlock`: new data
+/// brings a new edge, and a close that came with the data still wakes the wait.
 /// Call [`deregister`] before closing an fd you passed here (`tame::net` types do it for
 /// you); an fd closed without it is handled, at the price of one system call per wait that
 /// follows an idle period on any fd that is not a `tame::net` socket.

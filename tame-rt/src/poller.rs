@@ -21,6 +21,13 @@
 //! loop on their `try_*` call until `WouldBlock`, then wait again. Errors and hang-ups count as
 //! ready in both directions so the caller's next `try_*` call sees them.
 //!
+//! A close is different from data: once the peer has closed a direction (the read side shut
+//! down: `is_read_closed`; the write side: `is_write_closed`) or the fd reported an error,
+//! every read or write in it returns at once, and so every later wait in it triggers at once
+//! (a `closed` flag per direction, kept until the fd is deregistered or re-armed). Without it,
+//! a peer's last data and its close, arriving in one edge, would leave a caller that read the
+//! data and then waited (rather than read once more to see `0`) waiting forever.
+//!
 //! A third kind of wait, *hang-up* (`hangup`), has its own waiters and remembered edge, and is
 //! fired only by an error, a hang-up or a read side shut down by the peer (mio's `is_error`,
 //! `is_read_closed`, `is_write_closed`), never by data.
@@ -51,6 +58,10 @@ use crate::event::Event;
 struct Dir {
     waiters: SmallVec<[Event<()>; 1]>,
     ready: bool,
+    /// This direction will not block again: the peer closed it, or the fd reported an
+    /// error. Every wait triggers at once. Kept for `read` and `write` only: a hang-up wait
+    /// fires once per remembered edge, as documented for `hangup`.
+    closed: bool,
 }
 
 #[derive(Default)]
@@ -191,13 +202,18 @@ impl Poller {
                 self.fds[i].registered = false;
                 return Some(e);
             }
-            self.fds[i].registered = true;
+            // Maybe a new fd under an old number: a close seen on the old one says nothing
+            // about it (the registration reports a close of its own afresh).
+            let f = &mut self.fds[i];
+            f.registered = true;
+            f.read.closed = false;
+            f.write.closed = false;
         }
         if owned {
             self.fds[i].owned = true;
         }
         let dir = self.dir(fd, d);
-        if dir.ready {
+        if dir.ready || dir.closed {
             dir.ready = false;
             return Some(e);
         }
@@ -245,6 +261,9 @@ impl Poller {
                 continue;
             };
             let trouble = ev.is_error() || ev.is_read_closed() || ev.is_write_closed();
+            // A close or an error is a state, not an edge: it stays (see the module docs).
+            f.read.closed |= ev.is_error() || ev.is_read_closed();
+            f.write.closed |= ev.is_error() || ev.is_write_closed();
             if ev.is_readable() || trouble {
                 Self::fire(&mut f.read, &mut self.waiters, out);
             }

@@ -352,3 +352,28 @@ fn a_regular_file_counts_as_always_ready() {
     drop(f);
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn a_peer_that_closed_keeps_the_socket_readable_for_every_wait() {
+    use tame_rt::{TimedOut, add_timeout};
+    // The peer's data and its close arrive together, in one readiness edge, which the first
+    // wait consumes. After a read that drains the data, a wait must not miss the close: the
+    // next read returns 0 at once, so every wait from now on fires at once.
+    let (s, mut c) = tcp_pair();
+    c.write_all(b"hello").unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    std::thread::sleep(Duration::from_millis(20)); // both are in s's receive queue
+    let r: Rendezvous<u8, Result<(), TimedOut>> = Rendezvous::new();
+    let wait = |tag| run(|| s.readable(add_timeout(Duration::from_secs(2), r.event(tag))));
+    wait(1);
+    assert_eq!(r.try_join(), Some((1, Ok(()))));
+    let mut buf = [0u8; 64];
+    assert_eq!(s.try_read(&mut buf).unwrap(), 5, "a short read: the data is drained");
+    let t0 = Instant::now();
+    wait(2);
+    assert_eq!(r.try_join(), Some((2, Ok(()))), "the close is remembered");
+    assert_eq!(s.try_read(&mut buf).unwrap(), 0);
+    wait(3);
+    assert_eq!(r.try_join(), Some((3, Ok(()))), "and stays remembered");
+    assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
+}
