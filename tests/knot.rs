@@ -1072,6 +1072,35 @@ fn a_close_that_arrives_with_a_partial_request_is_seen_at_once() {
 }
 
 #[test]
+fn a_close_that_arrives_with_a_whole_request_is_answered_and_seen_at_once() {
+    // A whole request and the client's FIN in one go, on a kept-alive connection: knot's read
+    // comes back short, so it waits instead of reading again, and that wait must still see the
+    // end of the stream (not hold the connection until the idle timeout, 10 s here).
+    let k = Knot::start(&["--idle-timeout-ms", "10000"]);
+    let t0 = Instant::now();
+    let mut conns = Vec::new();
+    for _ in 0..100 {
+        let mut s = connect(k.addr);
+        s.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        assert_eq!(read_response(&mut r, false).unwrap().status, 200);
+        s.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        conns.push((s, r));
+    }
+    for (mut s, mut r) in conns {
+        assert_eq!(read_response(&mut r, false).unwrap().status, 200);
+        assert!(
+            closed_within(&mut s, Duration::from_secs(3)),
+            "a connection was held after its client closed"
+        );
+    }
+    assert!(t0.elapsed() < Duration::from_secs(8), "{:?}", t0.elapsed());
+}
+
+#[test]
 fn at_max_conns_an_idle_keep_alive_connection_gives_way_to_a_newcomer() {
     let k = Knot::start(&["--max-conns", "2"]);
     let mut idle = Vec::new();

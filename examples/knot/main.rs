@@ -624,13 +624,11 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
         waits.set_deadline(tame::now() + idle);
         let mut parsed = http::parse(input.bytes());
         while parsed == Parse::Partial {
-            match input.read_from(&sock) {
+            // A read that came back short drained the socket: the next one waits first (see
+            // `Input::read_from`).
+            match input.read_from(&sock, &mut waits) {
                 Ok(0) => return, // the client closed the connection
                 Ok(_) => {
-                    // Done, or read again before waiting: even a short read may have come
-                    // with the client's FIN in the same readiness edge, and only a read shows
-                    // it (waiting instead would hold the connection until the idle timeout).
-                    // Only a request head that is still incomplete pays this extra read.
                     parsed = http::parse(input.bytes());
                     continue;
                 }
@@ -737,6 +735,9 @@ struct Waits {
     /// The socket holds an event of `wake` for readable, for writable.
     reading: bool,
     writing: bool,
+    /// The last read came back short (or would block), and the socket has not woken the
+    /// connection for readable since: there is nothing to read until it does.
+    drained: bool,
 }
 
 impl Waits {
@@ -771,7 +772,7 @@ impl Waits {
     /// passed, or no event is left to wake the connection).
     fn go_on(&mut self, woke: Option<(Wake, ())>) -> bool {
         match woke {
-            Some((Wake::Read, ())) => self.reading = false,
+            Some((Wake::Read, ())) => (self.reading, self.drained) = (false, false),
             Some((Wake::Write, ())) => self.writing = false,
             Some((Wake::Timer, ())) => {
                 self.armed = false;
@@ -841,7 +842,16 @@ impl Input {
     }
 
     /// One `read` from `sock` after the unparsed bytes; `Ok(0)` is end of stream.
-    fn read_from(&mut self, sock: &TcpStream) -> io::Result<usize> {
+    ///
+    /// A read that returns less than it asked for has drained the socket (new data brings a
+    /// new readiness edge), so until the socket wakes the connection again (`waits`), this
+    /// returns `WouldBlock` without a system call: the read that would only say `WouldBlock`
+    /// is saved, one per keep-alive request. A client's close that came with its last data
+    /// still wakes the wait: the runtime remembers a close, and every later wait fires.
+    fn read_from(&mut self, sock: &TcpStream, waits: &mut Waits) -> io::Result<usize> {
+        if waits.drained {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
         if self.buf.len() - self.end < READ_CHUNK {
             self.buf.copy_within(self.start..self.end, 0);
             (self.start, self.end) = (0, self.end - self.start);
@@ -849,7 +859,13 @@ impl Input {
                 self.buf.resize(self.end + READ_CHUNK, 0);
             }
         }
-        let n = sock.try_read(&mut self.buf[self.end..])?;
+        let room = self.buf.len() - self.end;
+        let r = sock.try_read(&mut self.buf[self.end..]);
+        waits.drained = match r {
+            Ok(n) => n < room,
+            Err(ref e) => e.kind() == io::ErrorKind::WouldBlock,
+        };
+        let n = r?;
         self.end += n;
         Ok(n)
     }
