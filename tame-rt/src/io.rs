@@ -37,8 +37,10 @@ fn wait<S: AsRawFd + ?Sized>(source: &S, d: Direction, mut e: Event<()>, owned: 
 /// again. While `e` waits the loop stays alive; if `e`'s receiver is cancelled, the interest is
 /// removed at once. An fd that cannot be polled (a regular file) counts as always ready.
 ///
-/// A close is remembered: once the peer has shut its side down or closed (or the fd reported
-/// an error), every wait fires at once, as every read then returns at once. So on a stream
+/// A close is remembered: once the peer has shut its side down or closed, every wait fires at
+/// once, as every read then returns at once (for `writable`: once the fd hung up both ways, a
+/// stream that was reset, say). An error alone is not remembered (a datagram socket's error is
+/// read once, and the socket works on). So on a stream
 /// socket or a pipe, a read that returned less than it asked for has drained the fd, and the
 /// caller may wait right away instead of reading once more to see `WouldBlock`: new data
 /// brings a new edge, and a close that came with the data still wakes the wait.

@@ -21,12 +21,14 @@
 //! loop on their `try_*` call until `WouldBlock`, then wait again. Errors and hang-ups count as
 //! ready in both directions so the caller's next `try_*` call sees them.
 //!
-//! A close is different from data: once the peer has closed a direction (the read side shut
-//! down: `is_read_closed`; the write side: `is_write_closed`) or the fd reported an error,
-//! every read or write in it returns at once, and so every later wait in it triggers at once
-//! (a `closed` flag per direction, kept until the fd is deregistered or re-armed). Without it,
-//! a peer's last data and its close, arriving in one edge, would leave a caller that read the
-//! data and then waited (rather than read once more to see `0`) waiting forever.
+//! A close is different from data: once the read side is closed (mio's `is_read_closed`: a
+//! hang-up, or the peer shut its writing side down), every read returns at once, and so every
+//! later readable wait triggers at once; once the fd hung up in both directions (a stream
+//! reset, say), so does every writable wait. A `closed` flag per direction keeps this until
+//! the fd is deregistered or re-armed. Without it, a peer's last data and its close, arriving
+//! in one edge, would leave a caller that read the data and then waited (rather than read once
+//! more to see `0`) waiting forever. An error alone is not kept: a datagram socket's error
+//! (an ICMP "port unreachable") is read once, and the socket works on.
 //!
 //! A third kind of wait, *hang-up* (`hangup`), has its own waiters and remembered edge, and is
 //! fired only by an error, a hang-up or a read side shut down by the peer (mio's `is_error`,
@@ -58,8 +60,8 @@ use crate::event::Event;
 struct Dir {
     waiters: SmallVec<[Event<()>; 1]>,
     ready: bool,
-    /// This direction will not block again: the peer closed it, or the fd reported an
-    /// error. Every wait triggers at once. Kept for `read` and `write` only: a hang-up wait
+    /// This direction will not block again: it was closed (see the module docs). Every wait
+    /// triggers at once. Kept for `read` and `write` only: a hang-up wait
     /// fires once per remembered edge, as documented for `hangup`.
     closed: bool,
 }
@@ -261,9 +263,11 @@ impl Poller {
                 continue;
             };
             let trouble = ev.is_error() || ev.is_read_closed() || ev.is_write_closed();
-            // A close or an error is a state, not an edge: it stays (see the module docs).
-            f.read.closed |= ev.is_error() || ev.is_read_closed();
-            f.write.closed |= ev.is_error() || ev.is_write_closed();
+            // A close is a state, not an edge: it stays (see the module docs). An error alone
+            // does not (a datagram socket's error is read once and gone); a stream that failed
+            // hangs up too.
+            f.read.closed |= ev.is_read_closed();
+            f.write.closed |= ev.is_read_closed() && ev.is_write_closed();
             if ev.is_readable() || trouble {
                 Self::fire(&mut f.read, &mut self.waiters, out);
             }

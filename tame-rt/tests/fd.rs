@@ -368,7 +368,11 @@ fn a_peer_that_closed_keeps_the_socket_readable_for_every_wait() {
     wait(1);
     assert_eq!(r.try_join(), Some((1, Ok(()))));
     let mut buf = [0u8; 64];
-    assert_eq!(s.try_read(&mut buf).unwrap(), 5, "a short read: the data is drained");
+    assert_eq!(
+        s.try_read(&mut buf).unwrap(),
+        5,
+        "a short read: the data is drained"
+    );
     let t0 = Instant::now();
     wait(2);
     assert_eq!(r.try_join(), Some((2, Ok(()))), "the close is remembered");
@@ -376,4 +380,50 @@ fn a_peer_that_closed_keeps_the_socket_readable_for_every_wait() {
     wait(3);
     assert_eq!(r.try_join(), Some((3, Ok(()))), "and stays remembered");
     assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
+}
+
+#[test]
+fn a_socket_that_failed_stays_writable_for_every_wait() {
+    use tame_rt::{TimedOut, add_timeout};
+    // The peer is gone: a write reaches it, it answers with a reset, and the socket reports an
+    // error (and a hang-up). One edge says so; every wait after it must fire at once too, as
+    // every write now fails at once.
+    let (s, c) = tcp_pair();
+    drop(c);
+    std::thread::sleep(Duration::from_millis(20));
+    let _ = s.try_write(b"to nobody");
+    std::thread::sleep(Duration::from_millis(20)); // the reset is back
+    let r: Rendezvous<u8, Result<(), TimedOut>> = Rendezvous::new();
+    let wait = |tag| run(|| s.writable(add_timeout(Duration::from_secs(2), r.event(tag))));
+    let t0 = Instant::now();
+    for tag in 1..=3 {
+        wait(tag);
+        assert_eq!(r.try_join(), Some((tag, Ok(()))), "wait {tag}");
+    }
+    assert!(s.try_write(b"x").is_err(), "the writes do fail");
+    assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
+}
+
+#[test]
+fn a_datagram_sockets_error_is_reported_once_not_remembered() {
+    use tame_rt::{TimedOut, add_timeout};
+    // A connected UDP socket sends to a port nobody listens on: the ICMP answer is an error on
+    // the socket, read once. It wakes one wait; after the error is read, the socket works on,
+    // and a wait waits (it must not fire forever, which would spin a caller).
+    let gone = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = gone.local_addr().unwrap();
+    drop(gone);
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.connect(to).unwrap();
+    let r: Rendezvous<u8, Result<(), TimedOut>> = Rendezvous::new();
+    let wait = |tag, ms| run(|| s.readable(add_timeout(Duration::from_millis(ms), r.event(tag))));
+    s.try_send(b"anyone?").unwrap();
+    std::thread::sleep(Duration::from_millis(20)); // the ICMP answer is back
+    wait(1, 2000);
+    assert_eq!(r.try_join(), Some((1, Ok(()))), "the error wakes a wait");
+    let mut buf = [0u8; 16];
+    let e = s.try_recv(&mut buf).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
+    wait(2, 50);
+    assert_eq!(r.try_join(), Some((2, Err(TimedOut))), "read once, gone");
 }
