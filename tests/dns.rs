@@ -114,6 +114,11 @@ fn expected(n: u32) -> Answer {
 /// A responder that answers `A` queries as [`expected`] says (and `AAAA` with `::N` for
 /// names whose N is even), or, `silent`, reads queries and never answers.
 fn server(silent: bool) -> Responder {
+    server_after(silent, Duration::ZERO)
+}
+
+/// [`server`], answering each query `after` it arrived.
+fn server_after(silent: bool, after: Duration) -> Responder {
     Responder::start(move |p, q| {
         if silent {
             return Vec::new();
@@ -126,7 +131,7 @@ fn server(silent: bool) -> Responder {
             .and_then(|d| d.parse().ok())
             .unwrap_or(9);
         let aaaa = q.qtype == QTYPE::TYPE(TYPE::AAAA);
-        vec![Datagram::now(reply(p, q.id, |r| match expected(n) {
+        let bytes = reply(p, q.id, |r| match expected(n) {
             Ok(_) if aaaa && n % 2 == 1 => {}
             Ok(_) if aaaa => r
                 .answers
@@ -138,7 +143,11 @@ fn server(silent: bool) -> Responder {
                 }
             }
             Err(_) => *r.rcode_mut() = RCODE::NameError,
-        }))]
+        });
+        vec![Datagram {
+            after,
+            ..Datagram::now(bytes)
+        }]
     })
 }
 
@@ -243,8 +252,10 @@ fn an_invalid_name_is_answered_at_once_without_a_query() {
 fn a_resolver_kept_across_a_run_that_panicked_still_answers() {
     // The run that panics leaves a query in flight (its event a callback, which nothing can
     // cancel): its receive loop is dropped with the run. The next queries, in the next run,
-    // must start a new one and be answered; so is the one left over.
-    let server = server(false);
+    // must start a new one and be answered; so is the one left over. The server answers
+    // late: a query's first read follows its send at once, and an answer already there then
+    // would be taken in the run that panics (a descheduled test thread made that happen).
+    let server = server_after(false, Duration::from_millis(50));
     let res = resolver(&[&server], 5000, 1);
     let left_over = std::rc::Rc::new(std::cell::RefCell::new(None));
     let slot = left_over.clone();
