@@ -637,8 +637,8 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
             }
             // Between requests, the connection is idle: evictable while it waits, and closed
             // at once while draining.
-            let idle = input.bytes().is_empty();
-            if idle {
+            let between_requests = input.bytes().is_empty();
+            if between_requests {
                 if srv.draining.get() {
                     return;
                 }
@@ -646,7 +646,7 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
             }
             waits.prepare(Wake::Read, |e| sock.readable(e));
             let woke = twait!(waits.wake);
-            if idle {
+            if between_requests {
                 srv.set_idle(&_slot, false);
             }
             if !waits.go_on(woke) {
