@@ -844,7 +844,7 @@ impl Input {
     /// One `read` from `sock` after the unparsed bytes; `Ok(0)` is end of stream.
     ///
     /// A read that returns less than it asked for has drained the socket (new data brings a
-    /// new readiness edge), so until the socket wakes the connection again (`waits`), this
+    /// new readiness edge; TCP urgent data, which HTTP does not use, is the exception), so until the socket wakes the connection again (`waits`), this
     /// returns `WouldBlock` without a system call: the read that would only say `WouldBlock`
     /// is saved, one per keep-alive request. A client's close that came with its last data
     /// still wakes the wait: the runtime remembers a close, and every later wait fires.

@@ -28,7 +28,10 @@
 //! the fd is deregistered or re-armed. Without it, a peer's last data and its close, arriving
 //! in one edge, would leave a caller that read the data and then waited (rather than read once
 //! more to see `0`) waiting forever. An error alone is not kept: a datagram socket's error
-//! (an ICMP "port unreachable") is read once, and the socket works on.
+//! (an ICMP "port unreachable") is read once, and the socket works on. One case breaks "every
+//! read returns at once": a datagram socket shut down for reading (`shutdown(SHUT_RD)`, which
+//! tame's types do not offer) reports its read side closed while a read still says
+//! `WouldBlock`; every readable wait on it fires, so nobody should wait readable on it.
 //!
 //! A third kind of wait, *hang-up* (`hangup`), has its own waiters and remembered edge, and is
 //! fired only by an error, a hang-up or a read side shut down by the peer (mio's `is_error`,
@@ -37,7 +40,9 @@
 //! # Fd numbers are reused
 //! The kernel drops a closed fd from the poller by itself, and the next socket may get the same
 //! number. A `tame::net` socket deregisters when dropped, so its entry is always its own (the
-//! entry is marked `owned` and waits on it cost no system call). For any other fd the table
+//! entry is marked `owned` and waits on it cost no system call; the first wait of such a socket
+//! on an entry that another fd registered re-arms it once, as that fd may have been closed
+//! without `deregister`, and forgets what was kept for it). For any other fd the table
 //! cannot tell a new fd from an idle old one: so a wait on such an fd that finds no waiter and
 //! no remembered edge in its direction re-arms it (`EPOLL_CTL_MOD`, falling back to a fresh registration when
 //! the kernel does not know the fd). That costs one system call per wait after an idle period,
@@ -169,7 +174,10 @@ impl Poller {
             && f.read.waiters.is_empty()
             && f.write.waiters.is_empty()
             && f.hup.waiters.is_empty();
-        if !f.registered || idle {
+        // A `tame::net` socket on an entry that another fd registered: that fd may have been
+        // closed without `deregister` and its number reused by this socket. Re-arm, once.
+        let taken_over = owned && f.registered && !f.owned;
+        if !f.registered || idle || taken_over {
             let interest = Interest::READABLE | Interest::WRITABLE;
             let res = match self.poll() {
                 // Without a poller no fd can ever be waited on: reporting it ready would
@@ -178,7 +186,7 @@ impl Poller {
                 Ok(p) => {
                     let reg = p.registry();
                     let src = &mut SourceFd(&fd);
-                    if idle {
+                    if idle || taken_over {
                         // Maybe a new fd under an old number: re-arm, or register afresh.
                         match reg.reregister(src, Token(i), interest) {
                             Err(err) if err.kind() == io::ErrorKind::NotFound => {
