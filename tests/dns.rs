@@ -114,12 +114,16 @@ fn expected(n: u32) -> Answer {
 /// A responder that answers `A` queries as [`expected`] says (and `AAAA` with `::N` for
 /// names whose N is even), or, `silent`, reads queries and never answers.
 fn server(silent: bool) -> Responder {
-    server_after(silent, Duration::ZERO)
+    server_behind(silent, None)
 }
 
-/// [`server`], answering each query `after` it arrived.
-fn server_after(silent: bool, after: Duration) -> Responder {
+/// [`server`], answering each query only once `gate` is free: while a test holds the gate's
+/// lock, every answer waits.
+fn server_behind(silent: bool, gate: Option<Arc<Mutex<()>>>) -> Responder {
     Responder::start(move |p, q| {
+        if let Some(gate) = &gate {
+            drop(gate.lock().unwrap_or_else(|e| e.into_inner()));
+        }
         if silent {
             return Vec::new();
         }
@@ -144,10 +148,7 @@ fn server_after(silent: bool, after: Duration) -> Responder {
             }
             Err(_) => *r.rcode_mut() = RCODE::NameError,
         });
-        vec![Datagram {
-            after,
-            ..Datagram::now(bytes)
-        }]
+        vec![Datagram::now(bytes)]
     })
 }
 
@@ -252,11 +253,14 @@ fn an_invalid_name_is_answered_at_once_without_a_query() {
 fn a_resolver_kept_across_a_run_that_panicked_still_answers() {
     // The run that panics leaves a query in flight (its event a callback, which nothing can
     // cancel): its receive loop is dropped with the run. The next queries, in the next run,
-    // must start a new one and be answered; so is the one left over. The server answers
-    // late: a query's first read follows its send at once, and an answer already there then
-    // would be taken in the run that panics (a descheduled test thread made that happen).
-    let server = server_after(false, Duration::from_millis(50));
+    // must start a new one and be answered; so is the one left over. The server holds its
+    // answers until the run has panicked: a query's first read follows its send at once, and
+    // an answer already there would be taken in the run that panics (a descheduled test
+    // thread made that happen).
+    let gate = Arc::new(Mutex::new(()));
+    let server = server_behind(false, Some(gate.clone()));
     let res = resolver(&[&server], 5000, 1);
+    let held = gate.lock().unwrap();
     let left_over = std::rc::Rc::new(std::cell::RefCell::new(None));
     let slot = left_over.clone();
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -268,6 +272,7 @@ fn a_resolver_kept_across_a_run_that_panicked_still_answers() {
     }));
     assert!(panicked.is_err());
     assert_eq!(res.in_flight(), 1);
+    drop(held);
     let r: Rendezvous<(), Vec<Answer>> = Rendezvous::new();
     let (tx, rx) = std::sync::mpsc::channel();
     let guard = thread::spawn(move || {
