@@ -41,8 +41,9 @@ use tame::{Lifeline, Rendezvous, Tether, TimedOut, tamed};
 use files::{Cache, Found};
 use http::{Method, Parse, Request, Status};
 
-/// Bytes read from a socket per `read` call.
-const READ_CHUNK: usize = 8 * 1024;
+/// Bytes read from a socket per `read` call: also what an idle kept-alive connection holds
+/// for its input (8 KiB cost a third more memory at 1000 connections, and no CPU saved).
+const READ_CHUNK: usize = 4 * 1024;
 /// Bytes of a large file read from disk per chunk while streaming it.
 const FILE_CHUNK: usize = 64 * 1024;
 /// Cached bodies up to this size are copied next to their head, so answers to pipelined
