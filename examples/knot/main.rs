@@ -608,7 +608,6 @@ fn refuse(sock: TcpStream) {
 #[tamed]
 fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
     let srv = _slot.srv.clone();
-    let idle = srv.opts.idle;
     let mut input = Input::default(); // bytes read and not yet parsed
     let mut out = Outbox::default(); // answers not yet written, in request order
     // Tied to its lifeline, which the server holds: at `--max-conns` the server may drop it,
@@ -622,7 +621,7 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
     loop {
         // 1. Read a request. The whole head must arrive within the idle timeout, so a client
         //    that sends nothing, or one byte at a time, is closed on time.
-        waits.set_deadline(tame::now() + idle);
+        waits.set_deadline(tame::now() + srv.opts.idle);
         let mut parsed = http::parse(input.bytes());
         while parsed == Parse::Partial {
             // A read that came back short drained the socket: the next one waits first (see
@@ -685,7 +684,7 @@ fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
                 match out.write_to(&sock) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        waits.set_deadline(tame::now() + idle);
+                        waits.set_deadline(tame::now() + srv.opts.idle);
                         waits.prepare(Wake::Write, |e| sock.writable(e));
                         if !waits.go_on(twait!(waits.wake)) {
                             return; // the client stopped reading
