@@ -37,9 +37,10 @@
 //! use tame::{Rendezvous, Event};
 //!
 //! let r: Rendezvous<u32, ()> = Rendezvous::new();
+//! let start = tame::now();
 //! tame::run(|| {
 //!     for i in [3u32, 1, 2] {
-//!         tame::timer(Duration::from_millis(i.into()), r.event(i));
+//!         tame::at(start + Duration::from_millis(i.into()), r.event(i));
 //!     }
 //! });
 //! let order: Vec<u32> = std::iter::from_fn(|| r.try_join()).map(|(i, ())| i).collect();

@@ -66,14 +66,16 @@ impl std::error::Error for TimedOut {}
 /// use tame::{Rendezvous, TimedOut};
 ///
 /// let r: Rendezvous<&str, Result<u32, TimedOut>> = Rendezvous::new();
+/// let mut never_answered = None;
 /// tame::run(|| {
 ///     let fast = tame::add_timeout(Duration::from_secs(10), r.event("fast"));
 ///     fast.trigger(1);
-///     let slow = tame::add_timeout(Duration::from_millis(1), r.event("slow"));
-///     std::mem::forget(slow); // an operation that never answers (never do this for real)
+///     // An operation that never answers: its event is kept, and never triggered.
+///     never_answered = Some(tame::add_timeout(Duration::from_millis(1), r.event("slow")));
 /// });
 /// assert_eq!(r.try_join(), Some(("fast", Ok(1))));
 /// assert_eq!(r.try_join(), Some(("slow", Err(TimedOut))));
+/// drop(never_answered); // too late to matter: the timeout has answered
 /// ```
 #[cfg_attr(debug_assertions, track_caller)]
 pub fn add_timeout<T: 'static>(after: Duration, mut e: Event<Result<T, TimedOut>>) -> Event<T> {
