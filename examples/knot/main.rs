@@ -844,10 +844,11 @@ impl Input {
     /// One `read` from `sock` after the unparsed bytes; `Ok(0)` is end of stream.
     ///
     /// A read that returns less than it asked for has drained the socket (new data brings a
-    /// new readiness edge; TCP urgent data, which HTTP does not use, is the exception), so until the socket wakes the connection again (`waits`), this
-    /// returns `WouldBlock` without a system call: the read that would only say `WouldBlock`
-    /// is saved, one per keep-alive request. A client's close that came with its last data
-    /// still wakes the wait: the runtime remembers a close, and every later wait fires.
+    /// new readiness edge; TCP urgent data, which HTTP does not use, is the exception), so
+    /// until the socket wakes the connection again (`waits`), this returns `WouldBlock`
+    /// without a system call: the read that would only say `WouldBlock` is saved, one per
+    /// keep-alive request. A client's close that came with its last data still wakes the
+    /// wait: the runtime remembers a close, and every later wait fires.
     fn read_from(&mut self, sock: &TcpStream, waits: &mut Waits) -> io::Result<usize> {
         if waits.drained {
             return Err(io::ErrorKind::WouldBlock.into());

@@ -66,8 +66,8 @@ struct Dir {
     waiters: SmallVec<[Event<()>; 1]>,
     ready: bool,
     /// This direction will not block again: it was closed (see the module docs). Every wait
-    /// triggers at once. Kept for `read` and `write` only: a hang-up wait
-    /// fires once per remembered edge, as documented for `hangup`.
+    /// triggers at once. Kept for `read` and `write` only: a hang-up wait fires once per
+    /// remembered edge, as documented for `hangup`.
     closed: bool,
 }
 
