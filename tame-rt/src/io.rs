@@ -39,14 +39,14 @@ fn wait<S: AsRawFd + ?Sized>(source: &S, d: Direction, mut e: Event<()>, owned: 
 ///
 /// A close is remembered: once the peer has shut its side down or closed, every later
 /// `readable` wait fires without waiting for new data, as every read then returns at once
-/// (for `writable`: once the fd hung up both ways, a stream that was reset, say; a [`hangup`] wait keeps
-/// its own rule). An error alone is not remembered (a datagram socket's error is read
-/// once, and the socket works on). So on a TCP socket or an ordinary pipe, a read that returned
-/// less than it asked for has drained the fd, and the caller may wait right away instead of
-/// reading once more to see `WouldBlock`: new data brings a new edge, and a close that came
-/// with the data still wakes the wait. Not on every fd: a read stops short with data still
-/// queued at TCP urgent data, at a Unix socket message that carries fds, and on a pipe in
-/// packet mode; there, read until `WouldBlock`.
+/// (for `writable`: once the fd hung up both ways, a stream that was reset, say; a
+/// [`hangup`] wait keeps its own rule). An error alone is not remembered (a datagram
+/// socket's error is read once, and the socket works on). So on a TCP socket or an ordinary
+/// pipe, a read that returned less than it asked for has drained the fd, and the caller may
+/// wait right away instead of reading once more to see `WouldBlock`: new data brings a new
+/// edge, and a close that came with the data still wakes the wait. Not on every fd: a read
+/// stops short with data still queued at TCP urgent data, at a Unix socket message that
+/// carries fds, and on a pipe in packet mode; there, read until `WouldBlock`.
 ///
 /// Call [`deregister`] before closing an fd you passed here (`tame::net` types do it for
 /// you); an fd closed without it is handled, at the price of one system call per wait that
