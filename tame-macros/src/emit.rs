@@ -92,12 +92,22 @@ fn restores(m: &Machine, lv: &Liveness, init: &[BTreeSet<BindId>], i: usize, b: 
     lv.live_in[i].contains(&b) && (!m.binds[b].late || init[i].contains(&b))
 }
 
-/// The label of the loop around a state's code that its back edges continue.
-fn entry_label() -> syn::Lifetime {
+/// A label of the macro's own, out of reach of the user's code (mixed site).
+fn label(ident: syn::Ident) -> syn::Lifetime {
     syn::Lifetime {
         apostrophe: Span::mixed_site(),
-        ident: mixed("__tame_entry"),
+        ident,
     }
+}
+
+/// The label of the loop around a state's code that its back edges continue.
+fn entry_label() -> syn::Lifetime {
+    label(mixed("__tame_entry"))
+}
+
+/// The label of the loop around the `match` on the state, which a jump continues.
+fn resume_label() -> syn::Lifetime {
+    label(mixed("__tame_resume"))
 }
 
 impl<'a> Emitter<'a> {
@@ -435,10 +445,7 @@ impl<'a> Emitter<'a> {
         let state = mixed("__tame_state");
         let at = mixed("__tame_at");
         let cx = mixed("__tame_cx");
-        let resume = syn::Lifetime {
-            apostrophe: Span::mixed_site(),
-            ident: mixed("__tame_resume"),
-        };
+        let resume = resume_label();
         let name = func.sig.ident.to_string();
         // Asked where it waits (`tame::blocked_locations`), the call answers from the static
         // site of the wait its state stands at, and changes nothing.
@@ -884,10 +891,7 @@ impl<'a> Emitter<'a> {
                 // keeps is written only where it blocks, so that the optimiser sees which arm
                 // comes next and can go there straight.
                 let at = mixed("__tame_at");
-                let resume = syn::Lifetime {
-                    apostrophe: Span::mixed_site(),
-                    ident: mixed("__tame_resume"),
-                };
+                let resume = resume_label();
                 let t = Literal::u32_unsuffixed(t as u32);
                 quote!(#saves #at = #t; continue #resume;)
             }
@@ -949,10 +953,7 @@ impl<'a> Emitter<'a> {
             .map(|_| {
                 let n = self.nlabel.get();
                 self.nlabel.set(n + 1);
-                syn::Lifetime {
-                    apostrophe: Span::mixed_site(),
-                    ident: format_ident!("__tame_j{}", n, span = Span::mixed_site()),
-                }
+                label(format_ident!("__tame_j{}", n, span = Span::mixed_site()))
             })
             .collect();
         let mut stmt = c.stmt.clone();
@@ -1076,10 +1077,7 @@ impl<'a> Emitter<'a> {
         let krate = self.krate();
         let state = mixed("__tame_state");
         let cx = mixed("__tame_cx");
-        let resume = syn::Lifetime {
-            apostrophe: Span::mixed_site(),
-            ident: mixed("__tame_resume"),
-        };
+        let resume = resume_label();
         match n {
             Node::Code(c)
                 if c.decl_only
