@@ -82,14 +82,19 @@ pub fn percent_decode(s: &str) -> Option<Vec<u8>> {
 /// the fuzz target check it; the cache uses [`relative_key`]).
 #[cfg(any(test, fuzzing))]
 pub fn relative(target: &str) -> Option<PathBuf> {
-    relative_key(target).map(|k| PathBuf::from(k.into_owned()))
+    relative_key(path_part(target)).map(|k| PathBuf::from(k.into_owned()))
+}
+
+/// The path of a request target: what comes before its query (`?`) or fragment (`#`).
+fn path_part(target: &str) -> &str {
+    target.split(['?', '#']).next().unwrap_or("")
 }
 
 /// Panics unless the short way to a plain target's key ([`plain_key`]) gives the key the long
 /// way ([`normalised_key`]) gives (the property tests and the fuzz target check it).
 #[cfg(any(test, fuzzing))]
 pub fn check_plain_key(target: &str) {
-    let path = target.split(['?', '#']).next().unwrap_or("");
+    let path = path_part(target);
     if let Some(key) = path.starts_with('/').then(|| plain_key(path)).flatten() {
         assert_eq!(
             Some(key),
@@ -99,11 +104,11 @@ pub fn check_plain_key(target: &str) {
     }
 }
 
-/// [`relative`] as the cache keys it: its segments joined with `/` (`""` for the root). A
-/// string hashes in a fraction of the time a `Path` does (which hashes its components). A plain
-/// path (the usual case: see [`plain_key`]) is its own key, borrowed from the target.
-fn relative_key(target: &str) -> Option<Cow<'_, str>> {
-    let path = target.split(['?', '#']).next().unwrap_or("");
+/// [`relative`] as the cache keys it, from the target's [`path_part`]: its segments joined
+/// with `/` (`""` for the root). A string hashes in a fraction of the time a `Path` does (which
+/// hashes its components). A plain path (the usual case: see [`plain_key`]) is its own key,
+/// borrowed from the target.
+fn relative_key(path: &str) -> Option<Cow<'_, str>> {
     if !path.starts_with('/') {
         return None;
     }
@@ -298,12 +303,10 @@ impl Cache {
     }
 
     fn lookup_inner(&mut self, target: &str) -> Option<io::Result<Found>> {
-        let rel = relative_key(target)?;
+        let path = path_part(target);
+        let rel = relative_key(path)?;
         // `/file.txt/` names a directory that does not exist.
-        let want_dir = target
-            .split(['?', '#'])
-            .next()
-            .is_some_and(|p| p.ends_with('/'));
+        let want_dir = path.ends_with('/');
         if let Some(e) = self.map.get_mut(&*rel) {
             if want_dir && !e.dir {
                 return None;
