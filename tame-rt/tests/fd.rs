@@ -353,9 +353,16 @@ fn a_regular_file_counts_as_always_ready() {
     std::fs::remove_file(&path).unwrap();
 }
 
+/// Runs one wait, which `register` hands its event to, bounded by `limit`: how it ended
+/// (`Ok` when the fd said it was ready).
+fn one_wait(register: impl FnOnce(Event<()>), limit: Duration) -> Result<(), tame_rt::TimedOut> {
+    let r: Rendezvous<(), Result<(), tame_rt::TimedOut>> = Rendezvous::new();
+    run(|| register(tame_rt::add_timeout(limit, r.event(()))));
+    r.try_join().expect("the wait ended").1
+}
+
 #[test]
 fn a_peer_that_closed_keeps_the_socket_readable_for_every_wait() {
-    use tame_rt::{TimedOut, add_timeout};
     // The peer's data and its close arrive together, in one readiness edge, which the first
     // wait consumes. After a read that drains the data, a wait must not miss the close: the
     // next read returns 0 at once, so every wait from now on fires at once.
@@ -363,10 +370,8 @@ fn a_peer_that_closed_keeps_the_socket_readable_for_every_wait() {
     c.write_all(b"hello").unwrap();
     c.shutdown(std::net::Shutdown::Write).unwrap();
     std::thread::sleep(Duration::from_millis(20)); // both are in s's receive queue
-    let r: Rendezvous<u8, Result<(), TimedOut>> = Rendezvous::new();
-    let wait = |tag| run(|| s.readable(add_timeout(Duration::from_secs(2), r.event(tag))));
-    wait(1);
-    assert_eq!(r.try_join(), Some((1, Ok(()))));
+    let wait = || one_wait(|e| s.readable(e), Duration::from_secs(2));
+    assert_eq!(wait(), Ok(()));
     let mut buf = [0u8; 64];
     assert_eq!(
         s.try_read(&mut buf).unwrap(),
@@ -374,17 +379,14 @@ fn a_peer_that_closed_keeps_the_socket_readable_for_every_wait() {
         "a short read: the data is drained"
     );
     let t0 = Instant::now();
-    wait(2);
-    assert_eq!(r.try_join(), Some((2, Ok(()))), "the close is remembered");
+    assert_eq!(wait(), Ok(()), "the close is remembered");
     assert_eq!(s.try_read(&mut buf).unwrap(), 0);
-    wait(3);
-    assert_eq!(r.try_join(), Some((3, Ok(()))), "and stays remembered");
+    assert_eq!(wait(), Ok(()), "and stays remembered");
     assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
 }
 
 #[test]
 fn a_socket_that_failed_stays_writable_for_every_wait() {
-    use tame_rt::{TimedOut, add_timeout};
     // The peer is gone: a write reaches it, it answers with a reset, and the socket reports an
     // error (and a hang-up). One edge says so; every wait after it must fire at once too, as
     // every write now fails at once.
@@ -393,12 +395,10 @@ fn a_socket_that_failed_stays_writable_for_every_wait() {
     std::thread::sleep(Duration::from_millis(20));
     let _ = s.try_write(b"to nobody");
     std::thread::sleep(Duration::from_millis(20)); // the reset is back
-    let r: Rendezvous<u8, Result<(), TimedOut>> = Rendezvous::new();
-    let wait = |tag| run(|| s.writable(add_timeout(Duration::from_secs(2), r.event(tag))));
     let t0 = Instant::now();
-    for tag in 1..=3 {
-        wait(tag);
-        assert_eq!(r.try_join(), Some((tag, Ok(()))), "wait {tag}");
+    for n in 1..=3 {
+        let waited = one_wait(|e| s.writable(e), Duration::from_secs(2));
+        assert_eq!(waited, Ok(()), "wait {n}");
     }
     assert!(s.try_write(b"x").is_err(), "the writes do fail");
     assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
@@ -406,7 +406,6 @@ fn a_socket_that_failed_stays_writable_for_every_wait() {
 
 #[test]
 fn a_datagram_sockets_error_is_reported_once_not_remembered() {
-    use tame_rt::{TimedOut, add_timeout};
     // A connected UDP socket sends to a port nobody listens on: the ICMP answer is an error on
     // the socket, read once. It wakes one wait; after the error is read, the socket works on,
     // and a wait waits (it must not fire forever, which would spin a caller).
@@ -415,15 +414,12 @@ fn a_datagram_sockets_error_is_reported_once_not_remembered() {
     drop(gone);
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
     s.connect(to).unwrap();
-    let r: Rendezvous<u8, Result<(), TimedOut>> = Rendezvous::new();
-    let wait = |tag, ms| run(|| s.readable(add_timeout(Duration::from_millis(ms), r.event(tag))));
+    let wait = |ms| one_wait(|e| s.readable(e), Duration::from_millis(ms));
     s.try_send(b"anyone?").unwrap();
     std::thread::sleep(Duration::from_millis(20)); // the ICMP answer is back
-    wait(1, 2000);
-    assert_eq!(r.try_join(), Some((1, Ok(()))), "the error wakes a wait");
+    assert_eq!(wait(2000), Ok(()), "the error wakes a wait");
     let mut buf = [0u8; 16];
     let e = s.try_recv(&mut buf).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
-    wait(2, 50);
-    assert_eq!(r.try_join(), Some((2, Err(TimedOut))), "read once, gone");
+    assert_eq!(wait(50), Err(tame_rt::TimedOut), "read once, gone");
 }
