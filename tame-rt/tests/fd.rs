@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tame_rt::net::{TcpListener, TcpStream, UdpSocket};
 use tame_rt::{Event, Rendezvous, deregister, readable, run, timer, writable};
-use util::Log;
+use util::{Log, one_wait};
 
 #[test]
 fn readable_fires_when_data_arrives() {
@@ -351,14 +351,6 @@ fn a_regular_file_counts_as_always_ready() {
     deregister(&f);
     drop(f);
     std::fs::remove_file(&path).unwrap();
-}
-
-/// Runs one wait, which `register` hands its event to, bounded by `limit`: how it ended
-/// (`Ok` when the fd said it was ready).
-fn one_wait(register: impl FnOnce(Event<()>), limit: Duration) -> Result<(), tame_rt::TimedOut> {
-    let r: Rendezvous<(), Result<(), tame_rt::TimedOut>> = Rendezvous::new();
-    run(|| register(tame_rt::add_timeout(limit, r.event(()))));
-    r.try_join().expect("the wait ended").1
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! free number first) only when no other test opens fds at the same time.
 //! Not run under Miri, which has no sockets.
 #![cfg(not(miri))]
+mod util;
 
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
@@ -13,17 +14,19 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use tame_rt::net::TcpListener;
-use tame_rt::{Rendezvous, TimedOut, add_timeout, readable, run};
+use tame_rt::{TimedOut, readable};
+use util::one_wait;
 
 #[test]
 fn a_socket_on_a_reused_number_forgets_the_old_fds_close() {
-    let r: Rendezvous<&str, Result<(), TimedOut>> = Rendezvous::new();
     let (a, b) = UnixStream::pair().unwrap();
     b.set_nonblocking(true).unwrap();
     let old_fd = b.as_raw_fd();
     a.shutdown(Shutdown::Write).unwrap(); // b's read side is closed: the loop keeps that
-    run(|| readable(&b, add_timeout(Duration::from_secs(5), r.event("old"))));
-    assert_eq!(r.try_join(), Some(("old", Ok(()))));
+    assert_eq!(
+        one_wait(|e| readable(&b, e), Duration::from_secs(5)),
+        Ok(())
+    );
 
     // Closed without deregister (`a` stays open, so the one number freed is b's).
     drop(b);
@@ -35,10 +38,9 @@ fn a_socket_on_a_reused_number_forgets_the_old_fds_close() {
     );
     // Nothing to accept: a wait waits (the old fd's close must not make it fire, which would
     // make a caller spin), and the listener is registered: a connection wakes it.
-    run(|| l.readable(add_timeout(Duration::from_millis(100), r.event("idle"))));
-    assert_eq!(r.try_join(), Some(("idle", Err(TimedOut))));
+    let waited = one_wait(|e| l.readable(e), Duration::from_millis(100));
+    assert_eq!(waited, Err(TimedOut));
     let _c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    run(|| l.readable(add_timeout(Duration::from_secs(5), r.event("connection"))));
-    assert_eq!(r.try_join(), Some(("connection", Ok(()))));
+    assert_eq!(one_wait(|e| l.readable(e), Duration::from_secs(5)), Ok(()));
     drop(a);
 }

@@ -28,3 +28,14 @@ pub fn drain<I: std::fmt::Debug + 'static, T: std::fmt::Debug + 'static>(
         }
     });
 }
+
+/// Runs one wait, which `register` hands its event to, bounded by `limit`: how it ended
+/// (`Ok` when the fd said it was ready).
+pub fn one_wait(
+    register: impl FnOnce(tame_rt::Event<()>),
+    limit: std::time::Duration,
+) -> Result<(), tame_rt::TimedOut> {
+    let r: Rendezvous<(), Result<(), tame_rt::TimedOut>> = Rendezvous::new();
+    tame_rt::run(|| register(tame_rt::add_timeout(limit, r.event(()))));
+    r.try_join().expect("the wait ended").1
+}
