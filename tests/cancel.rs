@@ -46,6 +46,32 @@ fn a_call_whose_done_lost_its_receiver_ends_at_its_wait() {
 }
 
 #[tamed]
+fn sleeper_with_a_param(first: D, log: Log, done: Event<()>) {
+    let _b = D(log.clone(), "b");
+    twait! { tame::timer(LONG, mkevent!()); }
+    log.push(format!("{} after the wait", first.1));
+    done.trigger(());
+}
+
+#[test]
+fn a_call_that_ends_drops_its_parameters_used_in_place_after_its_locals() {
+    // `first` and `log` are never moved out of: the call uses them in place, in its
+    // closure's captures; they are dropped with the closure, after the locals of its wait.
+    let log = Log::default();
+    let r: Rendezvous<(), Result<(), TimedOut>> = Rendezvous::new();
+    let l = log.clone();
+    tame::run(|| {
+        sleeper_with_a_param(
+            D(l.clone(), "first"),
+            l,
+            tame::add_timeout(SHORT, r.event(())),
+        )
+    });
+    assert_eq!(r.try_join(), Some(((), Err(TimedOut))));
+    assert_eq!(log.take(), ["drop b", "drop first"]);
+}
+
+#[tamed]
 fn inner(log: Log, done: Event<()>) {
     let _i = D(log.clone(), "inner");
     twait! { tame::timer(LONG, mkevent!()); }

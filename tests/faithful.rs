@@ -698,3 +698,85 @@ fn two_events_on_one_place_the_one_triggered_last_stands() {
     // the order the events were made in.
     assert_eq!(run(two_events_one_place), ["x=10 a=[0, 2]", "x=40"]);
 }
+
+// Parameters the body never moves out of stay in the closure's captures and are used there in
+// place (no move into a slot and back at each wait); they must still be dropped last, in
+// reverse declaration order, as Rust drops a function's parameters after its locals.
+
+#[tamed]
+fn params_in_place(a: D, mut b: D, log: Log) {
+    let c = D(log.clone(), "c");
+    log.push(a.1.to_string()); // (named before `b`; a field only borrowed)
+    twait! { tame::asap(mkevent!()); }
+    b.1 = "b2"; // a parameter changed in place
+    twait! { tame::asap(mkevent!()); }
+    log.push(format!("{}{}", b.1, c.1));
+}
+
+#[test]
+fn parameters_used_in_place_are_dropped_after_the_locals_newest_first() {
+    assert_eq!(
+        run(|l| params_in_place(D(l.clone(), "a"), D(l.clone(), "b"), l)),
+        ["a", "b2c", "drop c", "drop b2", "drop a"]
+    );
+}
+
+#[tamed]
+fn params_after_one_not_in_place(a: D, b: D, c: D, log: Log) {
+    twait! { tame::asap(mkevent!()); }
+    // `b` is named by a loop's iterable, so it is restored from a slot at each state; `c`,
+    // declared after it, must then be too, or it would be dropped after `b`.
+    for ch in b.1.chars() {
+        log.push(ch.to_string());
+    }
+    twait! { tame::asap(mkevent!()); }
+    log.push(format!("{}{}", a.1, c.1));
+}
+
+#[test]
+fn parameters_after_one_that_is_not_used_in_place_still_drop_in_reverse_order() {
+    assert_eq!(
+        run(|l| params_after_one_not_in_place(
+            D(l.clone(), "a"),
+            D(l.clone(), "b"),
+            D(l.clone(), "c"),
+            l
+        )),
+        ["b", "ac", "drop c", "drop b", "drop a"]
+    );
+}
+
+#[tamed]
+fn panics_holding(a: D, log: Log) {
+    let c = D(log.clone(), "c");
+    twait! {
+        // The timer holds the call's event, so the call outlives this step: its parameter
+        // must still be dropped while the panic leaves it, not when the run is cleaned up.
+        tame::timer(std::time::Duration::from_secs(60), mkevent!());
+        if c.1 == "c" {
+            panic!("panics_holding panics");
+        }
+    }
+    log.push(a.1.to_string());
+}
+
+#[tamed]
+fn calls_one_that_panics(log: Log) {
+    let p = D(log.clone(), "caller's local");
+    twait! { tame::asap(mkevent!()); }
+    panics_holding(D(log.clone(), "a"), log.clone());
+    log.push(p.1);
+}
+
+#[test]
+fn a_panic_drops_parameters_used_in_place_before_the_callers_locals() {
+    let log = Log::default();
+    let l = log.clone();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        tame::run(|| calls_one_that_panics(l))
+    }));
+    assert!(r.is_err(), "the run was expected to panic");
+    // Plain Rust unwinds the callee's frame (its locals, then its parameters), then the
+    // caller's.
+    assert_eq!(log.take(), ["drop c", "drop a", "drop caller's local"]);
+}

@@ -486,3 +486,87 @@ fn seed_1301588_back_edge_past_a_shadowing_if_let() {
         ["inner 1", "inner 2", "inner 4", "outer D(1)", "drop 1"]
     );
 }
+
+// A parameter assigned before it was read was not taken out of its slot at the call's start:
+// the assignment did not drop the argument, and the next save found the slot still full (a
+// panic in debug builds, the argument leaked in release builds).
+#[tame::tamed]
+fn parameter_assigned_before_it_is_read(mut d: D) {
+    d = D(2);
+    twait! {
+        w::ready(mkevent!());
+    }
+    drop(d);
+    log("end");
+}
+
+fn seed_1900142() {
+    parameter_assigned_before_it_is_read(D(1));
+}
+
+#[test]
+fn seed_1900142_parameter_assigned_before_it_is_read() {
+    assert_eq!(w::run_tamed(seed_1900142), ["drop 1", "drop 2", "end"]);
+}
+
+// A local assigned in an `if` condition, and read nowhere after, was not declared in the
+// state of that `if`: E0425 "cannot find value `a`".
+#[tame::tamed]
+fn local_assigned_in_a_condition() {
+    let r: tame::Rendezvous<u32, u32> = tame::Rendezvous::new();
+    let c = vec![1u32];
+    let mut a = 0;
+    if let Some((_, c)) = w::opt(1) {
+        twait! {
+            tame::asap(mkevent!());
+        }
+        log(format!("inner {c}"));
+    } else {
+        w::send(mkevent!(r, 0), a);
+    }
+    if ({
+        a = 0;
+        0
+    }) == 2
+    {
+        twait! {
+            tame::asap(mkevent!());
+        }
+    }
+    log(format!("outer {c:?}"));
+}
+
+#[test]
+fn seed_1900023_local_assigned_in_a_condition() {
+    assert_eq!(
+        w::run_tamed(local_assigned_in_a_condition),
+        ["inner 1", "outer [1]"]
+    );
+}
+
+// The same, assigned first after a wait: the argument stayed in the slot until the next save
+// found it full.
+#[tame::tamed]
+fn parameter_assigned_after_a_wait_before_it_is_read(mut d: D) {
+    twait! {
+        w::ready(mkevent!());
+    }
+    d = D(2);
+    twait! {
+        w::ready(mkevent!());
+    }
+    drop(d);
+    log("end");
+}
+
+fn assigned_after_a_wait() {
+    parameter_assigned_after_a_wait_before_it_is_read(D(1));
+}
+
+#[test]
+fn parameter_assigned_after_a_wait_before_it_is_read_drops_the_argument() {
+    assert_eq!(
+        w::run_tamed(assigned_after_a_wait),
+        ["drop 1", "drop 2", "end"]
+    );
+}

@@ -137,14 +137,20 @@ fn mentions(nodes: &[Node], out: &mut BTreeSet<BindId>) {
                 out.extend(c.jumps.iter().filter_map(|j| j.assign));
             }
             Node::If {
-                uses, then, els, ..
+                uses,
+                writes,
+                then,
+                els,
+                ..
             } => {
-                out.extend(uses.iter().copied());
+                out.extend(uses.iter().chain(writes).copied());
                 mentions(then, out);
                 mentions(els, out);
             }
-            Node::Match { uses, arms, .. } => {
-                out.extend(uses.iter().copied());
+            Node::Match {
+                uses, writes, arms, ..
+            } => {
+                out.extend(uses.iter().chain(writes).copied());
                 for a in arms {
                     out.extend(a.guard_uses.iter().copied());
                     mentions(&a.body, out);

@@ -8,6 +8,8 @@
 //! name), runs its code, and at each jump drops what leaves scope and saves what the target
 //! keeps. A jump back to the top of its own state, where nothing restored was shadowed,
 //! continues a loop around the state's code instead (`'__tame_entry`), the locals in place.
+//! The leading parameters the body never moves out of have no slot: the closure captures them
+//! and the code uses them there ([`in_place_params`]).
 //!
 //! Input:  state `W` of `let d = D; twait!{…}; use(&d);`
 //! Output: `W => { let d = take(&mut d); use(&d); return Step::Done; }`
@@ -38,6 +40,9 @@ struct Emitter<'a> {
     m: &'a Machine,
     lv: &'a Liveness,
     slots: Vec<Option<syn::Ident>>,
+    /// Parameters used in place: captured by the closure as they are, never moved to a slot
+    /// and back (see [`in_place_params`]).
+    in_place: BTreeSet<BindId>,
     /// The state being emitted.
     current: std::cell::Cell<usize>,
     /// Late bindings definitely initialised at each state's entry.
@@ -113,6 +118,7 @@ fn resume_label() -> syn::Lifetime {
 impl<'a> Emitter<'a> {
     fn new(input: &'a Input, m: &'a Machine, lv: &'a Liveness) -> Self {
         let init = crate::analyse::initialised(m);
+        let in_place = in_place_params(input, m);
         // A slot for each binding some state restores: live (or kept) at its entry and, if
         // declared without a value, initialised there.
         let reachable = m.reachable();
@@ -121,6 +127,7 @@ impl<'a> Emitter<'a> {
             saved.extend(live.iter().filter(|&&b| restores(m, lv, &init, i, b)));
         }
         saved.extend(m.params.iter().copied());
+        saved.retain(|b| !in_place.contains(b));
         // And one for each binding an `if let` or a `match` arm stashes while it shadows it.
         for st in &m.states {
             stashed_in(&st.body, false, &mut saved);
@@ -148,6 +155,7 @@ impl<'a> Emitter<'a> {
             m,
             lv,
             slots,
+            in_place,
             current: std::cell::Cell::new(0),
             init,
             cur: Default::default(),
@@ -168,13 +176,22 @@ impl<'a> Emitter<'a> {
         restores(self.m, self.lv, &self.init, i, b)
     }
 
+    /// Whether state `i`'s entry takes `b` out of its slot: what a jump there saves, and at the
+    /// call's start a parameter its code names, live or not (one assigned before it is read
+    /// then drops the argument at the assignment, as in Rust; left in its slot, the argument
+    /// would stay behind).
+    fn takes_at_entry(&self, i: usize, b: BindId) -> bool {
+        self.restores(i, b)
+            || (i == 0 && self.m.params.contains(&b) && self.lv.mentioned[0].contains(&b))
+    }
+
     /// What a jump to state `t` from where `scope` is in scope saves: what `t` restores, of
     /// `scope`.
     fn saved_by(&self, t: usize, scope: &[BindId]) -> Vec<BindId> {
         self.lv.live_in[t]
             .iter()
             .copied()
-            .filter(|&b| scope.contains(&b) && self.restores(t, b))
+            .filter(|&b| scope.contains(&b) && self.restores(t, b) && !self.in_place.contains(&b))
             .collect()
     }
 
@@ -333,10 +350,15 @@ impl<'a> Emitter<'a> {
                     *pt.pat = syn::parse_quote!(#id);
                 }
                 FnArg::Typed(pt) => {
+                    let mut kept_in_place = false;
                     for _ in crate::syntax::pat_bindings(&pt.pat) {
-                        param_ids.next();
+                        let b = param_ids.next().expect("param binding");
+                        kept_in_place = self.in_place.contains(b);
                     }
-                    strip_mut(&mut pt.pat)
+                    // (One used in place is the closure's capture, mutable if it says so.)
+                    if !kept_in_place {
+                        strip_mut(&mut pt.pat)
+                    }
                 }
             }
         }
@@ -406,6 +428,9 @@ impl<'a> Emitter<'a> {
                 FnArg::Typed(pt) => {
                     for _ in crate::syntax::pat_bindings(&pt.pat) {
                         let b = *param_iter.next().expect("param binding");
+                        if self.in_place.contains(&b) {
+                            continue;
+                        }
                         let slot = self.slot(b);
                         let id = &self.m.binds[b].ident;
                         decls.extend(quote!(let mut #slot = ::core::option::Option::Some(#id);));
@@ -465,6 +490,21 @@ impl<'a> Emitter<'a> {
                 }
             }
         };
+        // The parameters used in place are the closure's first captures, newest first: the
+        // closure is dropped when the call ends (or panics), after the locals of the state it
+        // ends in, and its captures are dropped in the order they were first named.
+        let captures = self
+            .m
+            .params
+            .iter()
+            .rev()
+            .filter(|b| self.in_place.contains(b))
+            .map(|&b| &self.m.binds[b].ident);
+        let capture_order = if self.in_place.is_empty() {
+            TokenStream::new()
+        } else {
+            quote!(let _ = (#(&#captures,)*);)
+        };
         let attrs = &func.attrs;
         let vis = &func.vis;
         quote! {
@@ -488,6 +528,7 @@ impl<'a> Emitter<'a> {
                     clippy::drop_non_drop
                 )]
                 #krate::__private::spawn_tamed(#name, ::core::file!(), move |#cx: &#krate::__private::Cx| -> #krate::__private::Step {
+                    #capture_order
                     #describe
                     let mut #at = #state;
                     #resume: loop {
@@ -518,10 +559,10 @@ impl<'a> Emitter<'a> {
         // value): the restores then make the same locals the jump would save.
         let mut in_place = i != 0;
         let mut restored_here = BTreeSet::new();
-        for &b in &st.scope {
+        for &b in st.scope.iter().filter(|b| !self.in_place.contains(b)) {
             let bind = &self.m.binds[b];
             let cfg = self.cfg(b);
-            let live = self.restores(i, b);
+            let live = self.takes_at_entry(i, b);
             if live {
                 restored_here.insert(b);
             }
@@ -555,6 +596,12 @@ impl<'a> Emitter<'a> {
                     _ => TokenStream::new(),
                 };
                 restores.extend(quote!(#cfg #only let #mutability #id #ty;));
+                if self.m.params.contains(&b) {
+                    // A parameter assigned here before it is read: its slot may still hold
+                    // the argument (nothing took it yet), which goes now.
+                    let slot = self.slot(b);
+                    restores.extend(quote!(#cfg #only ::core::mem::drop(::core::option::Option::take(&mut #slot));));
+                }
             }
         }
         // A binding the code may shadow or stash is, after that, another local of the same
@@ -570,7 +617,9 @@ impl<'a> Emitter<'a> {
             .scope
             .iter()
             .copied()
-            .filter(|&b| self.m.binds[b].scoped && !self.m.keep.contains(&b) && self.restores(i, b))
+            .filter(|&b| {
+                self.m.binds[b].scoped && !self.m.keep.contains(&b) && self.takes_at_entry(i, b)
+            })
             .collect();
         *self.present.borrow_mut() = restored.clone();
         *self.unmoved.borrow_mut() = restored;
@@ -850,6 +899,10 @@ impl<'a> Emitter<'a> {
         let hidden = self.hidden_now.borrow();
         for &b in vis.iter().rev().filter(|b| !staying.contains(b)) {
             let bind = &self.m.binds[b];
+            if self.in_place.contains(&b) {
+                // Dropped with the closure, after what this jump drops (they come first).
+                continue;
+            }
             if bind.late && !init.contains(&b) {
                 continue; // nothing in it yet
             }
@@ -1307,6 +1360,70 @@ impl<'a> Emitter<'a> {
 /// Whether a parameter's type is tame's `Event<…>`: `Event<T>` (imported), or a path to it
 /// through `tame`, `tame_rt` or `crate` (`tame::Event<u32>`). Another crate's `Event`
 /// (`winit::event::Event<T>`) is not.
+/// The parameters the closure keeps as its own captures and the code uses in place, instead of
+/// moving each into an `Option` slot and out again at every state change. They are the
+/// leading parameters (a prefix: dropped with the closure, after everything else, they are
+/// still dropped in reverse declaration order) that:
+/// - are a plain name (`x: T`, `mut x: T`) with no attribute;
+/// - the body never moves out of ([`crate::moves`]) and never binds again;
+/// - no `for` loop iterates (`for x in &v`: an iterator that borrows a capture cannot be kept
+///   in another, and rustc would report that at the macro rather than at `&v`);
+/// - are not an `Event` the call watches, nor a `#[tether]`.
+///
+/// Input:  `fn p(r: Rendezvous<()>, left: Rc<Cell<u64>>, done: Event<()>)`, `done` triggered
+/// Output: `{r, left}`
+fn in_place_params(input: &Input, m: &Machine) -> BTreeSet<BindId> {
+    let mut out = BTreeSet::new();
+    let iterated = iterated_names(&input.func.block);
+    let mut ids = m.params.iter();
+    for (i, arg) in input.func.sig.inputs.iter().enumerate() {
+        let FnArg::Typed(pt) = arg else {
+            break;
+        };
+        let Pat::Ident(pi) = &*pt.pat else {
+            break;
+        };
+        let Some(&b) = ids.next() else {
+            break;
+        };
+        let bind = &m.binds[b];
+        let rebound = m
+            .binds
+            .iter()
+            .enumerate()
+            .any(|(o, other)| o != b && other.ident == bind.ident);
+        if pi.by_ref.is_some()
+            || pi.subpat.is_some()
+            || !pt.attrs.is_empty()
+            || !bind.cfg.is_empty()
+            || !m.keep.contains(&b)
+            || iterated.contains(&bind.ident.to_string())
+            || rebound
+            || is_event_type(&pt.ty)
+            || input.tethers.contains(&i)
+        {
+            break;
+        }
+        out.insert(b);
+    }
+    out
+}
+
+/// Every name in the iterable of a `for` loop of `body`.
+fn iterated_names(body: &syn::Block) -> BTreeSet<String> {
+    struct Iterables(BTreeSet<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Iterables {
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            let e = &f.expr;
+            crate::syntax::idents(quote!(#e), &mut self.0);
+            syn::visit::visit_expr_for_loop(self, f);
+        }
+    }
+    let mut v = Iterables(BTreeSet::new());
+    syn::visit::Visit::visit_block(&mut v, body);
+    v.0
+}
+
 fn is_event_type(ty: &syn::Type) -> bool {
     match ty {
         syn::Type::Path(p) => {
@@ -1360,21 +1477,26 @@ fn mention_cfgs(nodes: &[Node], b: BindId) -> Option<Vec<TokenStream>> {
             }
             Node::If {
                 uses,
+                writes,
                 moves,
                 then,
                 els,
                 ..
             } => {
-                if uses.contains(&b) || moves.contains(&b) {
+                if uses.contains(&b) || writes.contains(&b) || moves.contains(&b) {
                     return None;
                 }
                 seq(then, &mut out)?;
                 seq(els, &mut out)?;
             }
             Node::Match {
-                uses, moves, arms, ..
+                uses,
+                writes,
+                moves,
+                arms,
+                ..
             } => {
-                if uses.contains(&b) || moves.contains(&b) {
+                if uses.contains(&b) || writes.contains(&b) || moves.contains(&b) {
                     return None;
                 }
                 for a in arms {
@@ -1400,16 +1522,24 @@ fn mentions(nodes: &[Node], b: BindId) -> bool {
             .any(|v| v.contains(&b)),
         Node::If {
             uses,
+            writes,
             moves,
             then,
             els,
             ..
-        } => uses.contains(&b) || moves.contains(&b) || mentions(then, b) || mentions(els, b),
-        Node::Match {
-            uses, moves, arms, ..
         } => {
-            uses.contains(&b)
-                || moves.contains(&b)
+            [uses, writes, moves].iter().any(|v| v.contains(&b))
+                || mentions(then, b)
+                || mentions(els, b)
+        }
+        Node::Match {
+            uses,
+            writes,
+            moves,
+            arms,
+            ..
+        } => {
+            [uses, writes, moves].iter().any(|v| v.contains(&b))
                 || arms
                     .iter()
                     .any(|a| a.guard_uses.contains(&b) || mentions(&a.body, b))

@@ -141,6 +141,9 @@ pub enum Node {
     If {
         cond: Expr,
         uses: Vec<BindId>,
+        /// Bindings the condition assigns (`if { n = 0; n } == k`): declared in the state
+        /// even where they hold no value to restore.
+        writes: Vec<BindId>,
         /// Bindings the condition may move.
         moves: Vec<BindId>,
         defs: Vec<BindId>,
@@ -151,6 +154,8 @@ pub enum Node {
     Match {
         scrut: Expr,
         uses: Vec<BindId>,
+        /// Bindings the scrutinee assigns (as `If::writes`).
+        writes: Vec<BindId>,
         /// Bindings the scrutinee or a guard may move.
         moves: Vec<BindId>,
         stash: Vec<BindId>,

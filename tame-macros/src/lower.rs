@@ -491,7 +491,9 @@ impl Lower {
             None => self.lower_stmts(&after, k, dest),
             Some(Hoisted::Poll { r, tmp, line }) => {
                 let p = self.new_state();
-                let uses = self.resolve_all(&free_names(&r).reads);
+                let free = free_names(&r);
+                let uses = self.resolve_all(&free.reads);
+                let writes = self.resolve_all(&free.writes);
                 let moves = self.note_moves(crate::moves::moved_in(&r, false));
                 let vis = self.in_scope();
                 let t = self.bind_tmp(tmp.clone());
@@ -501,6 +503,7 @@ impl Lower {
                 self.m.states[p].body = vec![Node::Match {
                     scrut,
                     uses,
+                    writes,
                     moves,
                     stash: Vec::new(),
                     arms: vec![
@@ -633,7 +636,9 @@ impl Lower {
             //   W =>  a; <save>; state = M; continue
             //   M =>  rest
             Expr::If(i) => {
-                let uses = self.resolve_all(&free_names(&i.cond).reads);
+                let free = free_names(&i.cond);
+                let uses = self.resolve_all(&free.reads);
+                let writes = self.resolve_all(&free.writes);
                 let moves = self.note_moves(crate::moves::moved_in(&i.cond, true));
                 self.frames.push(Vec::new());
                 let mut defs = Vec::new();
@@ -659,6 +664,7 @@ impl Lower {
                 vec![Node::If {
                     cond: (*i.cond).clone(),
                     uses,
+                    writes,
                     moves,
                     defs,
                     stash,
@@ -667,7 +673,9 @@ impl Lower {
                 }]
             }
             Expr::Match(mm) => {
-                let uses = self.resolve_all(&free_names(&mm.expr).reads);
+                let free = free_names(&mm.expr);
+                let uses = self.resolve_all(&free.reads);
+                let writes = self.resolve_all(&free.writes);
                 let mut moves = self.note_moves(crate::moves::moved_in(&mm.expr, true));
                 let mut arms = Vec::new();
                 let mut stash = Vec::new();
@@ -698,6 +706,7 @@ impl Lower {
                 vec![Node::Match {
                     scrut: (*mm.expr).clone(),
                     uses,
+                    writes,
                     moves,
                     stash,
                     arms,

@@ -321,6 +321,9 @@ impl<F: FnMut(&Cx) -> Step + 'static> Task<F> {
     /// the header's flags: to run on (none), to end (`ENDING`: the state it resumes in
     /// restores its locals and returns `Done`), or where it waits (`DESCRIBING`).
     fn step(self: Rc<Self>) {
+        // If the closure panics, what it still holds is dropped as the panic leaves this call
+        // (after the report below), as Rust drops a function's locals while it unwinds.
+        let unwinding = DropOnUnwind(&self.f);
         // Debug builds: the running call, for `tame::backtrace()` and for a panic's report.
         #[cfg(debug_assertions)]
         let _current = Current::enter(&self);
@@ -332,6 +335,7 @@ impl<F: FnMut(&Cx) -> Step + 'static> Task<F> {
                 None => Step::Done,
             }
         };
+        std::mem::forget(unwinding);
         match step {
             Step::Done => self.finish(),
             // Registered, not ending, not describing: the usual case, one test.
@@ -878,6 +882,22 @@ pub fn put<T>(slot: &mut Option<T>, v: T) {
         "a local saved into a slot that still holds one"
     );
     std::mem::forget(slot.replace(v));
+}
+
+/// Drops a task's closure when a panic unwinds out of its step (the step forgets it when the
+/// closure returns). The closure may keep locals in place (the parameters `#[tamed]` leaves
+/// in the closure's captures, never moved out): they are dropped here, right after the
+/// locals of the state that panicked and before the frames of the code that ran the step, in
+/// their place in reverse declaration order.
+struct DropOnUnwind<'a, F>(&'a RefCell<Option<F>>);
+
+impl<F> Drop for DropOnUnwind<'_, F> {
+    fn drop(&mut self) {
+        // Taken out under the borrow, dropped outside it: a local's destructor may reach
+        // this task again (and then finds it over).
+        let f = self.0.try_borrow_mut().ok().and_then(|mut f| f.take());
+        drop(f);
+    }
 }
 
 /// Debug builds: marks a call as the running one while its step runs, and if the step panics,

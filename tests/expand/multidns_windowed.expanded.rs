@@ -2,8 +2,6 @@ use tame::{Event, Rendezvous, tamed};
 /// The paper's windowed resolver: at most `window` lookups in flight, answers joined in the
 /// order they arrive through one rendezvous.
 fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>) {
-    let mut names = ::core::option::Option::Some(names);
-    let mut window = ::core::option::Option::Some(window);
     let mut done = ::core::option::Option::Some(done);
     let mut r = ::core::option::Option::None;
     let mut answers = ::core::option::Option::None;
@@ -29,6 +27,7 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
         "multidns",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+            let _ = (&window, &names);
             if __tame_cx.describing() {
                 __tame_cx
                     .blocked_at(
@@ -47,15 +46,11 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                     0 => {
                         __tame_cx.watch_params(1usize);
                         __tame_cx.watch(&mut done);
-                        let names = ::tame::__private::take(&mut names);
-                        let window = ::tame::__private::take(&mut window);
                         let done = ::tame::__private::take(&mut done);
                         let r: Rendezvous<usize, Option<String>> = Rendezvous::new();
                         let mut answers = vec![None; names.len()];
                         let mut sent = 0;
                         let mut received = 0;
-                        ::tame::__private::put(&mut names, names);
-                        ::tame::__private::put(&mut window, window);
                         ::tame::__private::put(&mut done, done);
                         ::tame::__private::put(&mut r, r);
                         ::tame::__private::put(&mut answers, answers);
@@ -65,8 +60,6 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                         continue '__tame_resume;
                     }
                     1 => {
-                        let names = ::tame::__private::take(&mut names);
-                        let window = ::tame::__private::take(&mut window);
                         let done = ::tame::__private::take(&mut done);
                         let r: Rendezvous<usize, Option<String>> = ::tame::__private::take(
                             &mut r,
@@ -81,8 +74,6 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                                     sent += 1;
                                     continue '__tame_entry;
                                 } else {
-                                    ::tame::__private::put(&mut names, names);
-                                    ::tame::__private::put(&mut window, window);
                                     ::tame::__private::put(&mut done, done);
                                     ::tame::__private::put(&mut r, r);
                                     ::tame::__private::put(&mut answers, answers);
@@ -92,8 +83,6 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                                     continue '__tame_resume;
                                 }
                             } else {
-                                ::tame::__private::put(&mut names, names);
-                                ::tame::__private::put(&mut window, window);
                                 ::tame::__private::put(&mut done, done);
                                 ::tame::__private::put(&mut r, r);
                                 ::tame::__private::put(&mut answers, answers);
@@ -103,8 +92,6 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                         }
                     }
                     2 => {
-                        let names = ::tame::__private::take(&mut names);
-                        let window = ::tame::__private::take(&mut window);
                         let done = ::tame::__private::take(&mut done);
                         let r: Rendezvous<usize, Option<String>> = ::tame::__private::take(
                             &mut r,
@@ -120,8 +107,6 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                                 let (i, addr) = __tame_t1.expect("a lookup in flight");
                                 answers[i] = addr;
                                 received += 1;
-                                ::tame::__private::put(&mut names, names);
-                                ::tame::__private::put(&mut window, window);
                                 ::tame::__private::put(&mut done, done);
                                 ::tame::__private::put(&mut r, r);
                                 ::tame::__private::put(&mut answers, answers);
@@ -131,8 +116,6 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                                 continue '__tame_resume;
                             }
                             ::core::option::Option::None => {
-                                ::tame::__private::put(&mut names, names);
-                                ::tame::__private::put(&mut window, window);
                                 ::tame::__private::put(&mut done, done);
                                 ::tame::__private::put(&mut r, r);
                                 ::tame::__private::put(&mut answers, answers);
@@ -144,8 +127,6 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
                         }
                     }
                     3 => {
-                        let names = ::tame::__private::take(&mut names);
-                        let window = ::tame::__private::take(&mut window);
                         let done = ::tame::__private::take(&mut done);
                         let r: Rendezvous<usize, Option<String>> = ::tame::__private::take(
                             &mut r,

@@ -2,7 +2,6 @@ use tame::{Event, tamed};
 /// The paper's parallel resolver: every lookup in one `twait! {}`, each answer assigned to its
 /// own `a[i]` (the index is evaluated when the event is made).
 fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
-    let mut names = ::core::option::Option::Some(names);
     let mut done = ::core::option::Option::Some(done);
     let mut a = ::core::option::Option::None;
     let mut __tame_site1 = ::core::option::Option::None;
@@ -26,6 +25,7 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
         "multidns",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+            let _ = (&names,);
             if __tame_cx.describing() {
                 __tame_cx
                     .blocked_at(
@@ -44,7 +44,6 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
                     0 => {
                         __tame_cx.watch_params(1usize);
                         __tame_cx.watch(&mut done);
-                        let names = ::tame::__private::take(&mut names);
                         let done = ::tame::__private::take(&mut done);
                         let mut a = vec![String::new(); names.len()];
                         {
@@ -55,7 +54,6 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
                                 );
                             }
                         }
-                        ::tame::__private::put(&mut names, names);
                         ::tame::__private::put(&mut done, done);
                         ::tame::__private::put(&mut a, a);
                         if __tame_cx.join_ready(::core::line!()) {
@@ -66,7 +64,6 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
                         return ::tame::__private::Step::Blocked;
                     }
                     1 => {
-                        let names = ::tame::__private::take(&mut names);
                         let done = ::tame::__private::take(&mut done);
                         let mut a = ::tame::__private::take(&mut a);
                         if __tame_cx.ending() {

@@ -4,10 +4,6 @@ fn tamed_player(
     from_peer: Slot,
     left: Rc<Cell<u64>>,
 ) {
-    let mut mine = ::core::option::Option::Some(mine);
-    let mut to_peer = ::core::option::Option::Some(to_peer);
-    let mut from_peer = ::core::option::Option::Some(from_peer);
-    let mut left = ::core::option::Option::Some(left);
     let mut __tame_state: u32 = 0;
     #[allow(
         unused_mut,
@@ -28,6 +24,7 @@ fn tamed_player(
         "tamed_player",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+            let _ = (&left, &from_peer, &to_peer, &mine);
             if __tame_cx.describing() {
                 __tame_cx
                     .blocked_at(
@@ -44,22 +41,10 @@ fn tamed_player(
             '__tame_resume: loop {
                 match __tame_at {
                     0 => {
-                        let mine = ::tame::__private::take(&mut mine);
-                        let to_peer = ::tame::__private::take(&mut to_peer);
-                        let from_peer = ::tame::__private::take(&mut from_peer);
-                        let left = ::tame::__private::take(&mut left);
-                        ::tame::__private::put(&mut mine, mine);
-                        ::tame::__private::put(&mut to_peer, to_peer);
-                        ::tame::__private::put(&mut from_peer, from_peer);
-                        ::tame::__private::put(&mut left, left);
                         __tame_at = 1;
                         continue '__tame_resume;
                     }
                     1 => {
-                        let mine = ::tame::__private::take(&mut mine);
-                        let to_peer = ::tame::__private::take(&mut to_peer);
-                        let from_peer = ::tame::__private::take(&mut from_peer);
-                        let left = ::tame::__private::take(&mut left);
                         '__tame_entry: loop {
                             match __tame_cx.poll_rv(&(mine), ::core::line!()) {
                                 ::core::option::Option::Some(__tame_t1) => {
@@ -85,23 +70,11 @@ fn tamed_player(
                                             };
                                             continue '__tame_entry;
                                         }
-                                        ::core::mem::drop(left);
-                                        ::core::mem::drop(from_peer);
-                                        ::core::mem::drop(to_peer);
-                                        ::core::mem::drop(mine);
                                         return ::tame::__private::Step::Done;
                                     }
-                                    ::core::mem::drop(left);
-                                    ::core::mem::drop(from_peer);
-                                    ::core::mem::drop(to_peer);
-                                    ::core::mem::drop(mine);
                                     return ::tame::__private::Step::Done;
                                 }
                                 ::core::option::Option::None => {
-                                    ::tame::__private::put(&mut mine, mine);
-                                    ::tame::__private::put(&mut to_peer, to_peer);
-                                    ::tame::__private::put(&mut from_peer, from_peer);
-                                    ::tame::__private::put(&mut left, left);
                                     __tame_state = 1;
                                     return ::tame::__private::Step::Blocked;
                                 }

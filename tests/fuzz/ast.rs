@@ -232,5 +232,16 @@ pub struct Program {
     pub seed: u64,
     /// Whether `r` (the rendezvous, or the plain queue) is declared first.
     pub uses_r: bool,
+    /// The function's parameters (with `params`): `run` calls it with their arguments.
+    pub params: Vec<Param>,
     pub body: Vec<Stmt>,
+}
+
+/// A parameter of the generated function, and the argument `run` passes for it.
+#[derive(Clone, Debug)]
+pub struct Param {
+    pub name: String,
+    pub ty: Ty,
+    pub mutable: bool,
+    pub arg: Expr,
 }

@@ -134,6 +134,9 @@ features! {
     cfg_off,
     /// `mkevent!(r, id)` inside the arguments of `format!` and `vec!`.
     events_in_macros,
+    /// The function takes parameters (`D`, `S`, `Vec<u32>`, `u32`, `Option<(u32, u32)>`,
+    /// some `mut`), which the body uses as locals of its outermost scope: `run` calls it.
+    params,
 }
 
 #[derive(Clone, Debug)]
@@ -269,6 +272,37 @@ pub fn program(seed: u64, f: &Features) -> Program {
         next_log: 0,
         next_name: 0,
     };
+    let mut params = Vec::new();
+    if f.params {
+        for i in 0..1 + g.rng.below(3) {
+            let ty = g.local_ty();
+            // A name of the pool (so that shadowing may hide it), once each.
+            let pooled = POOL[g.rng.below(POOL.len() as u32) as usize];
+            let name = if params.iter().any(|p: &Param| p.name == pooled) {
+                format!("p{i}")
+            } else {
+                pooled.to_string()
+            };
+            let arg = match ty {
+                Ty::Int => Expr::Lit(g.rng.below(10)),
+                Ty::D => Expr::NewD(g.d_id()),
+                Ty::Vec => Expr::NewVec((0..4).map(|k| Expr::Lit(k + 1)).collect()),
+                Ty::S => {
+                    let id = g.d_id();
+                    Expr::NewS(Box::new(Expr::Lit(g.rng.below(10))), id)
+                }
+                Ty::Opt => Expr::OptFn(Box::new(Expr::Lit(g.rng.below(10)))),
+            };
+            let mutable = g.rng.chance(30);
+            g.declare(&name, ty, mutable, true);
+            params.push(Param {
+                name,
+                ty,
+                mutable,
+                arg,
+            });
+        }
+    }
     let mut body = Vec::new();
     let mut diverged = false;
     while g.budget > 0 {
@@ -286,6 +320,7 @@ pub fn program(seed: u64, f: &Features) -> Program {
     Program {
         seed,
         uses_r: f.rendezvous,
+        params,
         body,
     }
 }

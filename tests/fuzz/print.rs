@@ -25,10 +25,37 @@ pub fn module(p: &Program, mode: Mode) -> String {
     let mut s = String::new();
     s.push_str("#[allow(unused_imports)]\nuse crate::w::{self, D, P, S, log};\n\n");
     s.push_str(&format!("// seed {}\n", p.seed));
+    if !p.params.is_empty() {
+        // `run` passes the arguments; the function under test takes them as parameters.
+        let args: Vec<String> = p.params.iter().map(|a| pr.expr(&a.arg, 1)).collect();
+        s.push_str(&format!(
+            "pub fn run() {{\n    body({});\n}}\n\n",
+            args.join(", ")
+        ));
+    }
     if mode == Mode::Tamed {
         s.push_str("#[tame::tamed]\n");
     }
-    s.push_str("pub fn run() {\n");
+    if p.params.is_empty() {
+        s.push_str("pub fn run() {\n");
+    } else {
+        let params: Vec<String> = p
+            .params
+            .iter()
+            .map(|a| {
+                let ty = match a.ty {
+                    Ty::Int => "u32",
+                    Ty::D => "D",
+                    Ty::Vec => "Vec<u32>",
+                    Ty::S => "S",
+                    Ty::Opt => "Option<(u32, u32)>",
+                };
+                let m = if a.mutable { "mut " } else { "" };
+                format!("{m}{}: {ty}", a.name)
+            })
+            .collect();
+        s.push_str(&format!("fn body({}) {{\n", params.join(", ")));
+    }
     if p.uses_r {
         s.push_str(match mode {
             Mode::Tamed => "    let r: tame::Rendezvous<u32, u32> = tame::Rendezvous::new();\n",
