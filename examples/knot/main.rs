@@ -8,7 +8,7 @@
 //!
 //! The shape: [`accept_loop`] accepts connections and starts one [`serve`] call per
 //! connection; [`stop_on_signal`] waits for SIGINT or SIGTERM, then drains the connections.
-//! `serve` reads like a thread's main loop (read a request, pin the file in the cache, write
+//! [`connection`], which `serve` calls, reads like a thread's main loop (read a request, pin the file in the cache, write
 //! the response, unpin, again), but each wait in it is a state of the machine that `#[tamed]`
 //! writes, so ten thousand connections cost ten thousand small closures, not ten thousand
 //! stacks.
@@ -604,20 +604,41 @@ fn refuse(sock: TcpStream) {
 }
 
 // ANCHOR: serve
-/// One connection, from accept to close: the paper's `thread_main`, as one tamed function.
+/// One connection, from accept to close: the paper's `thread_main`. It makes the connection's
+/// buffers and hands them to [`connection`], the tamed function that runs it.
+fn serve(sock: TcpStream, peer: SocketAddr, slot: Slot) {
+    let srv = slot.srv.clone();
+    connection(
+        srv,
+        Input::default(),
+        Outbox::default(),
+        Waits::default(),
+        peer,
+        sock,
+        slot,
+    );
+}
+
+/// The connection's loop, as one tamed function. `srv`, `input` (bytes read and not yet
+/// parsed), `out` (answers not yet written, in request order) and `waits` (how it waits for
+/// the socket or its deadline, whichever comes first: see [`Waits`]) come first among the
+/// parameters and are only borrowed, so the state machine uses them in place, in its closure,
+/// instead of moving them out of a slot and back at every wait.
 #[tamed]
-fn serve(sock: TcpStream, peer: SocketAddr, _slot: Slot) {
-    let srv = _slot.srv.clone();
-    let mut input = Input::default(); // bytes read and not yet parsed
-    let mut out = Outbox::default(); // answers not yet written, in request order
+fn connection(
+    srv: Rc<Server>,
+    mut input: Input,
+    mut out: Outbox,
+    mut waits: Waits,
+    peer: SocketAddr,
+    sock: TcpStream,
+    _slot: Slot,
+) {
     // Tied to its lifeline, which the server holds: at `--max-conns` the server may drop it,
     // while this connection is idle, to make room, and that ends this call where it waits.
     if let Some(t) = srv.tether(&_slot) {
         exit_with!(t);
     }
-    // Each wait is for the socket or the connection's deadline, whichever comes first (see
-    // `Waits`).
-    let mut waits = Waits::default();
     loop {
         // 1. Read a request. The whole head must arrive within the idle timeout, so a client
         //    that sends nothing, or one byte at a time, is closed on time.
