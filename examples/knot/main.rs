@@ -620,9 +620,9 @@ fn serve(sock: TcpStream, peer: SocketAddr, slot: Slot) {
 }
 
 /// The connection's loop, as one tamed function. `srv`, `input` (bytes read and not yet
-/// parsed), `out` (answers not yet written, in request order) and `waits` (how it waits for
-/// the socket or its deadline, whichever comes first: see [`Waits`]) come first among the
-/// parameters and are only borrowed, so the state machine uses them in place, in its closure,
+/// parsed), `out` (answers not yet written, in request order), `waits` (how it waits for the
+/// socket or its deadline, whichever comes first: see [`Waits`]) and `peer` come first among
+/// the parameters and are only borrowed, so the state machine uses them in place, in its closure,
 /// instead of moving them out of a slot and back at every wait.
 #[tamed]
 fn connection(
@@ -687,12 +687,12 @@ fn connection(
                 };
                 let found = found.map_err(|e| srv.unreadable(&e));
                 let (status, len) = out.respond(&req, found);
-                log(&srv, peer, Some(&req), status, len);
+                log(&srv, &peer, Some(&req), status, len);
                 (req.keep_alive, status)
             }
             Parse::Error(status) => {
                 let len = out.error(status);
-                log(&srv, peer, None, status, len);
+                log(&srv, &peer, None, status, len);
                 (false, status)
             }
             Parse::Partial => unreachable!("the read loop ends on a complete head"),
@@ -904,7 +904,7 @@ fn read_some(sock: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
 
 /// Counts an answer (a worker's, with `--workers` 2 or more); one line per request on stderr,
 /// with `--log`.
-fn log(srv: &Server, peer: SocketAddr, req: Option<&Request>, status: Status, len: u64) {
+fn log(srv: &Server, peer: &SocketAddr, req: Option<&Request>, status: Status, len: u64) {
     if let Some(n) = &srv.answered {
         n.set(n.get() + 1);
     }
