@@ -780,3 +780,67 @@ fn a_panic_drops_parameters_used_in_place_before_the_callers_locals() {
     // caller's.
     assert_eq!(log.take(), ["drop c", "drop a", "drop caller's local"]);
 }
+
+#[tamed]
+fn callee_that_panics_later(c: D, done: Event<()>) {
+    let _cl = D(c.0.clone(), "callee's local");
+    twait! { tame::asap(mkevent!()); }
+    if c.1 == "c" {
+        panic!("callee_that_panics_later panics");
+    }
+    done.trigger(());
+}
+
+#[tamed]
+fn caller_blocked_on_it(p: D, log: Log) {
+    let l = D(log.clone(), "caller's local");
+    twait! { callee_that_panics_later(D(log.clone(), "c"), mkevent!()); }
+    log.push(format!("{} {}", l.1, p.1));
+}
+
+#[test]
+fn a_call_abandoned_by_a_panic_drops_its_locals_then_its_parameters() {
+    // The callee panics in a later step, while its caller is blocked on it: plain Rust unwinds
+    // the callee's frame, then the caller's (its local, then its parameter).
+    let log = Log::default();
+    let l = log.clone();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        tame::run(|| caller_blocked_on_it(D(l.clone(), "p"), l))
+    }));
+    assert!(r.is_err(), "the run was expected to panic");
+    assert_eq!(
+        log.take(),
+        [
+            "drop callee's local",
+            "drop c",
+            "drop caller's local",
+            "drop p"
+        ]
+    );
+}
+
+#[tamed]
+fn assigns_in_a_guard(k: u32, log: Log) {
+    let mut a = 0;
+    if k == 1 {
+        drop(a); // `a` may be moved: it is kept only while it is live
+    }
+    twait! { tame::asap(mkevent!()); }
+    match k {
+        _ if {
+            a = 5;
+            k == 2
+        } =>
+        {
+            twait! { tame::asap(mkevent!()); }
+            log.push("two");
+        }
+        _ => log.push("other"),
+    }
+}
+
+#[test]
+fn a_local_assigned_in_a_match_guard_is_declared_in_its_state() {
+    assert_eq!(run(|l| assigns_in_a_guard(2, l)), ["two"]);
+    assert_eq!(run(|l| assigns_in_a_guard(3, l)), ["other"]);
+}

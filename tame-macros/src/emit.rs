@@ -490,21 +490,28 @@ impl<'a> Emitter<'a> {
                 }
             }
         };
-        // The parameters used in place are the closure's first captures, newest first: the
-        // closure is dropped when the call ends (or panics), after the locals of the state it
-        // ends in, and its captures are dropped in the order they were first named.
-        let captures = self
-            .m
-            .params
-            .iter()
-            .rev()
-            .filter(|b| self.in_place.contains(b))
-            .map(|&b| &self.m.binds[b].ident);
-        let capture_order = if self.in_place.is_empty() {
-            TokenStream::new()
-        } else {
-            quote!(let _ = (#(&#captures,)*);)
-        };
+        // The closure's captures are dropped in the order it first names them, so it names
+        // them first, newest binding first: when the call finishes, ends or panics, the
+        // parameters used in place go after the locals of the state it was in (Rust drops
+        // parameters last); and a call abandoned while blocked (its run unwound) drops the
+        // locals its slots hold newest first too, then its parameters.
+        let mut capture_order = TokenStream::new();
+        for b in (0..self.m.binds.len()).rev() {
+            if self.in_place.contains(&b) {
+                let id = &self.m.binds[b].ident;
+                capture_order.extend(quote!(let _ = &#id;));
+            } else if let Some(slot) = &self.slots[b]
+                && used.contains(&b)
+            {
+                let cfg = self.cfg(b);
+                let used_under = if self.m.params.contains(&b) {
+                    TokenStream::new()
+                } else {
+                    self.slot_cfg(b)
+                };
+                capture_order.extend(quote!(#cfg #used_under let _ = &#slot;));
+            }
+        }
         let attrs = &func.attrs;
         let vis = &func.vis;
         quote! {

@@ -675,7 +675,7 @@ impl Lower {
             Expr::Match(mm) => {
                 let free = free_names(&mm.expr);
                 let uses = self.resolve_all(&free.reads);
-                let writes = self.resolve_all(&free.writes);
+                let mut writes = self.resolve_all(&free.writes);
                 let mut moves = self.note_moves(crate::moves::moved_in(&mm.expr, true));
                 let mut arms = Vec::new();
                 let mut stash = Vec::new();
@@ -684,10 +684,16 @@ impl Lower {
                     let (defs, s) = self.bind_pat(&a.pat, &mm.expr);
                     stash.extend(s);
                     let guard = a.guard.as_ref().map(|(_, g)| (**g).clone());
-                    let guard_uses = guard
+                    let guard_free = guard.as_ref().map(free_names);
+                    let guard_uses = guard_free
                         .as_ref()
-                        .map(|g| self.resolve_all(&free_names(g).reads))
+                        .map(|f| self.resolve_all(&f.reads))
                         .unwrap_or_default();
+                    // A guard that assigns a local (`_ if { n = 5; … }`) names it in the
+                    // state, as the scrutinee would: noted with the scrutinee's writes.
+                    if let Some(f) = &guard_free {
+                        writes.extend(self.resolve_all(&f.writes));
+                    }
                     if let Some(g) = &guard {
                         moves.extend(self.note_moves(crate::moves::moved_in(g, false)));
                     }

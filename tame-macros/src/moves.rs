@@ -18,8 +18,9 @@
 //!
 //! A method receiver is taken to be borrowed unless the method's name is one Rust's standard
 //! library gives a `self` receiver (`into_*`, `unwrap*`, `trigger`, …). When the guess is
-//! wrong, rustc reports E0382 at the `twait!` ("value used here after move"): never a silent
-//! early drop.
+//! wrong, rustc reports E0382 at the `twait!` ("value used here after move"), or, for a
+//! parameter the emitter uses in place, E0507 at the move ("a captured variable in an `FnMut`
+//! closure"): never a silent early drop.
 
 use std::collections::BTreeSet;
 

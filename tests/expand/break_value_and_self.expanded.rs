@@ -31,6 +31,10 @@ impl Pool {
             "first_long",
             ::core::file!(),
             move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+                let _ = &__tame_s_d1;
+                let _ = &done;
+                let _ = &min;
+                let _ = &__tame_s_self;
                 if __tame_cx.describing() {
                     __tame_cx
                         .blocked_at(

@@ -21,6 +21,7 @@ pub fn ping(e: Event<()>) {
         "ping",
         ::core::file!(),
         move |__tame_cx: &crate::__private::Cx| -> crate::__private::Step {
+            let _ = &e;
             if __tame_cx.describing() {
                 __tame_cx
                     .blocked_at(

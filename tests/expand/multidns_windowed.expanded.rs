@@ -27,7 +27,13 @@ fn multidns(names: Vec<String>, window: usize, done: Event<Vec<Option<String>>>)
         "multidns",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
-            let _ = (&window, &names);
+            let _ = &received;
+            let _ = &sent;
+            let _ = &answers;
+            let _ = &r;
+            let _ = &done;
+            let _ = &window;
+            let _ = &names;
             if __tame_cx.describing() {
                 __tame_cx
                     .blocked_at(

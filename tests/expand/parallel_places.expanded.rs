@@ -25,7 +25,9 @@ fn multidns(names: Vec<String>, done: Event<Vec<String>>) {
         "multidns",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
-            let _ = (&names,);
+            let _ = &a;
+            let _ = &done;
+            let _ = &names;
             if __tame_cx.describing() {
                 __tame_cx
                     .blocked_at(

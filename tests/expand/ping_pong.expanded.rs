@@ -24,7 +24,10 @@ fn tamed_player(
         "tamed_player",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
-            let _ = (&left, &from_peer, &to_peer, &mine);
+            let _ = &left;
+            let _ = &from_peer;
+            let _ = &to_peer;
+            let _ = &mine;
             if __tame_cx.describing() {
                 __tame_cx
                     .blocked_at(

@@ -24,6 +24,11 @@ fn tamed_fast(n: u64, out: Rc<Cell<u64>>) {
         "tamed_fast",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+            let _ = &i;
+            let _ = &__tame_s_iter1;
+            let _ = &sum;
+            let _ = &out;
+            let _ = &n;
             if __tame_cx.describing() {
                 __tame_cx
                     .blocked_at(

@@ -30,6 +30,11 @@ fn shadow_and_one_place(log: Vec<String>, done: Event<(String, u32)>) {
         "shadow_and_one_place",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+            let _ = &__tame_s_name_4;
+            let _ = &n;
+            let _ = &__tame_s_name_2;
+            let _ = &done;
+            let _ = &log;
             if __tame_cx.describing() {
                 __tame_cx
                     .blocked_at(

@@ -27,6 +27,11 @@ fn sum(n: u32, done: Event<u32>) {
         "sum",
         ::core::file!(),
         move |__tame_cx: &::tame::__private::Cx| -> ::tame::__private::Step {
+            let _ = &i;
+            let _ = &__tame_s_iter1;
+            let _ = &sum;
+            let _ = &done;
+            let _ = &n;
             if __tame_cx.describing() {
                 __tame_cx
                     .blocked_at(
