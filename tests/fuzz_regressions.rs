@@ -570,3 +570,30 @@ fn parameter_assigned_after_a_wait_before_it_is_read_drops_the_argument() {
         ["drop 1", "drop 2", "end"]
     );
 }
+
+// A late local shadowed by a `let … else` whose `else` returns got its hold where it was
+// shadowed, after locals declared since; the `return` left the drops to Rust (a local before
+// it may have been moved), which dropped the shadowed value first.
+#[tame::tamed]
+fn late_local_shadowed_by_a_let_else_that_returns(c: D) {
+    let mut b;
+    b = D(2);
+    let mut c = S { f: 0, d: D(4) };
+    'l2: for a1 in 0..2 {
+        let Some((_, b)) = w::opt(a1) else {
+            return;
+        };
+        twait! {
+            tame::asap(mkevent!());
+        }
+    }
+}
+
+fn seed_2300018() {
+    late_local_shadowed_by_a_let_else_that_returns(D(1));
+}
+
+#[test]
+fn seed_2300018_late_local_shadowed_by_a_let_else_that_returns() {
+    assert_eq!(w::run_tamed(seed_2300018), ["drop 4", "drop 2", "drop 1"]);
+}

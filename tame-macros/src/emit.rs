@@ -279,11 +279,20 @@ impl<'a> Emitter<'a> {
     /// Holds for `defs`, just declared with a value, that the state's code may shadow while
     /// they are still needed.
     fn declare_holds(&self, defs: &[BindId]) -> TokenStream {
+        self.declare_holds_of(defs, false)
+    }
+
+    /// [`Self::declare_holds`]; `restored`: `defs` were just restored at a state's entry, so a
+    /// late one holds a value too (a state restores a late local only where it is assigned)
+    /// and gets its hold here, right after it, like any other. Without it, the hold would be
+    /// made where the code shadows the local, after locals declared since, and a `return`
+    /// that leaves the drops to Rust would drop the shadowed value before them.
+    fn declare_holds_of(&self, defs: &[BindId], restored: bool) -> TokenStream {
         let krate = self.krate();
         let mut out = TokenStream::new();
         for &b in defs {
             let bind = &self.m.binds[b];
-            if bind.late || !self.shadowable.borrow().contains(&b) {
+            if (bind.late && !restored) || !self.shadowable.borrow().contains(&b) {
                 continue;
             }
             let (id, h) = (&bind.ident, &bind.hidden);
@@ -594,7 +603,7 @@ impl<'a> Emitter<'a> {
                 restores.extend(quote! {
                     #cfg let #mutability #id #ty = #krate::__private::take(&mut #slot);
                 });
-                restores.extend(self.declare_holds(&[b]));
+                restores.extend(self.declare_holds_of(&[b], true));
             } else if self.lv.mentioned[i].contains(&b) {
                 // Named only by waiting statements under `#[cfg]`: declared under the same
                 // condition (else, configured out, nothing would give it a type).
