@@ -8,10 +8,10 @@
 //!
 //! The shape: [`accept_loop`] accepts connections and starts one [`serve`] call per
 //! connection; [`stop_on_signal`] waits for SIGINT or SIGTERM, then drains the connections.
-//! [`connection`], which `serve` calls, reads like a thread's main loop (read a request, pin the file in the cache, write
-//! the response, unpin, again), but each wait in it is a state of the machine that `#[tamed]`
-//! writes, so ten thousand connections cost ten thousand small closures, not ten thousand
-//! stacks.
+//! [`connection`], which `serve` calls, reads like a thread's main loop (read a request, pin
+//! the file in the cache, write the response, unpin, again), but each wait in it is a state of
+//! the machine that `#[tamed]` writes, so ten thousand connections cost ten thousand small
+//! closures, not ten thousand stacks.
 //!
 //! With `--workers N` (N > 1), each of N threads runs that loop on a listener of its own, all
 //! bound to the same address with `SO_REUSEPORT`; the threads share no state (each has its
@@ -622,8 +622,8 @@ fn serve(sock: TcpStream, peer: SocketAddr, slot: Slot) {
 /// The connection's loop, as one tamed function. `srv`, `input` (bytes read and not yet
 /// parsed), `out` (answers not yet written, in request order), `waits` (how it waits for the
 /// socket or its deadline, whichever comes first: see [`Waits`]) and `peer` come first among
-/// the parameters and are only borrowed, so the state machine uses them in place, in its closure,
-/// instead of moving them out of a slot and back at every wait.
+/// the parameters and are only borrowed, so the state machine uses them in place, in its
+/// closure, instead of moving them out of a slot and back at every wait.
 #[tamed]
 fn connection(
     srv: Rc<Server>,

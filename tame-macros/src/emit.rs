@@ -616,7 +616,8 @@ impl<'a> Emitter<'a> {
                     // A parameter assigned here before it is read: its slot may still hold
                     // the argument (nothing took it yet), which goes now.
                     let slot = self.slot(b);
-                    restores.extend(quote!(#cfg #only ::core::mem::drop(::core::option::Option::take(&mut #slot));));
+                    let arg = quote!(::core::option::Option::take(&mut #slot));
+                    restores.extend(quote!(#cfg #only ::core::mem::drop(#arg);));
                 }
             }
         }
@@ -1373,9 +1374,6 @@ impl<'a> Emitter<'a> {
     }
 }
 
-/// Whether a parameter's type is tame's `Event<…>`: `Event<T>` (imported), or a path to it
-/// through `tame`, `tame_rt` or `crate` (`tame::Event<u32>`). Another crate's `Event`
-/// (`winit::event::Event<T>`) is not.
 /// The parameters the closure keeps as its own captures and the code uses in place, instead of
 /// moving each into an `Option` slot and out again at every state change. They are the
 /// leading parameters (a prefix: dropped with the closure, after everything else, they are
@@ -1384,7 +1382,8 @@ impl<'a> Emitter<'a> {
 /// - the body never moves out of ([`crate::moves`]) and never binds again;
 /// - no `for` loop iterates (`for x in &v`: an iterator that borrows a capture cannot be kept
 ///   in another, and rustc would report that at the macro rather than at `&v`);
-/// - are not an `Event` the call watches, nor a `#[tether]`.
+/// - are not of an `Event` type ([`is_event_type`]: the call may watch it), nor a
+///   `#[tether]`.
 ///
 /// Input:  `fn p(r: Rendezvous<()>, left: Rc<Cell<u64>>, done: Event<()>)`, `done` triggered
 /// Output: `{r, left}`
@@ -1440,6 +1439,9 @@ fn iterated_names(body: &syn::Block) -> BTreeSet<String> {
     v.0
 }
 
+/// Whether a parameter's type is tame's `Event<…>`: `Event<T>` (imported), or a path to it
+/// through `tame`, `tame_rt` or `crate` (`tame::Event<u32>`). Another crate's `Event`
+/// (`winit::event::Event<T>`) is not.
 fn is_event_type(ty: &syn::Type) -> bool {
     match ty {
         syn::Type::Path(p) => {
